@@ -1,0 +1,55 @@
+"""Every time bound the suite uses, in one place (scaled by ``--timeout-scale``).
+
+Positive waits ("the echo arrives") end as soon as the event happens; the bound only
+limits how long a broken server can hold the run, so it is generous.  Negative waits
+("nothing arrives") always cost their full length, so each is as short as its margin
+allows; the margin is stated next to it.  A correct server on loopback answers in well
+under 10 ms even with the machine's other core busy, so a 0.3 s quiet window is a margin
+of more than 30x; the defects these windows look for (a banner, a duplicate, a serial
+server serving two clients) show up in microseconds or never.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Bounds:
+    scale: float = 1.0
+
+    # --- process lifecycle -------------------------------------------------------------
+    #: A started server must accept a TCP connection (or answer a datagram) within this.
+    ready: float = 10.0
+    #: After SIGTERM a server gets this long to exit before SIGKILL.
+    stop_grace: float = 5.0
+
+    # --- positive waits ----------------------------------------------------------------
+    #: An expected echo (or EOF) must arrive within this, measured from the last progress.
+    progress: float = 2.0
+    #: Upper bound on any single exchange, however much data is still flowing.
+    exchange: float = 60.0
+    #: A concurrent server must answer another client within this while one client is
+    #: idle or not reading.  Healthy servers answer in milliseconds; the defects stall
+    #: forever, so 2 s is a 100x+ margin that costs nothing on a healthy server.
+    responsive: float = 2.0
+
+    # --- negative waits ----------------------------------------------------------------
+    #: "Nothing more arrives": no banner before the first byte, no extra byte after the echo.
+    quiet: float = 0.3
+    #: A serial server must send client 2 nothing while client 1 is connected.  Longer than
+    #: ``quiet`` because a concurrent server answers client 2 only after a thread/process
+    #: start (a fork can take tens of ms on a loaded machine).
+    serial_quiet: float = 0.5
+
+    def __getattribute__(self, name: str):
+        value = object.__getattribute__(self, name)
+        if name != "scale" and isinstance(value, float):
+            return value * object.__getattribute__(self, "scale")
+        return value
+
+
+def describe(bounds: Bounds) -> str:
+    """One line per bound, for ``--help``-style listings and the report."""
+    names = [n for n in Bounds.__dataclass_fields__ if n != "scale"]
+    return "\n".join(f"{n} = {getattr(bounds, n):g} s" for n in names)

@@ -1,0 +1,78 @@
+"""Conformance cases: a stable ID, a one-line requirement and a level, per check.
+
+A check is a test function decorated with :func:`case`.  The decorator records the case and
+what it applies to; the plugin parametrizes it over the matching implementations.  A check
+reports a violation by raising :class:`Violation` (via :func:`require`), whose message
+says what was expected and what was observed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MUST, SHOULD = "MUST", "SHOULD"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    requirement: str
+    level: str = MUST
+    models: tuple[str, ...] = ("serial", "concurrent")
+    kinds: tuple[str, ...] = ("echo", "relay")
+    transport: str = "tcp"
+    #: the check starts, stops or inspects the server process (impossible with --target)
+    needs_process: bool = False
+    #: the check runs on a server of its own rather than the one shared per worker
+    fresh_server: bool = False
+    family: str = "ipv4"
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def group(self) -> str:
+        """The check group shown in the matrix: the ID without its last part."""
+        return self.id.rsplit(".", 1)[0]
+
+    def applies_to(self, impl) -> str | None:
+        """None if the case applies to ``impl``, else the reason it does not."""
+        if impl.kind not in self.kinds:
+            return f"{self.id} applies to {'/'.join(self.kinds)} servers, not {impl.kind}"
+        if impl.model not in self.models:
+            return f"{self.id} applies to the {'/'.join(self.models)} model, not {impl.model}"
+        if self.transport not in impl.transports:
+            return f"{self.id} needs {self.transport.upper()}; {impl.name} declares {','.join(impl.transports)}"
+        if self.family == "ipv6" and not impl.ipv6:
+            return f"{self.id} needs IPv6; {impl.name} does not declare ipv6"
+        return None
+
+
+CASES: dict[str, Case] = {}
+
+
+def case(case_id: str, requirement: str, **options):
+    """Declare the decorated test function as conformance case ``case_id``."""
+    spec = Case(case_id, requirement, **options)
+
+    def decorate(fn):
+        if case_id in CASES and CASES[case_id] is not getattr(fn, "conformance_case", None):
+            raise ValueError(f"duplicate conformance case ID {case_id}")
+        CASES[case_id] = spec
+        fn.conformance_case = spec
+        return fn
+
+    return decorate
+
+
+class Violation(AssertionError):
+    """A server did not do what a case requires."""
+
+    def __init__(self, expected: str, observed: str) -> None:
+        super().__init__(f"expected: {expected}\nobserved: {observed}")
+        self.expected, self.observed = expected, observed
+
+
+def require(condition: bool, *, expected: str, observed) -> None:
+    """Raise a :class:`Violation` unless ``condition``; ``observed`` may be a callable, so
+    expensive descriptions are only built on failure."""
+    if not condition:
+        raise Violation(expected, observed() if callable(observed) else observed)

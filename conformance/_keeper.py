@@ -1,0 +1,151 @@
+"""The keeper: a tiny process between the suite and each server it starts.
+
+Theory of operation
+-------------------
+A server must never outlive the suite, however the suite ends: a pass, a failure, Ctrl-C,
+a pytest-timeout, or an xdist worker killed with SIGKILL.  A finalizer in the suite cannot
+run in the last case, so each server is started by a keeper, which
+
+* starts the server in a session (and process group) of its own, so one ``killpg`` reaches
+  everything the server forked, and Ctrl-C in the terminal does not hit it directly;
+* makes itself a child subreaper, so descendants that escape the group still end up as its
+  children and can be killed;
+* watches its own stdin, a pipe whose other end only the suite holds: EOF means "the suite
+  is done with this server, or dead" -- either way, stop everything and exit.  A parent-death
+  signal (SIGTERM) backs this up.
+
+Protocol (one line each): stdin ``term`` sends SIGTERM to the server, ``kill`` sends SIGKILL
+to its group; stdout reports ``pid N``, ``exit CODE`` (negative: killed by that signal),
+and ``error MESSAGE`` if the command could not be started at all.
+
+Usage: python _keeper.py PARENT_PID OUTPUT_FILE CWD GRACE -- ARGV...
+"""
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _prctl(option: int, value: int) -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: stdin EOF still works
+        pass
+
+
+def _say(line: str) -> None:
+    try:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+
+
+def _descendants() -> list[int]:
+    """Every live descendant of this process, from /proc (no third-party imports here)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [os.getpid()]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill_all(proc: subprocess.Popen, grace: float) -> None:
+    """SIGTERM the server's group, wait up to ``grace``, then SIGKILL everything left."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for pid in _descendants():
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            _reap_orphans(proc)
+            if proc.poll() is not None and not _descendants():
+                return
+            time.sleep(0.01)
+
+
+def main() -> int:
+    parent, output, cwd, grace = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
+    argv = sys.argv[sys.argv.index("--") + 1 :]
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the suite's to handle
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the suite died before we could ask to be told
+        return 0
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+
+    try:
+        with open(output, "ab") as out:
+            proc = subprocess.Popen(
+                argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                start_new_session=True,
+            )
+    except OSError as exc:
+        _say(f"error {exc.strerror or exc}: {exc.filename or argv[0]}")
+        return 0
+    _say(f"pid {proc.pid}")
+
+    def wait_server() -> None:
+        code = proc.wait()
+        _say(f"exit {code}")
+
+    threading.Thread(target=wait_server, daemon=True).start()
+
+    def read_commands() -> None:
+        for line in sys.stdin:
+            command = line.strip()
+            try:
+                if command == "term":
+                    os.kill(proc.pid, signal.SIGTERM)
+                elif command == "kill":
+                    os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        stopping.set()  # EOF: the suite is finished with this server, or gone
+
+    threading.Thread(target=read_commands, daemon=True).start()
+    while not stopping.wait(0.5):
+        _reap_orphans(proc)
+    _kill_all(proc, grace)
+    return 0
+
+
+def _reap_orphans(proc: subprocess.Popen) -> None:
+    """Reap reparented grandchildren, but never the server itself (its waiter owns it)."""
+    for pid in _descendants():
+        if pid == proc.pid:
+            continue
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Starting, probing and stopping servers (the suite side of the keeper protocol)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._bounds import Bounds
+from ._registry import Implementation
+
+KEEPER = Path(__file__).with_name("_keeper.py")
+
+
+class LaunchError(Exception):
+    """A server could not be started or stopped as the contract says (a clear verdict)."""
+
+
+# --- ports ------------------------------------------------------------------------------
+# Servers get ports below the kernel's ephemeral range, so they never collide with the
+# client side of the suite's own connections, and each xdist worker draws from its own
+# slice, so two workers never hand out the same port.
+
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_SLICE = 400
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_index = int(_worker[2:]) if _worker[2:].isdigit() else 0
+_low = 10000
+_slices = max(1, (_ephemeral_low() - _low) // _SLICE)
+_base = _low + (_index % _slices) * _SLICE
+_counter = itertools.count(random.randrange(_SLICE))
+
+
+def _port_is_free(port: int) -> bool:
+    for family, host, kind in (
+        (socket.AF_INET, "127.0.0.1", socket.SOCK_STREAM),
+        (socket.AF_INET, "127.0.0.1", socket.SOCK_DGRAM),
+        (socket.AF_INET6, "::1", socket.SOCK_STREAM),
+        (socket.AF_INET6, "::1", socket.SOCK_DGRAM),
+    ):
+        try:
+            with socket.socket(family, kind) as s:
+                s.bind((host, port))  # no SO_REUSEADDR: lingering TIME_WAITs make it busy
+        except OSError as exc:
+            if family == socket.AF_INET6 and exc.errno in (97, 99):  # no IPv6 here
+                continue
+            return False
+    return True
+
+
+def free_port() -> int:
+    for _ in range(_SLICE):
+        port = _base + next(_counter) % _SLICE
+        if _port_is_free(port):
+            return port
+    raise LaunchError(f"no free port in {_base}..{_base + _SLICE - 1}")
+
+
+# --- the server process -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Address:
+    host: str
+    port: int
+
+    @property
+    def family(self) -> int:
+        return socket.AF_INET6 if ":" in self.host else socket.AF_INET
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+class Server:
+    """One running implementation, owned by a keeper process."""
+
+    def __init__(self, impl: Implementation, address: Address, bounds: Bounds,
+                 upstream: Address | None = None) -> None:
+        self.impl, self.address, self.bounds, self.upstream = impl, address, bounds, upstream
+        self.pid: int | None = None
+        self.exit_code: int | None = None
+        self._exited = threading.Event()
+        self._started = threading.Event()
+        self._error: str | None = None
+        fd, self._output_path = tempfile.mkstemp(prefix=f"echo-conformance-{impl.name}-", suffix=".log")
+        os.close(fd)
+        self._keeper: subprocess.Popen | None = None
+
+    # The argv this server is started with (for messages).
+    def argv(self) -> list[str]:
+        up = self.upstream or Address("127.0.0.1", 0)
+        return self.impl.argv(host=self.address.host, port=self.address.port,
+                              upstream_host=up.host, upstream_port=up.port)
+
+    def output_tail(self, lines: int = 15) -> str:
+        try:
+            text = Path(self._output_path).read_text(errors="replace")
+        except OSError:
+            return ""
+        tail = text.rstrip().splitlines()[-lines:]
+        return "\n".join("    | " + line for line in tail) if tail else "    (no output)"
+
+    def describe_failure(self, what: str) -> str:
+        return (f"implementation {self.impl.name!r}: {what}\n  command: {' '.join(self.argv())}\n"
+                f"  its output (last lines):\n{self.output_tail()}")
+
+    def start(self, transport: str = "tcp") -> "Server":
+        argv = self.argv()
+        keeper_argv = [sys.executable, str(KEEPER), str(os.getpid()), self._output_path,
+                       str(self.impl.cwd or os.getcwd()), str(self.bounds.stop_grace), "--", *argv]
+        self._keeper = subprocess.Popen(keeper_argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True, bufsize=1)
+        threading.Thread(target=self._read_keeper, daemon=True).start()
+        if not self._started.wait(self.bounds.ready):
+            self._fail("the keeper did not start the command")
+        if self._error:
+            self._fail(f"could not start the command: {self._error}")
+        self._wait_ready(transport)
+        return self
+
+    def _read_keeper(self) -> None:
+        assert self._keeper and self._keeper.stdout
+        for line in self._keeper.stdout:
+            word, _, rest = line.strip().partition(" ")
+            if word == "pid":
+                self.pid = int(rest)
+                self._started.set()
+            elif word == "exit":
+                self.exit_code = int(rest)
+                self._exited.set()
+            elif word == "error":
+                self._error = rest
+                self._started.set()
+        self._started.set()
+        self._exited.set()
+
+    def alive(self) -> bool:
+        return self.pid is not None and not self._exited.is_set()
+
+    def _wait_ready(self, transport: str) -> None:
+        deadline = time.monotonic() + self.bounds.ready
+        while time.monotonic() < deadline:
+            if self._exited.is_set():
+                self._fail(f"exited with status {self.exit_code} before it was ready on {self.address}")
+            if (_probe_udp if transport == "udp" else _probe_tcp)(self.address):
+                return
+            time.sleep(0.02)  # polling a port that is not listening yet: no event to wait for
+        what = "answer a UDP datagram" if transport == "udp" else "accept a TCP connection"
+        self._fail(f"did not {what} on {self.address} within {self.bounds.ready:g} s")
+
+    def _fail(self, what: str) -> None:
+        message = self.describe_failure(what)
+        self.stop()
+        raise LaunchError(message)
+
+    def terminate(self) -> float | None:
+        """Send SIGTERM; return how long the server took to exit, or None if it did not
+        exit within the grace period (it is then left for :meth:`stop` to kill)."""
+        start = time.monotonic()
+        self._command("term")
+        if self._exited.wait(self.bounds.stop_grace):
+            return time.monotonic() - start
+        return None
+
+    def _command(self, command: str) -> None:
+        if self._keeper and self._keeper.stdin:
+            try:
+                self._keeper.stdin.write(command + "\n")
+                self._keeper.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                pass
+
+    def stop(self) -> None:
+        """Stop the server and everything it started (idempotent)."""
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            try:
+                keeper.stdin.close()  # type: ignore[union-attr]
+            except (BrokenPipeError, OSError):
+                pass
+            try:
+                keeper.wait(self.bounds.stop_grace + 5)
+            except subprocess.TimeoutExpired:
+                keeper.kill()
+                keeper.wait()
+        try:
+            os.unlink(self._output_path)
+        except OSError:
+            pass
+
+
+def _probe_tcp(address: Address) -> bool:
+    try:
+        with socket.create_connection((address.host, address.port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _probe_udp(address: Address) -> bool:
+    with socket.socket(address.family, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.1)
+        try:
+            s.sendto(b"ready?", (address.host, address.port))
+            return s.recv(64) == b"ready?"
+        except OSError:
+            return False

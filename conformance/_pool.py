@@ -1,0 +1,58 @@
+"""Which server a check talks to: one shared per worker, or a fresh one of its own.
+
+Checks that do not disturb a server share one instance per implementation per xdist
+worker (started on first use); destructive and process-inspecting checks get their own.
+A shared server that failed a check is thrown away, so one verdict never leaks into the
+next check's.  A relay is started in front of a bundled echo server (the upstream).
+"""
+
+from __future__ import annotations
+
+from ._bounds import Bounds
+from ._launch import Address, Server, free_port
+from ._registry import Implementation
+
+
+class Pool:
+    def __init__(self, bounds: Bounds, upstream: Implementation | None) -> None:
+        self.bounds = bounds
+        self.upstream_impl = upstream
+        self._shared: dict[tuple[str, str, str], Server] = {}
+        self._fresh: list[Server] = []
+
+    def _launch(self, impl: Implementation, host: str, transport: str, upstream: Address | None = None) -> Server:
+        if impl.kind == "relay" and upstream is None:
+            assert self.upstream_impl is not None
+            upstream = self.shared(self.upstream_impl, "127.0.0.1", "tcp").address
+        return Server(impl, Address(host, free_port()), self.bounds, upstream).start(transport)
+
+    def shared(self, impl: Implementation, host: str = "127.0.0.1", transport: str = "tcp") -> Server:
+        key = (impl.name, host, transport)
+        server = self._shared.get(key)
+        if server is None or not server.alive():
+            if server is not None:
+                server.stop()
+            server = self._shared[key] = self._launch(impl, host, transport)
+        return server
+
+    def fresh(self, impl: Implementation, host: str = "127.0.0.1", transport: str = "tcp",
+              upstream: Address | None = None) -> Server:
+        server = self._launch(impl, host, transport, upstream)
+        self._fresh.append(server)
+        return server
+
+    def release(self, server: Server) -> None:
+        server.stop()
+        if server in self._fresh:
+            self._fresh.remove(server)
+
+    def discard(self, impl: Implementation) -> None:
+        """Forget (and stop) every shared instance of ``impl``: it failed a check."""
+        for key in [k for k in self._shared if k[0] == impl.name]:
+            self._shared.pop(key).stop()
+
+    def close(self) -> None:
+        for server in [*self._shared.values(), *self._fresh]:
+            server.stop()
+        self._shared.clear()
+        self._fresh.clear()

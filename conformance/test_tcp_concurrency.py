@@ -1,0 +1,120 @@
+"""The concurrency behaviour each implementation declares: serial servers make a second
+client wait; concurrent ones never let one client hold up another."""
+
+from __future__ import annotations
+
+from ._cases import case, require
+from ._client import COMPLETE, STALLED, connect, exchange, fill_without_reading, gather, listen_quietly
+from ._diff import describe_stream
+
+
+def _served(sock, bounds, payload, who, *, stall=None):
+    out = exchange(sock, [payload], expect=len(payload), bounds=bounds, stall=stall)
+    require(out.received == payload and out.ended == COMPLETE,
+            expected=f"{who} gets its echo",
+            observed=lambda: f"{describe_stream(payload, out.received, who=who)}; {out.describe()} "
+                             f"after {out.elapsed:.2f} s")
+    return out
+
+
+# --- serial ------------------------------------------------------------------------------
+
+@case("tcp.serial.second-waits", "A serial server serves one client at a time: while client 1 is "
+      "connected, client 2 gets no echo.", models=("serial",))
+def test_tcp_serial_second_waits(impl, endpoint, bounds):
+    with connect(endpoint, bounds) as one:
+        _served(one, bounds, b"one", "client 1")
+        with connect(endpoint, bounds) as two:
+            two.sendall(b"two")
+            early = listen_quietly(two, bounds.serial_quiet)
+    require(early.received == b"" and early.ended == STALLED,
+            expected=f"client 2 receives nothing for {bounds.serial_quiet:g} s while client 1 is "
+                     "connected (the declared model is serial)",
+            observed=lambda: f"client 2 received {early.received!r} ({early.describe()}) after "
+                             f"{early.elapsed:.3f} s: the server serves clients concurrently")
+
+
+@case("tcp.serial.served-in-order", "Once client 1 disconnects, the waiting client 2 is served and "
+      "receives the echo of what it sent while waiting.", models=("serial",))
+def test_tcp_serial_served_in_order(impl, endpoint, bounds):
+    waiting = b"sent while waiting"
+    one = connect(endpoint, bounds)
+    try:
+        _served(one, bounds, b"one", "client 1")
+        with connect(endpoint, bounds) as two:
+            two.sendall(waiting)
+            one.close()
+            out = exchange(two, [], expect=len(waiting), bounds=bounds)
+    finally:
+        one.close()
+    require(out.received == waiting and out.ended == COMPLETE,
+            expected=f"after client 1 disconnects, client 2 receives {waiting!r}",
+            observed=lambda: f"{describe_stream(waiting, out.received, who='client 2')}; {out.describe()}")
+
+
+# --- concurrent --------------------------------------------------------------------------
+
+MANY = 64
+
+
+@case("tcp.concurrent.many", f"A concurrent server echoes {MANY} clients connected at the same time.",
+      models=("concurrent",))
+def test_tcp_concurrent_many(impl, endpoint, bounds):
+    socks = []
+    try:
+        for _ in range(MANY):
+            socks.append(connect(endpoint, bounds))
+        payloads = [f"client {i:02d} says hello".encode() for i in range(MANY)]
+        for sock, payload in zip(socks, payloads):
+            sock.sendall(payload)
+        got = gather(socks, [len(p) for p in payloads], within=bounds.progress)
+    finally:
+        for sock in socks:
+            sock.close()
+    wrong = [i for i, (p, g) in enumerate(zip(payloads, got)) if p != g]
+    require(not wrong,
+            expected=f"all {MANY} simultaneously connected clients get their own echo within "
+                     f"{bounds.progress:g} s",
+            observed=lambda: f"{len(wrong)} of {MANY} did not (clients {_ranges(wrong)}); first: "
+                             + describe_stream(payloads[wrong[0]], got[wrong[0]], who=f"client {wrong[0]}"))
+
+
+def _ranges(indices: list[int]) -> str:
+    spans, start = [], None
+    for i, k in enumerate(indices):
+        if start is None:
+            start = k
+        if i + 1 == len(indices) or indices[i + 1] != k + 1:
+            spans.append(f"{start}" if start == k else f"{start}-{k}")
+            start = None
+    return ", ".join(spans)
+
+
+@case("tcp.concurrent.idle-client", "A connected client that sends nothing does not delay another "
+      "client's echo.", models=("concurrent",))
+def test_tcp_concurrent_idle_client(impl, endpoint, bounds):
+    with connect(endpoint, bounds) as idle, connect(endpoint, bounds) as other:
+        out = _served(other, bounds, b"am I served?", "a second client (the first is idle)",
+                      stall=bounds.responsive)
+    require(out.elapsed <= bounds.responsive,
+            expected=f"the echo within {bounds.responsive:g} s", observed=f"it took {out.elapsed:.2f} s")
+
+
+#: How much the non-reading client may push; a server without backpressure takes it all.
+FILL_LIMIT = 64 * 1024 * 1024
+#: The non-reading client counts as blocked once its send makes no progress for this long.
+FILL_SETTLE = 0.3
+
+
+@case("tcp.concurrent.non-reading-client", "A client that sends without ever reading does not delay "
+      "another client's echo (the server does not block on one client's full socket).",
+      models=("concurrent",))
+def test_tcp_concurrent_non_reading_client(impl, endpoint, bounds):
+    with connect(endpoint, bounds) as hog:
+        pushed = fill_without_reading(hog, limit=FILL_LIMIT, settle=FILL_SETTLE, bounds=bounds)
+        with connect(endpoint, bounds) as other:
+            out = _served(other, bounds, b"am I served?",
+                          f"a second client (the first pushed {pushed:,} bytes and reads nothing)",
+                          stall=bounds.responsive)
+    require(out.elapsed <= bounds.responsive,
+            expected=f"the echo within {bounds.responsive:g} s", observed=f"it took {out.elapsed:.2f} s")

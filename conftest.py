@@ -1,0 +1,3 @@
+"""Load the echo-conformance pytest plugin for every run from the repository root."""
+
+pytest_plugins = ["conformance.plugin"]

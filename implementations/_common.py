@@ -1,0 +1,92 @@
+"""Shared plumbing: command line, logging, listening sockets, stop signals."""
+
+import argparse
+import logging
+import signal
+import socket
+import sys
+
+# The suite opens ~1,100 connections at once; a small backlog (socketserver's
+# default is 5) makes the kernel drop SYNs and clients stall in retransmits.
+# The kernel silently caps this at net.core.somaxconn.
+BACKLOG = max(socket.SOMAXCONN, 1024)
+
+
+def parse_args(doc, default_port, relay=False):
+    """Parse --host/--port/-v (plus --upstream-host/--upstream-port for relays)
+    and set up logging: WARNING by default, DEBUG with -v, always to stderr."""
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on, IPv4 or IPv6 (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=default_port,
+                        help=f"port to listen on (default {default_port})")
+    if relay:
+        parser.add_argument("--upstream-host", default="127.0.0.1",
+                            help="echo server to relay to (default 127.0.0.1)")
+        parser.add_argument("--upstream-port", type=int, default=2007,
+                            help="its port (default 2007)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging (one line per connection) to stderr")
+    args = parser.parse_args()
+    # stdout stays silent: all diagnostics go to stderr through logging.
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    return args
+
+
+def resolve(host, port, kind=socket.SOCK_STREAM):
+    """Return (family, sockaddr) for host:port; '::1' gives AF_INET6, '127.0.0.1' AF_INET."""
+    family, _, _, _, sockaddr = socket.getaddrinfo(host, port, socket.AF_UNSPEC, kind,
+                                                   0, socket.AI_PASSIVE)[0]
+    return family, sockaddr
+
+
+def listen(host, port):
+    """A TCP listening socket on host:port with SO_REUSEADDR and a large backlog."""
+    family, sockaddr = resolve(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # SO_REUSEADDR before bind(): connections of a previous run linger in
+    # TIME_WAIT for a minute, and without it a restart on the same port fails
+    # with EADDRINUSE.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(sockaddr)
+        sock.listen(BACKLOG)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class Shutdown(BaseException):
+    """Raised in the main thread when SIGTERM or SIGINT arrives.
+
+    A BaseException, so that `except Exception` in a request handler does not
+    swallow it.
+    """
+
+
+def _raise_shutdown(signum, frame):
+    # Ignore further stop signals: a second SIGTERM during cleanup must not
+    # raise again and end the process with a traceback.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise Shutdown(signum)
+
+
+def run(serve, *args):
+    """Call serve(*args) until SIGTERM/SIGINT, then return exit status 0.
+
+    Python runs signal handlers in the main thread. A handler that raises
+    interrupts a blocking accept()/recv()/poll() there (PEP 475 retries the
+    call only when the handler returns normally), so the server stops at once
+    even while clients are connected. serve() cleans up with `with`/`finally`.
+    """
+    signal.signal(signal.SIGTERM, _raise_shutdown)
+    signal.signal(signal.SIGINT, _raise_shutdown)
+    try:
+        serve(*args)
+    except Shutdown:
+        logging.getLogger(__name__).debug("stop signal received, exiting")
+    return 0

@@ -1,0 +1,164 @@
+"""Reactor-pattern TCP echo server: a poll loop dispatching to handler objects.
+
+Model 5 (poll reactor), same behaviour as echo_poll but structured the classic
+way: a Reactor owns select.poll and a table fd -> handler and only dispatches
+events; the protocol lives in handlers (Acceptor, EchoConnection). Clients do
+not block each other as long as no handler blocks.
+RFC 862: any data received is sent back until the calling user terminates the connection.
+"""
+
+import logging
+import select
+import sys
+
+from . import _common as common
+
+log = logging.getLogger("echo_reactor")
+
+RECV_SIZE = 64 * 1024
+HIGH_WATER = 1024 * 1024  # stop reading a client with this much unsent echo
+
+IN, OUT = select.POLLIN, select.POLLOUT
+DEAD = select.POLLERR | select.POLLHUP | select.POLLNVAL
+
+
+class Reactor:
+    """Demultiplex poll() events to handlers; knows nothing about echo."""
+
+    def __init__(self):
+        self.poller = select.poll()
+        self.handlers = {}  # fd -> handler
+
+    def register(self, handler, events):
+        self.handlers[handler.fileno()] = handler
+        self.poller.register(handler.fileno(), events)
+
+    def modify(self, handler, events):
+        self.poller.modify(handler.fileno(), events)
+
+    def unregister(self, handler):
+        # Call before closing the socket: fileno() is -1 afterwards.
+        del self.handlers[handler.fileno()]
+        self.poller.unregister(handler.fileno())
+
+    def run(self):
+        while True:
+            for fd, events in self.poller.poll():
+                handler = self.handlers.get(fd)
+                if handler is None:
+                    continue  # closed by an earlier handler in this round
+                if events & DEAD:
+                    handler.handle_close()
+                    continue
+                if events & IN:
+                    handler.handle_read()
+                if events & OUT and self.handlers.get(fd) is handler:
+                    handler.handle_write()
+
+    def close(self):
+        for handler in list(self.handlers.values()):
+            handler.handle_close()
+
+
+class Acceptor:
+    """Readable listening socket -> new EchoConnections."""
+
+    def __init__(self, reactor, listener):
+        self.reactor, self.sock = reactor, listener
+        listener.setblocking(False)
+        reactor.register(self, IN)
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def handle_read(self):
+        while True:  # accept everything pending, not one per wakeup
+            try:
+                sock, peer = self.sock.accept()
+            except BlockingIOError:
+                return
+            except OSError as exc:  # e.g. EMFILE
+                log.warning("accept: %s", exc)
+                return
+            log.debug("connection from %s", peer)
+            EchoConnection(self.reactor, sock)
+
+    def handle_close(self):
+        self.reactor.unregister(self)
+        self.sock.close()
+
+
+class EchoConnection:
+    """One client: echo through an output buffer with a high-water mark."""
+
+    def __init__(self, reactor, sock):
+        self.reactor, self.sock = reactor, sock
+        sock.setblocking(False)   # a blocking call would stall the whole reactor
+        self.out = bytearray()    # received, not yet echoed
+        self.eof = False          # client has shut down its write side
+        reactor.register(self, IN)
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def handle_read(self):
+        try:
+            data = self.sock.recv(RECV_SIZE)
+        except BlockingIOError:
+            return
+        except OSError as exc:  # ECONNRESET: this connection only
+            log.debug("recv: %s", exc)
+            return self.handle_close()
+        if data:
+            self.out += data
+        else:
+            self.eof = True  # half-close: stop reading, flush, then close
+        self.update()
+
+    def handle_write(self):
+        try:
+            # send() takes only what fits in the socket buffer; keep the rest.
+            sent = self.sock.send(self.out)
+        except BlockingIOError:
+            return
+        except OSError as exc:  # EPIPE, ECONNRESET
+            log.debug("send: %s", exc)
+            return self.handle_close()
+        del self.out[:sent]
+        self.update()
+
+    def update(self):
+        """Ask the reactor for the events this connection can handle now."""
+        if self.eof and not self.out:
+            return self.handle_close()
+        events = 0
+        # Above HIGH_WATER stop reading: the client's TCP window closes and its
+        # send() blocks, instead of our buffer growing without bound.
+        if not self.eof and len(self.out) < HIGH_WATER:
+            events |= IN
+        if self.out:
+            events |= OUT
+        self.reactor.modify(self, events)
+
+    def handle_close(self):
+        self.reactor.unregister(self)
+        self.sock.close()
+        self.out = bytearray()
+
+
+def serve(listener):
+    reactor = Reactor()
+    Acceptor(reactor, listener)
+    try:
+        reactor.run()
+    finally:
+        reactor.close()
+
+
+def main():
+    args = common.parse_args(__doc__, default_port=2007)
+    return common.run(serve, common.listen(args.host, args.port))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

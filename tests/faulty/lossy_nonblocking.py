@@ -1,0 +1,60 @@
+"""Defect: a non-blocking poll loop that ignores send()'s return count and drops the data on BlockingIOError.
+
+Models the origin's plain-send defect: ``sock.send(data)`` on a non-blocking
+socket treated as if it always sent everything; when the socket buffer is
+(nearly) full the unsent part is silently lost, so large transfers come back
+short.
+Must be caught by: tcp.echo.large, tcp.halfclose.large.
+Otherwise a correct non-blocking poll reactor (closes after the client's EOF).
+"""
+
+import select
+
+import _faulty
+
+_BAD = select.POLLERR | select.POLLNVAL
+
+
+def serve(listener):
+    listener.setblocking(False)
+    poller = select.poll()
+    poller.register(listener, select.POLLIN)
+    conns = {}
+
+    def drop(fd):
+        poller.unregister(fd)
+        conns.pop(fd).close()
+
+    while True:
+        for fd, events in poller.poll():
+            if fd == listener.fileno():
+                conn = _faulty.accept(listener)
+                if conn is not None:
+                    conn.setblocking(False)
+                    conns[conn.fileno()] = conn
+                    poller.register(conn, select.POLLIN)
+                continue
+            conn = conns[fd]
+            if events & _BAD:
+                drop(fd)
+                continue
+            try:
+                data = conn.recv(_faulty.RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                drop(fd)
+                continue
+            if not data:
+                drop(fd)
+                continue
+            try:
+                conn.send(data)  # BUG: the returned count is ignored
+            except (BlockingIOError, InterruptedError):
+                pass  # BUG: the data is dropped
+            except OSError:
+                drop(fd)
+
+
+if __name__ == "__main__":
+    _faulty.run(__doc__, serve)

@@ -23,6 +23,8 @@ class Bounds:
     ready: float = 10.0
     #: After SIGTERM a server gets this long to exit before SIGKILL.
     stop_grace: float = 5.0
+    #: ... but to pass lifecycle.sigterm it must exit within this ("a few seconds").
+    sigterm_exit: float = 3.0
 
     # --- positive waits ----------------------------------------------------------------
     #: An expected echo (or EOF) must arrive within this, measured from the last progress.
@@ -34,6 +36,14 @@ class Bounds:
     #: forever, so 2 s is a 100x+ margin that costs nothing on a healthy server.
     responsive: float = 2.0
 
+    #: A server must release per-connection resources (fds, threads, children) within
+    #: this after its clients leave.  Healthy servers take milliseconds; 10 s covers a
+    #: machine busy forking a thousand processes for another check, and a leak never ends.
+    release: float = 10.0
+    #: A server must get through a crowd of 1,100 simultaneous connections and echo the
+    #: newest within this (a fork server forks 1,100 times first).
+    crowd: float = 10.0
+
     # --- negative waits ----------------------------------------------------------------
     #: "Nothing more arrives": no banner before the first byte, no extra byte after the echo.
     quiet: float = 0.3
@@ -41,6 +51,16 @@ class Bounds:
     #: ``quiet`` because a concurrent server answers client 2 only after a thread/process
     #: start (a fork can take tens of ms on a loaded machine).
     serial_quiet: float = 0.5
+
+    # --- UDP and relays (issue 4) -------------------------------------------------------
+    #: How long one UDP datagram's answer is awaited before the datagram is sent again (a
+    #: positive wait: it ends when the answer arrives).  Loopback answers take well under
+    #: 10 ms, a 50x margin; a datagram still unanswered after ``_udp.TRIES`` tries is lost.
+    udp_answer: float = 0.5
+    #: 16 MiB through a relay and back (relay.throughput).  A Python relay moves it in well
+    #: under 1 s on loopback, so 20 s is a 20x+ margin for a loaded machine; a relay that
+    #: sleeps per byte or per small read (the origin's) takes 30 s or far longer.
+    throughput: float = 20.0
 
     def __getattribute__(self, name: str):
         value = object.__getattribute__(self, name)

@@ -8,7 +8,8 @@ says what was expected and what was observed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass, field, replace
 
 MUST, SHOULD = "MUST", "SHOULD"
 
@@ -27,11 +28,6 @@ class Case:
     fresh_server: bool = False
     family: str = "ipv4"
     extra: dict = field(default_factory=dict, compare=False, hash=False)
-
-    @property
-    def group(self) -> str:
-        """The check group shown in the matrix: the ID without its last part."""
-        return self.id.rsplit(".", 1)[0]
 
     def applies_to(self, impl) -> str | None:
         """None if the case applies to ``impl``, else the reason it does not."""
@@ -61,6 +57,21 @@ def case(case_id: str, requirement: str, **options):
         return fn
 
     return decorate
+
+
+def twin(fn, case_id: str, requirement: str, **changes):
+    """The same check under another case ID and declarations (e.g. over IPv6)."""
+    spec = replace(fn.conformance_case, id=case_id, requirement=requirement, **changes)
+    if case_id in CASES:
+        raise ValueError(f"duplicate conformance case ID {case_id}")
+
+    @functools.wraps(fn)
+    def check(*args, **kwargs):
+        return fn(*args, **kwargs)
+
+    check.__name__ = "test_" + case_id.replace(".", "_").replace("-", "_")
+    check.conformance_case = CASES[case_id] = spec
+    return check
 
 
 class Violation(AssertionError):

@@ -151,9 +151,12 @@ def listen_quietly(sock: socket.socket, seconds: float) -> Outcome:
     return Outcome(bytes(received), STALLED, time.monotonic() - start)
 
 
-def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, bounds: Bounds) -> int:
-    """Send without ever reading until sending makes no progress for ``settle`` seconds
-    (the peer's and our buffers are full), or ``limit`` bytes are sent.  Returns the count."""
+def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, bounds: Bounds,
+                         data: bytes | None = None) -> int:
+    """Send (``data``, or filler) without ever reading until sending makes no progress for
+    ``settle`` seconds (the peer's and our buffers are full), or ``limit`` bytes are sent.
+    Returns the count."""
+    view = memoryview(data) if data is not None else None
     block = b"\xa5" * RECV_SIZE
     sent = 0
     start = last_progress = time.monotonic()
@@ -166,7 +169,8 @@ def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, boun
                     break
                 if sel.select(timeout=0.02):
                     try:
-                        n = sock.send(block[: min(RECV_SIZE, limit - sent)])
+                        n = min(RECV_SIZE, limit - sent)
+                        n = sock.send(view[sent : sent + n] if view is not None else block[:n])
                     except BlockingIOError:
                         continue
                     sent += n

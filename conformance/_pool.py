@@ -20,11 +20,12 @@ class Pool:
         self._shared: dict[tuple[str, str, str], Server] = {}
         self._fresh: list[Server] = []
 
-    def _launch(self, impl: Implementation, host: str, transport: str, upstream: Address | None = None) -> Server:
+    def _launch(self, impl: Implementation, host: str, transport: str, upstream: Address | None = None,
+                port: int | None = None) -> Server:
         if impl.kind == "relay" and upstream is None:
             assert self.upstream_impl is not None
             upstream = self.shared(self.upstream_impl, "127.0.0.1", "tcp").address
-        return Server(impl, Address(host, free_port()), self.bounds, upstream).start(transport)
+        return Server(impl, Address(host, port or free_port()), self.bounds, upstream).start(transport)
 
     def shared(self, impl: Implementation, host: str = "127.0.0.1", transport: str = "tcp") -> Server:
         key = (impl.name, host, transport)
@@ -36,8 +37,8 @@ class Pool:
         return server
 
     def fresh(self, impl: Implementation, host: str = "127.0.0.1", transport: str = "tcp",
-              upstream: Address | None = None) -> Server:
-        server = self._launch(impl, host, transport, upstream)
+              upstream: Address | None = None, port: int | None = None) -> Server:
+        server = self._launch(impl, host, transport, upstream, port)
         self._fresh.append(server)
         return server
 

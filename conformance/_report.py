@@ -97,7 +97,12 @@ class Collector:
             outcome = "skip"
             r["reason"] = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         elif report.failed:
-            outcome = "stale" if "stale" in props else ("fail" if report.when == "call" else "error")
+            if "stale" in props:
+                outcome = "stale"
+            elif report.when == "call" or "launch_failed" in props:
+                outcome = "fail"
+            else:
+                outcome = "error"
             r["message"] = str(report.longrepr)
         if outcome and (r["outcome"] == "pass" or ORDER[outcome] < ORDER[r["outcome"]]):
             r["outcome"] = outcome
@@ -164,13 +169,18 @@ def _cell(outcomes: list[str]) -> str:
     return {"fail": "FAIL", "error": "ERROR", "stale": "STALE", "xfail": "xfail", "pass": "pass", "skip": "skip"}[worst]
 
 
+def _group(case_id: str) -> str:
+    """A case's group in the matrix: its ID without the last part (tcp.echo, lifecycle)."""
+    return case_id.rsplit(".", 1)[0]
+
+
 def matrix_lines(results) -> list[str]:
     results = [r for r in results if r["implementation"]]
-    groups = sorted({r["id"].rsplit(".", 1)[0] for r in results})
+    groups = sorted({_group(r["id"]) for r in results})
     impls = list(dict.fromkeys(r["implementation"] for r in results))
     cells = {(r["implementation"], g): [] for r in results for g in groups}
     for r in results:
-        cells[(r["implementation"], r["id"].rsplit(".", 1)[0])].append(r["outcome"])
+        cells[(r["implementation"], _group(r["id"]))].append(r["outcome"])
     width = max([len(i) for i in impls] + [14])
     header = "implementation".ljust(width) + "  " + "  ".join(g.ljust(5) for g in groups)
     lines = [header, "-" * len(header)]

@@ -103,7 +103,21 @@ def pytest_configure(config: pytest.Config) -> None:
     except ManifestError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[BOUNDS] = Bounds(scale=config.option.timeout_scale)
+    _raise_fd_limit()
     _report.configure(config)
+
+
+def _raise_fd_limit() -> None:
+    """The suite itself holds 1,100+ client sockets open in the scale checks."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError):
+            pass
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -183,9 +197,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if isinstance(exc, Violation):
             lines += [f"expected: {exc.expected}", f"observed: {exc.observed}"]
             report.user_properties += [("expected", exc.expected), ("observed", exc.observed)]
-        else:
+        else:  # the implementation did not start as the contract says: its failure, not ours
             lines.append(f"could not run the check: {exc}")
-            report.user_properties += [("observed", str(exc))]
+            report.user_properties += [("observed", str(exc)), ("launch_failed", "true")]
         lines += list(getattr(exc, "__notes__", []))
         lines.append(f"reproduce: {reproduce_command(item)}")
         report.longrepr = "\n".join(lines)
@@ -246,8 +260,8 @@ def launch(request: pytest.FixtureRequest, impl: Implementation, _pool: Pool):
     spec: Case = request.function.conformance_case
     started: list[Server] = []
 
-    def start(host: str | None = None, upstream: Address | None = None) -> Server:
-        server = _pool.fresh(impl, host or _host(spec), spec.transport, upstream)
+    def start(host: str | None = None, upstream: Address | None = None, port: int | None = None) -> Server:
+        server = _pool.fresh(impl, host or _host(spec), spec.transport, upstream, port)
         started.append(server)
         return server
 

@@ -75,8 +75,11 @@ def _raise_shutdown(signum, frame):
     raise Shutdown(signum)
 
 
-def run(serve, *args):
-    """Call serve(*args) until SIGTERM/SIGINT, then return exit status 0.
+def run(serve, args):
+    """Call serve(args) until SIGTERM/SIGINT, then return exit status 0.
+
+    serve() creates its listening socket itself, after the handlers below are
+    installed: a harness may send SIGTERM as soon as the port accepts.
 
     Python runs signal handlers in the main thread. A handler that raises
     interrupts a blocking accept()/recv()/poll() there (PEP 475 retries the
@@ -85,8 +88,12 @@ def run(serve, *args):
     """
     signal.signal(signal.SIGTERM, _raise_shutdown)
     signal.signal(signal.SIGINT, _raise_shutdown)
+    log = logging.getLogger(__name__)
     try:
-        serve(*args)
+        serve(args)
     except Shutdown:
-        logging.getLogger(__name__).debug("stop signal received, exiting")
+        log.debug("stop signal received, exiting")
+    except OSError as exc:  # fatal, e.g. bind(): Address already in use
+        log.error("%s", exc)
+        return 1
     return 0

@@ -77,7 +77,9 @@ class EchoServer(socketserver.ForkingTCPServer):
         super().server_close()  # closes the listener, then waitpid()s every child
 
 
-def serve(server):
+def serve(args):
+    server = EchoServer(args.host, args.port)
+
     def request_stop(signum, frame):
         server.stopping = True
     # Replaces common.run's raising handler: only set a flag (see service_actions).
@@ -89,7 +91,7 @@ def serve(server):
 
 def main():
     args = common.parse_args(__doc__, default_port=2007)
-    return common.run(serve, EchoServer(args.host, args.port))
+    return common.run(serve, args)
 
 
 if __name__ == "__main__":

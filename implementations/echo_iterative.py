@@ -6,7 +6,6 @@ RFC 862: any data received is sent back until the calling user terminates the co
 """
 
 import logging
-import socket
 import sys
 
 from . import _common as common
@@ -14,8 +13,8 @@ from . import _common as common
 log = logging.getLogger("echo_iterative")
 
 
-def serve(listener):
-    with listener:
+def serve(args):
+    with common.listen(args.host, args.port) as listener:
         while True:
             conn, peer = listener.accept()
             log.debug("connection from %s", peer)
@@ -35,7 +34,7 @@ def serve(listener):
 
 def main():
     args = common.parse_args(__doc__, default_port=2007)
-    return common.run(serve, common.listen(args.host, args.port))
+    return common.run(serve, args)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ IN, OUT = select.POLLIN, select.POLLOUT
 DEAD = select.POLLERR | select.POLLHUP | select.POLLNVAL
 
 
-def serve(listener):
+def serve(args):
+    listener = common.listen(args.host, args.port)
     poller = select.poll()
     # Non-blocking everywhere: a single blocking call would stall every client.
     listener.setblocking(False)
@@ -75,13 +76,13 @@ def serve(listener):
                         log.debug("connection from %s on fd %d", peer, sock.fileno())
                     continue
 
+                if events & DEAD:
+                    # Reset or error: nobody left to echo to. (We never shut
+                    # down our own write side, so POLLHUP always means this.)
+                    close(fd)
+                    continue
                 sock = conns[fd]
                 try:
-                    if events & DEAD:
-                        # Reset or error: nobody left to echo to. (We never shut
-                        # down our own write side, so POLLHUP always means this.)
-                        close(fd)
-                        continue
                     if events & IN:
                         data = sock.recv(RECV_SIZE)
                         if data:
@@ -93,7 +94,7 @@ def serve(listener):
                         # returns the count, and the rest stays for next POLLOUT.
                         sent = sock.send(outbuf[fd])
                         del outbuf[fd][:sent]
-                except (BlockingIOError, InterruptedError):
+                except BlockingIOError:
                     pass  # spurious readiness: try again on the next event
                 except OSError as exc:
                     # ECONNRESET, EPIPE...: this connection only.
@@ -109,7 +110,7 @@ def serve(listener):
 
 def main():
     args = common.parse_args(__doc__, default_port=2007)
-    return common.run(serve, common.listen(args.host, args.port))
+    return common.run(serve, args)
 
 
 if __name__ == "__main__":

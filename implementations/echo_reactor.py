@@ -46,7 +46,7 @@ class Reactor:
             for fd, events in self.poller.poll():
                 handler = self.handlers.get(fd)
                 if handler is None:
-                    continue  # closed by an earlier handler in this round
+                    continue  # defensive: unregistered earlier in this round
                 if events & DEAD:
                     handler.handle_close()
                     continue
@@ -146,7 +146,8 @@ class EchoConnection:
         self.out = bytearray()
 
 
-def serve(listener):
+def serve(args):
+    listener = common.listen(args.host, args.port)
     reactor = Reactor()
     Acceptor(reactor, listener)
     try:
@@ -157,7 +158,7 @@ def serve(listener):
 
 def main():
     args = common.parse_args(__doc__, default_port=2007)
-    return common.run(serve, common.listen(args.host, args.port))
+    return common.run(serve, args)
 
 
 if __name__ == "__main__":

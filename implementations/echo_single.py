@@ -39,14 +39,14 @@ class EchoServer(socketserver.TCPServer):
         super().__init__(address, EchoHandler)
 
 
-def serve(server):
-    with server:
+def serve(args):
+    with EchoServer(args.host, args.port) as server:
         server.serve_forever()
 
 
 def main():
     args = common.parse_args(__doc__, default_port=2007)
-    return common.run(serve, EchoServer(args.host, args.port))
+    return common.run(serve, args)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ MAX_DATAGRAM = 65535
 LOOP_PORTS = {7, 19}
 
 
-def serve(sock):
-    with sock:
+def serve(args):
+    with bind(args.host, args.port) as sock:
         while True:
             data, addr = sock.recvfrom(MAX_DATAGRAM)
             if addr[1] in LOOP_PORTS:
@@ -52,7 +52,7 @@ def bind(host, port):
 
 def main():
     args = common.parse_args(__doc__, default_port=2007)
-    return common.run(serve, bind(args.host, args.port))
+    return common.run(serve, args)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Concurrent (accept + threads): clients do not block each other. Each client
 gets two threads, one per direction, each a blocking recv/sendall loop.
-RFC 862: the relay must be transparent -- the client sees exactly the echo service behind it.
+RFC 862 is served upstream; the relay passes its bytes, half-close and resets through unchanged.
 """
 
 import logging
@@ -54,7 +54,9 @@ def relay(client, peer, upstream_addr):
         upstream = socket.create_connection(upstream_addr, timeout=CONNECT_TIMEOUT)
     except OSError as exc:  # refused, unreachable, timed out
         log.debug("%s: upstream %s: %s", peer, upstream_addr, exc)
-        client.close()  # the client sees EOF at once; we keep serving others
+        # The client sees EOF at once (RST if it had already sent data that
+        # nobody read); the relay keeps serving others.
+        client.close()
         return
     upstream.settimeout(None)  # back to plain blocking mode for the transfer
     with client, upstream:
@@ -68,8 +70,9 @@ def relay(client, peer, upstream_addr):
     log.debug("closed %s", peer)
 
 
-def serve(listener, upstream_addr):
-    with listener:
+def serve(args):
+    upstream_addr = (args.upstream_host, args.upstream_port)
+    with common.listen(args.host, args.port) as listener:
         while True:
             try:
                 client, peer = listener.accept()
@@ -85,8 +88,7 @@ def serve(listener, upstream_addr):
 
 def main():
     args = common.parse_args(__doc__, default_port=3007, relay=True)
-    return common.run(serve, common.listen(args.host, args.port),
-                      (args.upstream_host, args.upstream_port))
+    return common.run(serve, args)
 
 
 if __name__ == "__main__":

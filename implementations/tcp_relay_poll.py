@@ -3,11 +3,12 @@
 Model 5 (poll reactor): clients do not block each other as long as no call
 blocks. Each client is paired with a non-blocking connection to the upstream
 echo server; data waits in per-direction buffers with a high-water mark.
-RFC 862: the relay must be transparent -- the client sees exactly the echo service behind it.
+RFC 862 is served upstream; the relay passes its bytes, half-close and resets through unchanged.
 """
 
 import errno
 import logging
+import os
 import select
 import socket
 import struct
@@ -49,11 +50,12 @@ class Pair:
         self.client, self.upstream = Side(client, self), Side(upstream, self)
         self.client.peer, self.upstream.peer = self.upstream, self.client
         self.name = peer
-        self.deadline = time.monotonic() + CONNECT_TIMEOUT  # while connecting
 
 
-def serve(listener, upstream_addr):
-    family, sockaddr = common.resolve(*upstream_addr)  # once: no DNS inside the loop
+def serve(args):
+    # Resolve upstream once: a DNS lookup inside the loop would block everyone.
+    family, sockaddr = common.resolve(args.upstream_host, args.upstream_port)
+    listener = common.listen(args.host, args.port)
     poller = select.poll()
     listener.setblocking(False)
     poller.register(listener, IN)
@@ -104,13 +106,13 @@ def serve(listener, upstream_addr):
             sides[pair.upstream.fd] = pair.upstream
             poller.register(pair.client.fd, 0)  # don't read the client until connected
             poller.register(pair.upstream.fd, OUT)
-            connecting[pair] = pair.deadline
+            connecting[pair] = time.monotonic() + CONNECT_TIMEOUT
 
     def connected(pair):
         """POLLOUT (or an error) on a connecting upstream socket."""
         del connecting[pair]
         err = pair.upstream.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        if err:  # refused, unreachable: the client sees EOF at once
+        if err:  # refused, unreachable: the client sees EOF (or RST) at once
             log.debug("%s: upstream: %s", pair.name, errno.errorcode.get(err, err))
             close_pair(pair)
         else:
@@ -146,22 +148,24 @@ def serve(listener, upstream_addr):
         try:
             if events & ERR:
                 err = side.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                raise OSError(err, "socket error")
-            # POLLHUP here means we have shut down our write side and the peer
-            # sent FIN: read its EOF even above HIGH_WATER (POLLHUP cannot be
-            # masked, so skipping it would spin; no new data can arrive).
-            if events & (IN | HUP) and not side.eof:
-                data = side.sock.recv(RECV_SIZE)
-                if data:
-                    side.peer.out += data
-                else:
-                    side.eof = True
-            if events & OUT and side.out:
-                # send() takes only what fits; the rest waits for next POLLOUT.
-                sent = side.sock.send(side.out)
-                del side.out[:sent]
-            update(pair)
-        except (BlockingIOError, InterruptedError):
+                raise OSError(err, os.strerror(err))
+            try:
+                # POLLHUP here means we have shut down our write side and the
+                # peer sent FIN: read its EOF even above HIGH_WATER (POLLHUP
+                # cannot be masked, so ignoring it would spin; and no new data
+                # can arrive after the FIN, so the extra buffering is bounded).
+                if events & (IN | HUP) and not side.eof:
+                    data = side.sock.recv(RECV_SIZE)
+                    if data:
+                        side.peer.out += data
+                    else:
+                        side.eof = True
+                if events & OUT and side.out:
+                    # send() takes only what fits; the rest waits for next POLLOUT.
+                    sent = side.sock.send(side.out)
+                    del side.out[:sent]
+            except BlockingIOError:
+                pass  # spurious readiness: wait for the next event
             update(pair)
         except OSError as exc:  # reset, broken pipe: end both connections
             log.debug("%s: %s", pair.name, exc)
@@ -198,8 +202,7 @@ def serve(listener, upstream_addr):
 
 def main():
     args = common.parse_args(__doc__, default_port=3007, relay=True)
-    return common.run(serve, common.listen(args.host, args.port),
-                      (args.upstream_host, args.upstream_port))
+    return common.run(serve, args)
 
 
 if __name__ == "__main__":

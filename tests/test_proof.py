@@ -43,6 +43,7 @@ def test_faulty_implementation_is_caught(faulty, tmp_path):
     args = ["--impl-file", str(FAULTY), "--impl", faulty.name]
     for case_id in must_fail:
         args += ["--case", case_id]
+    args += faulty.extra.get("suite_args", [])
     run = run_suite(*args, tmp=tmp_path)
     outcomes = run.outcomes(faulty.name)
     not_caught = {c: outcomes.get(c, "not run") for c in must_fail if outcomes.get(c) != "fail"}

@@ -3,14 +3,20 @@
 Models the origin's plain-send defect: ``sock.send(data)`` on a non-blocking
 socket treated as if it always sent everything; when the socket buffer is
 (nearly) full the unsent part is silently lost, so large transfers come back
-short.
+short.  The server also fixes SO_SNDBUF at 256 KiB, a common and harmless
+tuning for a correct server; it makes the socket buffer really fill on
+loopback, where autotuned multi-MiB buffers and a fast local reader would
+otherwise hide the loss in some runs.
 Must be caught by: tcp.echo.large, tcp.halfclose.large.
 Otherwise a correct non-blocking poll reactor (closes after the client's EOF).
 """
 
 import select
+import socket
 
 import _faulty
+
+SNDBUF = 256 * 1024  # fixed send buffer (see the docstring)
 
 _BAD = select.POLLERR | select.POLLNVAL
 
@@ -31,6 +37,7 @@ def serve(listener):
                 conn = _faulty.accept(listener)
                 if conn is not None:
                     conn.setblocking(False)
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
                     conns[conn.fileno()] = conn
                     poller.register(conn, select.POLLIN)
                 continue

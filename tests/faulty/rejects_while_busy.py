@@ -1,45 +1,53 @@
 """Defect: declared serial, but a client that arrives while another is being served is accepted and closed at once instead of waiting its turn.
 
-Models a "server busy" policy bolted onto an iterative server: a separate
-acceptor thread takes every connection and, while the single worker is busy,
-hangs up on the newcomer (as some one-at-a-time services do) instead of leaving
-it in the listen backlog to be served next.
+Models a "server busy" policy bolted onto an iterative server: while serving
+its one client, the server also watches the listening socket and hangs up on
+any newcomer (as some one-at-a-time services do) instead of leaving it in the
+listen backlog to be served next.
 Must be caught by: tcp.serial.served-in-order.
-Otherwise a correct one-client-at-a-time echo server.
+Otherwise a correct one-client-at-a-time echo server.  Each poll round handles
+the current client before the listener, so a client that connects right after
+the previous one closed is served normally, not rejected by a race.
 """
 
-import queue
-import threading
+import select
 
 import _faulty
 
-_busy = False
-_lock = threading.Lock()
 
-
-def worker(accepted):
-    global _busy
+def serve_client(conn, listener, poller):
     while True:
-        conn = accepted.get()
-        _faulty.handle_and_close(conn, _faulty.echo_until_eof)
-        with _lock:
-            _busy = False
+        events = dict(poller.poll())
+        if conn.fileno() in events:
+            data = conn.recv(_faulty.RECV_SIZE)
+            if not data:
+                return
+            conn.sendall(data)
+            continue
+        if listener.fileno() in events:
+            newcomer = _faulty.accept(listener)
+            if newcomer is not None:
+                newcomer.close()  # BUG: turn the client away instead of queueing it
 
 
 def serve(listener):
-    global _busy
-    accepted = queue.Queue()
-    _faulty.start_daemon(worker, accepted, name="worker")
+    listener.setblocking(False)
+    poller = select.poll()
+    poller.register(listener, select.POLLIN)
     while True:
+        poller.poll()
         conn = _faulty.accept(listener)
         if conn is None:
             continue
-        with _lock:
-            if _busy:
-                conn.close()  # BUG: turn the client away instead of queueing it
-                continue
-            _busy = True
-        accepted.put(conn)
+        conn.setblocking(True)
+        poller.register(conn, select.POLLIN)
+        try:
+            serve_client(conn, listener, poller)
+        except OSError:
+            pass
+        finally:
+            poller.unregister(conn)
+            conn.close()
 
 
 if __name__ == "__main__":

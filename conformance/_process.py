@@ -1,0 +1,57 @@
+"""Looking at a server's process tree (psutil): descriptors, threads, children, memory."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import psutil
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    processes: int  # the server and its live descendants
+    zombies: int  # descendants that exited and were never reaped
+    fds: int
+    threads: int
+    rss: int  # bytes, summed over the tree
+
+    def describe(self) -> str:
+        return (f"{self.processes} process(es), {self.zombies} zombie(s), {self.fds} open fds, "
+                f"{self.threads} threads, {self.rss / 2**20:.1f} MiB RSS")
+
+
+def snapshot(pid: int) -> Snapshot:
+    root = psutil.Process(pid)
+    procs = [root]
+    try:
+        procs += root.children(recursive=True)
+    except psutil.NoSuchProcess:
+        pass
+    live = zombies = fds = threads = rss = 0
+    for proc in procs:
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                zombies += 1
+                continue
+            with proc.oneshot():
+                fds += proc.num_fds()
+                threads += proc.num_threads()
+                rss += proc.memory_info().rss
+            live += 1
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            pass
+    return Snapshot(live, zombies, fds, threads, rss)
+
+
+def settle(pid: int, baseline: Snapshot, within: float) -> Snapshot:
+    """Wait (up to ``within``) for the tree to return to ``baseline``'s process, zombie, fd
+    and thread counts -- servers release per-connection resources asynchronously -- and
+    return the last snapshot either way."""
+    deadline = time.monotonic() + within
+    while True:
+        now = snapshot(pid)
+        if (now.processes <= baseline.processes and now.zombies <= baseline.zombies
+                and now.fds <= baseline.fds and now.threads <= baseline.threads) or time.monotonic() > deadline:
+            return now
+        time.sleep(0.05)  # polling /proc: there is no event for "a thread ended"

@@ -1,0 +1,141 @@
+"""UDP client helpers: bounded retries that tell a lost datagram from a wrong answer.
+
+UDP may drop a datagram even on loopback (a full socket buffer), so a datagram with no
+answer is sent again, a bounded number of times, and only then reported as *lost*.  An
+answer that arrives but differs from what was sent is *wrong* at once: retrying cannot make
+a wrong answer right.  Every probe datagram a check sends is distinct, so an answer can be
+told apart from the answer to another datagram or another peer.
+"""
+
+from __future__ import annotations
+
+import selectors
+import socket
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ._bounds import Bounds
+from ._diff import describe_stream
+
+#: The largest UDP payload over IPv4: 65,535 - 20 (IP header) - 8 (UDP header).
+MAX_IPV4 = 65_507
+#: Receive buffer for answers: larger than any datagram, so an oversized answer is seen whole.
+RECV_SIZE = 65_536
+#: How often a datagram without an answer is sent before it counts as lost.
+TRIES = 5
+
+ANSWERED, LOST, WRONG = "answered", "lost", "wrong"
+
+
+def udp_socket(address, *, rcvbuf: int | None = None) -> socket.socket:
+    """An unconnected UDP socket on the loopback address of ``address``'s family (unconnected,
+    so an answer sent to the wrong address or from the wrong port is still seen)."""
+    sock = socket.socket(address.family, socket.SOCK_DGRAM)
+    try:
+        if rcvbuf:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.bind(("::1" if address.family == socket.AF_INET6 else "127.0.0.1", 0))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+@dataclass
+class Answer:
+    """How one datagram's exchange ended."""
+
+    sent: bytes
+    verdict: str
+    tries: int
+    elapsed: float
+    got: bytes | None = None  # the (first) answer, if any
+    source: tuple | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def describe(self, who: str = "the client", wait: float | None = None) -> str:
+        if self.verdict == ANSWERED:
+            return f"{who} got its {len(self.sent):,}-byte datagram back after {self.elapsed:.3f} s"
+        if self.verdict == LOST:
+            each = f" of {wait:g} s each" if wait is not None else ""
+            errs = f" (send errors: {'; '.join(self.errors)})" if self.errors else ""
+            return (f"lost: {who} got no answer to its {len(self.sent):,}-byte datagram after "
+                    f"{self.tries} tries{each}{errs}")
+        return (f"wrong answer (try {self.tries}, from {_addr(self.source)}): the answer datagram is not "
+                f"the datagram sent\n{describe_stream(self.sent, self.got or b'', who=who)}")
+
+
+def _addr(source) -> str:
+    return f"{source[0]}:{source[1]}" if source else "?"
+
+
+def ask(sock: socket.socket, address, data: bytes, *, wait: float, tries: int = TRIES) -> Answer:
+    """Send ``data`` to ``address`` and wait ``wait`` seconds for the answer; resend up to
+    ``tries`` times while nothing arrives.  The first answer that arrives decides: equal to
+    ``data`` (answered) or not (wrong)."""
+    start = time.monotonic()
+    errors: list[str] = []
+    for attempt in range(1, tries + 1):
+        try:
+            sock.sendto(data, (address.host, address.port))
+        except OSError as exc:  # e.g. ECONNREFUSED from an earlier ICMP error
+            errors.append(f"try {attempt}: {exc}")
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            try:
+                got, source = sock.recvfrom(RECV_SIZE)
+            except socket.timeout:
+                break
+            except OSError as exc:  # an ICMP error reported on this socket
+                errors.append(f"try {attempt}: {exc}")
+                continue
+            verdict = ANSWERED if got == data else WRONG
+            return Answer(data, verdict, attempt, time.monotonic() - start, got, source, errors)
+    return Answer(data, LOST, tries, time.monotonic() - start, errors=errors)
+
+
+def collect(socks: list[socket.socket], expect: list[int], *, within: float) -> list[list[bytes]]:
+    """Read datagrams on every socket at once until each has ``expect[i]`` of them or
+    ``within`` seconds pass; returns what each received."""
+    received: list[list[bytes]] = [[] for _ in socks]
+    deadline = time.monotonic() + within
+    with selectors.DefaultSelector() as sel:
+        for i, sock in enumerate(socks):
+            sock.setblocking(False)
+            if expect[i] > 0:
+                sel.register(sock, selectors.EVENT_READ, i)
+        try:
+            while sel.get_map() and (left := deadline - time.monotonic()) > 0:
+                for key, _ in sel.select(timeout=min(left, 0.1)):
+                    i = key.data
+                    while True:  # drain: everything queued on this socket
+                        try:
+                            got, _ = socks[i].recvfrom(RECV_SIZE)
+                        except (BlockingIOError, InterruptedError):
+                            break
+                        except OSError:
+                            continue  # an ICMP error: not an answer
+                        received[i].append(got)
+                    if len(received[i]) >= expect[i]:
+                        sel.unregister(socks[i])
+        finally:
+            for sock in socks:
+                sock.setblocking(True)
+    return received
+
+
+def multiset_difference(sent: list[bytes], got: list[bytes]) -> tuple[Counter, Counter]:
+    """(sent but not answered, answered but never sent -- or more often than sent)."""
+    s, g = Counter(sent), Counter(got)
+    return s - g, g - s
+
+
+def size_list(datagrams) -> str:
+    sizes = [len(d) for d in datagrams]
+    return "[" + ", ".join(f"{n:,}" for n in sizes) + "]"
+
+
+def per_try_wait(bounds: Bounds) -> float:
+    return bounds.udp_answer

@@ -1,0 +1,308 @@
+"""A TCP relay's own duties: passing half-close and resets on both ways, surviving a refused
+upstream, releasing the upstream connection, backpressure, speed, and chaining.
+
+Most checks start a relay of their own in front of an instrumented fake upstream
+(``_upstream``), which can refuse, close or reset, and reports what it saw: its open and
+accepted connections, the bytes and the EOF that reached it.  The echo semantics through a
+relay are the TCP echo checks, which run against relays too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+
+import psutil
+import pytest
+
+from ._cases import case, require
+from ._client import (COMPLETE, EOF, RESET, abort, chunked, connect, exchange, fill_without_reading,
+                      listen_quietly)
+from ._diff import describe_stream
+from ._upstream import CLOSE, ECHO, REFUSE, FakeUpstream
+
+RELAY = dict(kinds=("relay",))
+#: Checks that start a relay of their own (in front of the fake upstream) need the process.
+OWN_RELAY = dict(kinds=("relay",), needs_process=True)
+
+
+@pytest.fixture
+def fake_upstream():
+    """``fake_upstream(mode, **options)``: a running :class:`FakeUpstream`, stopped (every
+    socket closed, its thread joined) when the check ends."""
+    made: list[FakeUpstream] = []
+
+    def make(mode: str = ECHO, **options) -> FakeUpstream:
+        fake = FakeUpstream(mode, **options).__enter__()
+        made.append(fake)
+        return fake
+
+    yield make
+    for fake in made:
+        fake.close()
+
+
+def _roundtrip(address, bounds, payload: bytes, *, half_close: bool, who: str) -> None:
+    with connect(address, bounds) as sock:
+        out = exchange(sock, chunked(payload, [1 << 16]), expect=len(payload), bounds=bounds,
+                       half_close=half_close, until_eof=half_close)
+    require(out.received == payload and out.ended == (EOF if half_close else COMPLETE),
+            expected=f"{who} gets back exactly the {len(payload):,} bytes it sent"
+                     + (", then EOF" if half_close else ""),
+            observed=lambda: f"{describe_stream(payload, out.received, who=who)}\n"
+                             f"  how it ended: {out.describe()} after {out.elapsed:.2f} s")
+
+
+def _exit_note(server) -> str:
+    return "" if server.alive() else f" (the relay process exited with status {server.exit_code})"
+
+
+# --- half-close, both ways -------------------------------------------------------------
+
+HALF_CLOSE_SIZE = 1024 * 1024
+HALF_CLOSE_REPEATS = 3  # losing the tail is racy
+
+
+@case("relay.halfclose.upstream", "The client's half-close reaches the upstream as EOF, after every byte "
+      "the client sent; the upstream's echo of them all then reaches the client, followed by EOF "
+      f"({HALF_CLOSE_SIZE >> 20} MiB, repeated).", **OWN_RELAY)
+def test_relay_halfclose_upstream(impl, launch, fake_upstream, bounds):
+    fake = fake_upstream(ECHO)  # echoes, and closes once it has seen EOF and flushed
+    relay = launch(upstream=fake.address)
+    rng = random.Random(1)
+    for attempt in range(1, HALF_CLOSE_REPEATS + 1):
+        payload = rng.randbytes(HALF_CLOSE_SIZE)
+        who = f"attempt {attempt} of {HALF_CLOSE_REPEATS}"
+        before = fake.accepted
+        with connect(relay.address, bounds) as sock:
+            out = exchange(sock, chunked(payload, [1 << 16]), expect=len(payload), bounds=bounds,
+                           half_close=True, until_eof=True)
+        saw = fake.wait_until(lambda f: len(f.connections) > before and f.connections[before].eof,
+                              bounds.progress)
+        with fake.lock:
+            rec = fake.connections[before] if len(fake.connections) > before else None
+            got_up = bytes(rec.data) if rec else b""
+        require(saw and rec is not None and rec.received_at_eof == len(payload) and got_up == payload,
+                expected=f"{who}: the upstream receives the {len(payload):,} bytes, then EOF (the client's "
+                         f"half-close passed on), within {bounds.progress:g} s",
+                observed=lambda: ("the upstream never got a connection" if rec is None else
+                                  f"the upstream {'saw EOF' if rec.eof else 'never saw EOF'}; "
+                                  + describe_stream(payload, got_up, who="the upstream"))
+                                 + _exit_note(relay))
+        require(out.received == payload and out.ended == EOF,
+                expected=f"{who}: the client gets back all {len(payload):,} bytes, then EOF",
+                observed=lambda: f"{describe_stream(payload, out.received, who='the client')}\n"
+                                 f"  how it ended: {out.describe()} after {out.elapsed:.2f} s")
+
+
+@case("relay.halfclose.downstream", "When the upstream closes after sending data, the client receives all "
+      "of that data and then EOF, while its own side is still open "
+      f"({HALF_CLOSE_SIZE >> 20} MiB, repeated).", **OWN_RELAY)
+def test_relay_halfclose_downstream(impl, launch, fake_upstream, bounds):
+    fake = fake_upstream(CLOSE, after=HALF_CLOSE_SIZE)  # echoes 1 MiB, then closes
+    relay = launch(upstream=fake.address)
+    rng = random.Random(2)
+    for attempt in range(1, HALF_CLOSE_REPEATS + 1):
+        payload = rng.randbytes(HALF_CLOSE_SIZE)
+        with connect(relay.address, bounds) as sock:
+            # The client does not half-close: only the upstream's close can end this.
+            out = exchange(sock, chunked(payload, [1 << 16]), expect=len(payload), bounds=bounds,
+                           until_eof=True)
+        require(out.received == payload and out.ended == EOF,
+                expected=f"attempt {attempt} of {HALF_CLOSE_REPEATS}: the upstream echoes "
+                         f"{len(payload):,} bytes and closes; the client receives them all, then EOF "
+                         f"within {bounds.progress:g} s",
+                observed=lambda: f"{describe_stream(payload, out.received, who='the client')}\n"
+                                 f"  how it ended: {out.describe()} after {out.elapsed:.2f} s\n"
+                                 f"  upstream: {fake.describe()}{_exit_note(relay)}")
+
+
+# --- the upstream misbehaves -----------------------------------------------------------
+
+REFUSED_CLIENTS = 3
+
+
+@case("relay.upstream.refused", "While the upstream refuses connections, each client's connection is "
+      "closed (EOF or reset) within the progress bound, and the relay keeps accepting; once the "
+      "upstream listens again, a new client is relayed.", **OWN_RELAY)
+def test_relay_upstream_refused(impl, launch, fake_upstream, bounds):
+    fake = fake_upstream(REFUSE)  # bound, not listening: every connection is refused
+    relay = launch(upstream=fake.address)
+    for i in range(1, REFUSED_CLIENTS + 1):
+        who = f"client {i} of {REFUSED_CLIENTS}"
+        try:
+            sock = connect(relay.address, bounds)
+        except OSError as exc:
+            require(False, expected=f"{who} is accepted: the relay keeps accepting while its upstream refuses",
+                    observed=f"connecting to the relay failed: {exc}{_exit_note(relay)}")
+        with sock:
+            try:
+                sock.sendall(b"anyone there?")
+            except OSError:
+                pass  # already closed by the relay: what listen_quietly reports next
+            out = listen_quietly(sock, bounds.progress)
+        require(out.ended in (EOF, RESET) and out.received == b"",
+                expected=f"{who}'s connection is closed (EOF or reset) within {bounds.progress:g} s, "
+                         "since the upstream refuses",
+                observed=lambda: f"{out.describe()} after {out.elapsed:.2f} s"
+                                 + (f"; it received {out.received[:64]!r}" if out.received else ""))
+    require(relay.alive(), expected="the relay process keeps running while its upstream refuses",
+            observed=_exit_note(relay).strip(" ()"))
+    fake.listen()
+    _roundtrip(relay.address, bounds, b"the upstream is back", half_close=False,
+               who="a client after the upstream started listening")
+
+
+RESET_AFTER = 256 * 1024
+
+
+@case("relay.upstream.reset", "When the upstream resets the connection mid-stream, the client sees its "
+      "connection end (reset or EOF) within the progress bound.", **OWN_RELAY)
+def test_relay_upstream_reset(impl, launch, fake_upstream, bounds):
+    fake = fake_upstream("reset", after=RESET_AFTER)  # echoes, then resets at 256 KiB
+    relay = launch(upstream=fake.address)
+    payload = random.Random(3).randbytes(RESET_AFTER)
+    with connect(relay.address, bounds) as sock:
+        # Exactly up to the reset, then only read: the end must come from the upstream's reset.
+        out = exchange(sock, chunked(payload, [1 << 16]), expect=len(payload), bounds=bounds,
+                       until_eof=True)
+    require(out.ended in (EOF, RESET),
+            expected=f"the client's connection ends (reset or EOF) within {bounds.progress:g} s of the "
+                     "upstream's reset",
+            observed=lambda: f"{out.describe()} after {out.elapsed:.2f} s, having received "
+                             f"{len(out.received):,} bytes; upstream: {fake.describe()}")
+
+
+# --- the client resets -----------------------------------------------------------------
+
+RESET_CLIENTS = 20
+
+
+def _fds(proc: psutil.Process) -> int:
+    try:
+        return proc.num_fds()
+    except psutil.NoSuchProcess:
+        return -1
+
+
+def _fds_settle(proc: psutil.Process, baseline: int, within: float) -> int:
+    deadline = time.monotonic() + within
+    while (fds := _fds(proc)) > baseline and time.monotonic() < deadline:
+        time.sleep(0.02)  # polling /proc: there is no event for "the relay closed an fd"
+    return fds
+
+
+@case("relay.client.reset", f"When clients reset their connections ({RESET_CLIENTS}, half of them with data "
+      "in flight), the relay closes each one's upstream connection, and its own open descriptors "
+      "return to their count before, within the progress bound.", **OWN_RELAY)
+def test_relay_client_reset(impl, launch, fake_upstream, bounds):
+    fake = fake_upstream(ECHO)
+    relay = launch(upstream=fake.address)
+    proc = psutil.Process(relay.pid)
+    # One clean connection first: whatever the relay opens once (not per client) is open now.
+    _roundtrip(relay.address, bounds, b"warm-up", half_close=True, who="a first, clean client")
+    fake.wait_until(lambda f: f.open_count == 0, bounds.progress)
+    baseline = _fds(proc)
+    for i in range(RESET_CLIENTS):
+        sock = connect(relay.address, bounds)
+        try:
+            greeting = f"client {i} before its reset".encode()
+            out = exchange(sock, [greeting], expect=len(greeting), bounds=bounds)
+            require(out.received == greeting,
+                    expected=f"client {i} is relayed (its greeting echoed) before it resets",
+                    observed=lambda: describe_stream(greeting, out.received, who=f"client {i}"))
+            if i % 2:
+                sock.sendall(b"\x00" * 65536)  # data in flight both ways when the reset comes
+        finally:
+            abort(sock)
+    closed = fake.wait_until(lambda f: f.open_count == 0, bounds.progress)
+    with fake.lock:
+        still = [c for c in fake.connections if c.open]
+    require(closed,
+            expected=f"all {RESET_CLIENTS} upstream connections closed by the relay within "
+                     f"{bounds.progress:g} s of their clients' resets",
+            observed=lambda: f"{len(still)} of {fake.accepted} upstream connections still open: "
+                             + "; ".join(c.describe() for c in still[:4]) + _exit_note(relay))
+    fds = _fds_settle(proc, baseline, bounds.progress)
+    require(fds <= baseline,
+            expected=f"the relay's open descriptors back to {baseline} (before the clients) within "
+                     f"{bounds.progress:g} s",
+            observed=f"{fds} open descriptors: {fds - baseline} leaked over {RESET_CLIENTS} reset clients"
+                     if fds >= 0 else "the relay process is gone")
+
+
+# --- backpressure ------------------------------------------------------------------------
+
+#: How much the non-reading client offers: enough that a relay buffering without bound
+#: takes far more than PUSH_BOUND.
+FILL_LIMIT = 256 * 1024 * 1024
+#: The client counts as blocked once its send makes no progress for this long.
+FILL_SETTLE = 0.5
+#: The most a client that never reads may push before its send blocks.  Between client and
+#: blocked send sit the kernel buffers of four sockets in each direction (autotuned to at
+#: most a few MiB each), the relay's own buffers and the fake upstream's (256 KiB socket
+#: buffers, 1 MiB of pending echo); a relay with backpressure stays far below this.
+PUSH_BOUND = 64 * 1024 * 1024
+#: The most the relay process's resident memory may grow meanwhile (its own buffers).
+RSS_BOUND = 64 * 1024 * 1024
+
+
+@case("relay.backpressure", f"A client that sends without reading (to an echoing upstream) is blocked "
+      f"after at most {PUSH_BOUND >> 20} MiB, and the relay's memory grows by less than "
+      f"{RSS_BOUND >> 20} MiB: the relay does not buffer without bound.", **OWN_RELAY)
+def test_relay_backpressure(impl, launch, fake_upstream, bounds):
+    fake = fake_upstream(ECHO)  # echoes, and stops reading while 1 MiB of echo is pending
+    relay = launch(upstream=fake.address)
+    proc = psutil.Process(relay.pid)
+    before = proc.memory_info().rss
+    with connect(relay.address, bounds) as hog:
+        pushed = fill_without_reading(hog, limit=FILL_LIMIT, settle=FILL_SETTLE, bounds=bounds)
+        try:
+            grown = proc.memory_info().rss - before
+        except psutil.NoSuchProcess:
+            grown = None
+    require(grown is not None and pushed <= PUSH_BOUND and grown <= RSS_BOUND,
+            expected=f"the non-reading client blocked after at most {PUSH_BOUND >> 20} MiB, and the relay's "
+                     f"resident memory grown by at most {RSS_BOUND >> 20} MiB",
+            observed=lambda: f"the client pushed {pushed / 2**20:,.1f} MiB before its send blocked"
+                             + (" (it never blocked)" if pushed >= FILL_LIMIT else "")
+                             + (f"; the relay's memory grew by {grown / 2**20:,.1f} MiB" if grown is not None
+                                else f"; the relay exited (status {relay.exit_code})"))
+
+
+# --- speed and chaining -----------------------------------------------------------------
+
+THROUGHPUT_SIZE = 16 * 1024 * 1024
+
+
+@case("relay.throughput", f"{THROUGHPUT_SIZE >> 20} MiB go through the relay (to an echo server) and back "
+      "within the throughput bound: the relay does not throttle.", **RELAY)
+def test_relay_throughput(impl, endpoint, bounds):
+    payload = random.Random(16).randbytes(THROUGHPUT_SIZE)
+    # The exchange gives up at the throughput bound rather than the general exchange bound.
+    within = dataclasses.replace(bounds, exchange=bounds.throughput / bounds.scale)
+    with connect(endpoint, bounds) as sock:
+        out = exchange(sock, chunked(payload, [1 << 20]), expect=len(payload), bounds=within)
+    require(out.received == payload and out.ended == COMPLETE and out.elapsed <= bounds.throughput,
+            expected=f"all {THROUGHPUT_SIZE >> 20} MiB back within {bounds.throughput:g} s",
+            observed=lambda: f"{out.describe()} after {out.elapsed:.2f} s: "
+                             f"{len(out.received) / 2**20:,.1f} MiB came back "
+                             f"({len(out.received) / 2**20 / max(out.elapsed, 1e-9):,.2f} MiB/s)"
+                             + ("" if out.received == payload[: len(out.received)]
+                                else "\n" + describe_stream(payload, out.received)))
+
+
+CHAIN_SIZE = 1024 * 1024
+
+
+@case("relay.chain", "A relay in front of another relay of the same implementation (relay -> relay -> "
+      f"echo) behaves like echo: binary data comes back byte-exact, and after the client's half-close "
+      f"every byte ({CHAIN_SIZE >> 20} MiB) comes back, then EOF.", **OWN_RELAY)
+def test_relay_chain(impl, launch, endpoint, bounds):
+    second = launch(upstream=endpoint)  # endpoint: a relay of impl in front of an echo server
+    rng = random.Random(4)
+    binary = bytes(range(256)) * 64 + rng.randbytes(CHAIN_SIZE - 256 * 64)
+    _roundtrip(second.address, bounds, binary, half_close=False, who="the client of the chain")
+    _roundtrip(second.address, bounds, rng.randbytes(CHAIN_SIZE), half_close=True,
+               who="the client of the chain (half-closing)")

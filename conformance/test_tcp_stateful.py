@@ -1,0 +1,170 @@
+"""Stateful testing: several connections, interleaved by Hypothesis.
+
+Theory of operation: a RuleBasedStateMachine holds up to four open connections to one live
+server and, step by step, opens, sends on, reads from, half-closes, drains, closes or resets
+them.  It keeps what each connection sent and received.  After every read:
+
+* what a connection received is a prefix of what it sent (so it never sees another
+  connection's bytes: every chunk starts with its connection's tag);
+* once half-closed and drained, it received everything, then EOF.
+
+For the serial model the queue of connections is part of the state: only the oldest
+connection the server has not finished with is served; the others must receive nothing
+(checked with a short window, SERIAL_PEEK) until the ones before them end.  A failure is
+printed by Hypothesis as the shortest sequence of steps that shows it.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+
+from hypothesis import settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from ._cases import case, require
+from ._client import COMPLETE, EOF, abort, connect, exchange, listen_quietly
+from ._diff import describe_stream
+
+MAX_OPEN = 4
+#: How long a waiting connection of a serial server is watched for (wrongly) arriving data.
+#: Cheap and opportunistic; tcp.serial.second-waits is the dedicated, longer check.
+SERIAL_PEEK = 0.05
+
+
+@dataclass
+class Conn:
+    number: int
+    sock: socket.socket
+    sent: bytearray = field(default_factory=bytearray)
+    received: bytearray = field(default_factory=bytearray)
+    half_closed: bool = False
+
+    @property
+    def tag(self) -> bytes:
+        return f"<{self.number}>".encode()
+
+    def __repr__(self) -> str:
+        return f"connection {self.number}"
+
+
+class EchoMachine(RuleBasedStateMachine):
+    endpoint = None
+    bounds = None
+    serial = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[Conn] = []
+        self.queue: list[Conn] = []  # serial model: connections the server has not finished
+        self.count = 0
+
+    def teardown(self) -> None:
+        for conn in self.open:
+            conn.sock.close()
+
+    def _served(self, conn: Conn) -> bool:
+        return not self.serial or conn not in self.queue or self.queue[0] is conn
+
+    def _leave_queue(self, conn: Conn) -> None:
+        if conn in self.queue:
+            self.queue.remove(conn)
+        # The server finishes a half-closed connection as soon as it reaches it.
+        while self.queue and self.queue[0].half_closed:
+            self.queue.pop(0)
+
+    def _pick(self, index: int) -> Conn:
+        return self.open[index % len(self.open)]
+
+    @precondition(lambda self: len(self.open) < MAX_OPEN)
+    @rule()
+    def open_connection(self) -> None:
+        self.count += 1
+        conn = Conn(self.count, connect(self.endpoint, self.bounds))
+        self.open.append(conn)
+        self.queue.append(conn)
+
+    @precondition(lambda self: any(not c.half_closed for c in self.open))
+    @rule(index=st.integers(0, MAX_OPEN - 1), data=st.binary(min_size=0, max_size=4096))
+    def send(self, index: int, data: bytes) -> None:
+        writable = [c for c in self.open if not c.half_closed]
+        conn = writable[index % len(writable)]
+        chunk = conn.tag + data
+        conn.sock.sendall(chunk)
+        conn.sent += chunk
+
+    @precondition(lambda self: self.open)
+    @rule(index=st.integers(0, MAX_OPEN - 1))
+    def read(self, index: int) -> None:
+        conn = self._pick(index)
+        if self._served(conn):
+            out = exchange(conn.sock, [], expect=len(conn.sent) - len(conn.received), bounds=self.bounds)
+            conn.received += out.received
+            require(bytes(conn.received) == bytes(conn.sent) and out.ended == COMPLETE,
+                    expected=f"{conn} receives the echo of everything it sent",
+                    observed=lambda: f"{describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn))}; "
+                                     f"{out.describe()}")
+        else:
+            out = listen_quietly(conn.sock, SERIAL_PEEK)
+            conn.received += out.received
+            require(not out.received,
+                    expected=f"{conn} receives nothing while {self.queue[0]} is being served (serial model)",
+                    observed=f"it received {out.received[:64]!r}")
+
+    @precondition(lambda self: any(not c.half_closed for c in self.open))
+    @rule(index=st.integers(0, MAX_OPEN - 1))
+    def half_close(self, index: int) -> None:
+        writable = [c for c in self.open if not c.half_closed]
+        conn = writable[index % len(writable)]
+        conn.sock.shutdown(socket.SHUT_WR)
+        conn.half_closed = True
+        if self.queue and self.queue[0] is conn:
+            self._leave_queue(conn)
+
+    @precondition(lambda self: any(c.half_closed for c in self.open))
+    @rule(index=st.integers(0, MAX_OPEN - 1))
+    def drain(self, index: int) -> None:
+        closing = [c for c in self.open if c.half_closed]
+        conn = closing[index % len(closing)]
+        # A serial server reaches this connection only once the ones before it are done.
+        earlier = self.queue[: self.queue.index(conn)] if conn in self.queue else []
+        for other in earlier:
+            self._close(other)
+        out = exchange(conn.sock, [], expect=0, bounds=self.bounds, until_eof=True)
+        conn.received += out.received
+        require(bytes(conn.received) == bytes(conn.sent) and out.ended == EOF,
+                expected=f"{conn}, half-closed, receives the rest of its echo and then EOF",
+                observed=lambda: f"{describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn))}; "
+                                 f"{out.describe()}")
+        self._close(conn)
+
+    def _close(self, conn: Conn, reset: bool = False) -> None:
+        abort(conn.sock) if reset else conn.sock.close()
+        self.open.remove(conn)
+        self._leave_queue(conn)
+
+    @precondition(lambda self: self.open)
+    @rule(index=st.integers(0, MAX_OPEN - 1))
+    def close(self, index: int) -> None:
+        self._close(self._pick(index))
+
+    @precondition(lambda self: self.open)
+    @rule(index=st.integers(0, MAX_OPEN - 1))
+    def reset(self, index: int) -> None:
+        self._close(self._pick(index), reset=True)
+
+    @invariant()
+    def received_is_a_prefix_of_sent(self) -> None:
+        for conn in self.open:
+            require(conn.sent.startswith(conn.received),
+                    expected=f"what {conn} received is a prefix of what it sent",
+                    observed=lambda: describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn)))
+
+
+@case("tcp.stateful.interleavings", "Under any interleaving of opens, sends, reads, half-closes, closes and resets "
+      "on up to 4 connections, each connection receives exactly its own bytes, in order, and all of "
+      "them once drained; a serial server serves connections one at a time, in order.")
+def test_tcp_stateful(impl, endpoint, bounds):
+    machine = type("EchoMachine", (EchoMachine,),
+                   {"endpoint": endpoint, "bounds": bounds, "serial": impl.model == "serial"})
+    run_state_machine_as_test(machine, settings=settings(settings(), stateful_step_count=20))

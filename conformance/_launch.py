@@ -121,7 +121,7 @@ class Server:
 
     def start(self, transport: str = "tcp") -> "Server":
         argv = self.argv()
-        keeper_argv = [sys.executable, str(KEEPER), str(os.getpid()), self._output_path,
+        keeper_argv = [sys.executable, "-I", "-S", str(KEEPER), str(os.getpid()), self._output_path,
                        str(self.impl.cwd or os.getcwd()), str(self.bounds.stop_grace), "--", *argv]
         self._keeper = subprocess.Popen(keeper_argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         text=True, bufsize=1)
@@ -185,14 +185,19 @@ class Server:
             except (BrokenPipeError, ValueError):
                 pass
 
-    def stop(self) -> None:
-        """Stop the server and everything it started (idempotent)."""
-        keeper, self._keeper = self._keeper, None
-        if keeper is not None:
+    def request_stop(self) -> None:
+        """Tell the keeper to stop the server and everything it started; returns at once."""
+        if self._keeper is not None and self._keeper.stdin and not self._keeper.stdin.closed:
             try:
-                keeper.stdin.close()  # type: ignore[union-attr]
+                self._keeper.stdin.close()
             except (BrokenPipeError, OSError):
                 pass
+
+    def stop(self) -> None:
+        """Stop the server and everything it started, and wait until they are gone (idempotent)."""
+        self.request_stop()
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
             try:
                 keeper.wait(self.bounds.stop_grace + 5)
             except subprocess.TimeoutExpired:

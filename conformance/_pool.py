@@ -53,7 +53,10 @@ class Pool:
             self._shared.pop(key).stop()
 
     def close(self) -> None:
-        for server in [*self._shared.values(), *self._fresh]:
+        servers = [*self._shared.values(), *self._fresh]
+        for server in servers:  # all at once: each keeper stops its server in parallel
+            server.request_stop()
+        for server in servers:
             server.stop()
         self._shared.clear()
         self._fresh.clear()

@@ -45,13 +45,13 @@ def snapshot(pid: int) -> Snapshot:
 
 
 def settle(pid: int, baseline: Snapshot, within: float) -> Snapshot:
-    """Wait (up to ``within``) for the tree to return to ``baseline``'s process, zombie, fd
-    and thread counts -- servers release per-connection resources asynchronously -- and
-    return the last snapshot either way."""
+    """Wait (up to ``within``) for the tree to return to ``baseline``'s process, fd and
+    thread counts with no zombie -- servers release per-connection resources
+    asynchronously -- and return the last snapshot either way."""
     deadline = time.monotonic() + within
     while True:
         now = snapshot(pid)
-        if (now.processes <= baseline.processes and now.zombies <= baseline.zombies
+        if (now.processes <= baseline.processes and now.zombies == 0
                 and now.fds <= baseline.fds and now.threads <= baseline.threads) or time.monotonic() > deadline:
             return now
         time.sleep(0.05)  # polling /proc: there is no event for "a thread ended"

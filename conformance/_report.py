@@ -113,7 +113,9 @@ class Collector:
             return
         tr = terminalreporter
         tr.section("echo-conformance matrix")
-        for line in matrix_lines(self.results.values()):
+        from .plugin import IMPLS  # the plugin imports this module
+
+        for line in matrix_lines(self.results.values(), [i.name for i in self.config.stash[IMPLS]]):
             tr.write_line(line)
         bad = [r for r in self.results.values() if r["outcome"] in ("fail", "error", "stale")]
         if bad:
@@ -174,19 +176,23 @@ def _group(case_id: str) -> str:
     return case_id.rsplit(".", 1)[0]
 
 
-def matrix_lines(results) -> list[str]:
+def matrix_lines(results, order: list[str] = ()) -> list[str]:
+    """Check groups down, implementations across: one line per group stays readable however
+    many implementations there are (a single --impl-cmd run is two columns wide)."""
     results = [r for r in results if r["implementation"]]
     groups = sorted({_group(r["id"]) for r in results})
-    impls = list(dict.fromkeys(r["implementation"] for r in results))
-    cells = {(r["implementation"], g): [] for r in results for g in groups}
+    seen = set(r["implementation"] for r in results)
+    impls = [i for i in order if i in seen] + sorted(seen - set(order))
+    cells: dict[tuple[str, str], list[str]] = {}
     for r in results:
-        cells[(r["implementation"], _group(r["id"]))].append(r["outcome"])
-    width = max([len(i) for i in impls] + [14])
-    header = "implementation".ljust(width) + "  " + "  ".join(g.ljust(5) for g in groups)
-    lines = [header, "-" * len(header)]
-    for impl in impls:
-        row = "  ".join(_cell(cells[(impl, g)]).ljust(max(5, len(g))) for g in groups)
-        lines.append(impl.ljust(width) + "  " + row)
+        cells.setdefault((_group(r["id"]), r["implementation"]), []).append(r["outcome"])
+    first = max([len(g) for g in groups] + [len("check group")])
+    widths = [max(len(i), 5) for i in impls]
+    header = "check group".ljust(first) + "  " + "  ".join(i.ljust(w) for i, w in zip(impls, widths))
+    lines = [header, "-" * len(header.rstrip())]
+    for g in groups:
+        row = "  ".join(_cell(cells.get((g, i), [])).ljust(w) for i, w in zip(impls, widths))
+        lines.append((g.ljust(first) + "  " + row).rstrip())
     return lines
 
 
@@ -197,7 +203,7 @@ def markdown(document: dict) -> str:
     lines = [f"# echo-conformance report", "",
              f"Run started {document['started']}, took {document['duration']} s; verdict: **{verdict}**; "
              f"outcomes: {', '.join(f'{k} {v}' for k, v in sorted(document['counts'].items()))}.", "",
-             "## Matrix (implementation x check group)", "", "```", *matrix_lines(results), "```", "",
+             "## Matrix (check group x implementation)", "", "```", *matrix_lines(results, list(document["implementations"])), "```", "",
              "## Implementations", ""]
     for name, d in document["implementations"].items():
         if "model" in d:

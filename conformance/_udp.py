@@ -15,7 +15,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ._bounds import Bounds
 from ._diff import describe_stream
 
 #: The largest UDP payload over IPv4: 65,535 - 20 (IP header) - 8 (UDP header).
@@ -135,7 +134,3 @@ def multiset_difference(sent: list[bytes], got: list[bytes]) -> tuple[Counter, C
 def size_list(datagrams) -> str:
     sizes = [len(d) for d in datagrams]
     return "[" + ", ".join(f"{n:,}" for n in sizes) + "]"
-
-
-def per_try_wait(bounds: Bounds) -> float:
-    return bounds.udp_answer

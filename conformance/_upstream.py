@@ -74,6 +74,7 @@ class FakeUpstream:
         self._conns: dict[int, _Conn] = {}
         self._parked: list[_Conn] = []  # kept open after EOF (close_on_eof=False), not polled
         self._listening = False
+        self.error: str | None = None
         self._stopping = False
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -122,10 +123,10 @@ class FakeUpstream:
 
     def listen(self) -> None:
         """Start accepting (a ``refuse`` fake becomes an ``echo`` one)."""
+        self._listener.listen(128)
         with self.lock:
             self.mode = ECHO
-            self._listening = True  # set here: the loop registers the listener on wake-up
-        self._listener.listen(128)
+            self._listening = True  # the loop registers the listener when woken
         self._wake()
 
     def _start_listening(self) -> None:
@@ -157,12 +158,20 @@ class FakeUpstream:
 
     def describe(self) -> str:
         with self.lock:
-            if not self.connections:
-                return "the fake upstream accepted no connection"
-            return "; ".join(c.describe() for c in self.connections)
+            text = "; ".join(c.describe() for c in self.connections) or "the fake upstream accepted no connection"
+            return f"{text} ({self.error})" if self.error else text
 
     # --- the loop ------------------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # a bug in the fake: say so instead of timing out mutely
+            with self.lock:
+                self.error = f"the fake upstream's loop crashed: {exc!r}"
+                self.lock.notify_all()
+            raise
+
+    def _loop(self) -> None:
         while True:
             with self.lock:
                 if self._stopping:

@@ -20,7 +20,8 @@ import socket
 from dataclasses import dataclass, field
 
 from hypothesis import settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
+                                 run_state_machine_as_test)
 
 from ._cases import case, require
 from ._client import COMPLETE, EOF, abort, connect, exchange, listen_quietly
@@ -75,6 +76,12 @@ class EchoMachine(RuleBasedStateMachine):
 
     def _pick(self, index: int) -> Conn:
         return self.open[index % len(self.open)]
+
+    @initialize()
+    def open_two_connections(self) -> None:
+        # Every story starts with two connections: cross-talk needs at least two.
+        self.open_connection()
+        self.open_connection()
 
     @precondition(lambda self: len(self.open) < MAX_OPEN)
     @rule()
@@ -156,9 +163,27 @@ class EchoMachine(RuleBasedStateMachine):
     @invariant()
     def received_is_a_prefix_of_sent(self) -> None:
         for conn in self.open:
+            conn.received += _available(conn.sock)  # whatever has arrived, without waiting
+            if not self._served(conn):
+                require(not conn.received,
+                        expected=f"{conn} receives nothing while {self.queue[0]} is being served (serial model)",
+                        observed=f"it received {bytes(conn.received[:64])!r}")
             require(conn.sent.startswith(conn.received),
                     expected=f"what {conn} received is a prefix of what it sent",
                     observed=lambda: describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn)))
+
+
+def _available(sock: socket.socket) -> bytes:
+    data = bytearray()
+    sock.setblocking(False)
+    try:
+        while len(data) < 1 << 20 and (chunk := sock.recv(65536)):
+            data += chunk
+    except (BlockingIOError, OSError):
+        pass
+    finally:
+        sock.setblocking(True)
+    return bytes(data)
 
 
 @case("tcp.stateful.interleavings", "Under any interleaving of opens, sends, reads, half-closes, closes and resets "

@@ -3,13 +3,9 @@ implementation, and each faulty implementation is caught by the checks it declar
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import pytest
 
-import conformance
-from conformance._cases import CASES
+from conformance._catalogue import load
 from conformance._registry import load_manifest
 
 from ._suite import FAULTY, run_suite
@@ -18,10 +14,7 @@ FAULTY_IMPLS = load_manifest(FAULTY)
 
 
 def all_case_ids() -> set[str]:
-    for mod in pkgutil.iter_modules(conformance.__path__):
-        if mod.name.startswith("test_"):
-            importlib.import_module(f"conformance.{mod.name}")
-    return set(CASES)
+    return set(load())
 
 
 def test_every_case_is_caught_by_some_faulty_implementation():

@@ -3,10 +3,11 @@
 Models the origin's plain-send defect: ``sock.send(data)`` on a non-blocking
 socket treated as if it always sent everything; when the socket buffer is
 (nearly) full the unsent part is silently lost, so large transfers come back
-short.  The server also fixes SO_SNDBUF at 256 KiB, a common and harmless
-tuning for a correct server; it makes the socket buffer really fill on
-loopback, where autotuned multi-MiB buffers and a fast local reader would
-otherwise hide the loss in some runs.
+short.  The server also fixes SO_SNDBUF at 16 KiB (the kernel doubles it), a
+memory-saving setting that is harmless in a correct server; it makes a 64 KiB
+send() on loopback come up short or fail with EAGAIN whenever the client falls
+even slightly behind, where autotuned multi-MiB buffers would hide the loss in
+many runs.
 Must be caught by: tcp.echo.large, tcp.halfclose.large.
 Otherwise a correct non-blocking poll reactor (closes after the client's EOF).
 """
@@ -16,7 +17,7 @@ import socket
 
 import _faulty
 
-SNDBUF = 256 * 1024  # fixed send buffer (see the docstring)
+SNDBUF = 16 * 1024  # fixed send buffer (see the docstring)
 
 _BAD = select.POLLERR | select.POLLNVAL
 

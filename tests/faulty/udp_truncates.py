@@ -1,0 +1,23 @@
+"""Defect: receives each datagram into a 4 KiB buffer, so every larger datagram is answered truncated.
+
+Models FreeBSD inetd's built-in UDP echo, whose buffer is 4 KiB (and any server that
+sizes its buffer for "typical" datagrams): recvfrom() silently discards whatever does not
+fit, and the answer holds only the first 4,096 bytes.
+Must be caught by: udp.echo.exact, udp.echo.sizes.
+Datagrams of up to 4,096 bytes are answered correctly, to their sender.
+"""
+
+import _faulty_udp
+
+
+def serve(sock):
+    while True:
+        data, peer = sock.recvfrom(4096)  # BUG: the rest of a larger datagram is discarded
+        try:
+            sock.sendto(data, peer)
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    _faulty_udp.run(__doc__, serve)

@@ -37,6 +37,8 @@ class Implementation:
     kind: str = "echo"
     transports: tuple[str, ...] = ("tcp",)
     ipv6: bool = False
+    #: the most simultaneous connections it promises to serve (None: no declared limit)
+    capacity: int | None = None
     cwd: Path | None = None
     description: str = ""
     target: tuple[str, int] | None = None
@@ -114,6 +116,7 @@ def make(
     kind: str = "echo",
     transports: str | list[str] | tuple[str, ...] = ("tcp",),
     ipv6: bool = False,
+    capacity: int | None = None,
     cwd: Path | None = None,
     description: str = "",
     extra: dict | None = None,
@@ -124,6 +127,8 @@ def make(
     _check_choice(name, "model", model, MODELS)
     _check_choice(name, "kind", kind, KINDS)
     _check_template(name, command, kind)
+    if capacity is not None and (not isinstance(capacity, int) or capacity < 1):
+        raise ManifestError(f"{name}: capacity must be a positive number of connections, not {capacity!r}")
     return Implementation(
         name=name,
         command=command,
@@ -131,13 +136,14 @@ def make(
         kind=kind,
         transports=parse_transports(name, transports),
         ipv6=bool(ipv6),
+        capacity=capacity,
         cwd=cwd,
         description=description,
         extra=dict(extra or {}),
     )
 
 
-_KNOWN_KEYS = {"name", "command", "model", "kind", "transports", "ipv6", "cwd", "description"}
+_KNOWN_KEYS = {"name", "command", "model", "kind", "transports", "ipv6", "capacity", "cwd", "description"}
 
 
 def load_manifest(path: Path) -> list[Implementation]:
@@ -173,6 +179,7 @@ def load_manifest(path: Path) -> list[Implementation]:
                 kind=entry.get("kind", "echo"),
                 transports=entry.get("transports", ["tcp"]),
                 ipv6=entry.get("ipv6", False),
+                capacity=entry.get("capacity"),
                 cwd=(here / entry.get("cwd", default_cwd)).resolve(),
                 description=entry.get("description", ""),
                 extra=extra,

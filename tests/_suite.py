@@ -24,11 +24,14 @@ class Run:
         return {c["id"]: c["outcome"] for c in cases}
 
 
-def run_suite(*args: str, tmp: Path, timeout: float = 600, env: dict | None = None) -> Run:
-    """``pytest conformance ARGS`` from the repository root, with a JSON report in ``tmp``."""
+def run_suite(*args: str, tmp: Path, timeout: float = 600, env: dict | None = None, strict: bool = True) -> Run:
+    """``pytest conformance ARGS`` from the repository root, with a JSON report in ``tmp``;
+    ``strict`` makes SHOULD-level failures count (the proof wants every verdict)."""
     report_dir = tmp / "report"
     cmd = [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:randomly",
            "--hypothesis-profile=verdict", "--conformance-report", str(report_dir), *args]
+    if strict:
+        cmd.append("--strict-should")
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
     path = report_dir / "report.json"

@@ -166,3 +166,23 @@ def test_no_orphans_after_pytest_timeout(method, tmp_path):
                     "--timeout-scale", "30", "--timeout-method", method, tmp=tmp_path, env=env, timeout=120)
     assert run.status != 0 and "Timeout" in run.output, run.output
     _wait_for(lambda: not _servers(token), 20, "every server process to be gone")
+
+
+# --- an already running server -------------------------------------------------------------
+
+def test_target_runs_network_checks_and_skips_process_checks(tmp_path):
+    from conformance._launch import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "implementations.echo_thread", "--port", str(port)],
+                              cwd=ROOT, stdin=subprocess.DEVNULL)
+    try:
+        run = run_suite("--target", f"127.0.0.1:{port}", "--case", "tcp.echo.unbuffered",
+                        "--case", "lifecycle.sigterm", "--case", "tcp.concurrent.many", tmp=tmp_path)
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert run.status == 0, run.output
+    assert run.outcomes("external") == {"tcp.echo.unbuffered": "pass", "tcp.concurrent.many": "pass",
+                                        "lifecycle.sigterm": "skip"}
+    assert "which --target does not allow" in run.output

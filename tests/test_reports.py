@@ -70,3 +70,13 @@ def test_timeout_scale_stretches_every_bound(tmp_path):
     run = run_suite(*BANNER, "--timeout-scale", "2", tmp=tmp_path)
     assert run.report["timeout_scale"] == 2.0
     assert "nothing from the server during the first 0.6 s" in run.report["implementations"]["banner"]["cases"][0]["expected"]
+
+
+def test_should_level_failure_is_reported_but_not_fatal(tmp_path):
+    args = ["--impl-file", str(FAULTY), "--impl", "no-reuseaddr", "--case", "lifecycle.restart"]
+    run = run_suite(*args, tmp=tmp_path, strict=False)
+    assert run.status == 0, run.output
+    case = run.report["implementations"]["no-reuseaddr"]["cases"][0]
+    assert case["level"] == "SHOULD" and case["outcome"] == "xfail"
+    strict = run_suite(*args, tmp=tmp_path / "strict")
+    assert strict.status == 1 and strict.outcomes("no-reuseaddr") == {"lifecycle.restart": "fail"}

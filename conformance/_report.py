@@ -200,7 +200,7 @@ def markdown(document: dict) -> str:
     results = [dict(r, implementation=name) for name, d in document["implementations"].items()
                for r in d["cases"]]
     verdict = "conforming" if document["conforming"] else "NOT conforming"
-    lines = [f"# echo-conformance report", "",
+    lines = ["# echo-conformance report", "",
              f"Run started {document['started']}, took {document['duration']} s; verdict: **{verdict}**; "
              f"outcomes: {', '.join(f'{k} {v}' for k, v in sorted(document['counts'].items()))}.", "",
              "## Matrix (check group x implementation)", "", "```", *matrix_lines(results, list(document["implementations"])), "```", "",

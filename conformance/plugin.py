@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from . import _report
 from ._bounds import Bounds
-from ._cases import CASES, SHOULD, Case, Violation
+from ._cases import SHOULD, Case, Violation
 from ._launch import Address, LaunchError, Server
 from ._pool import Pool
 from ._registry import (KINDS, MODELS, Implementation, ManifestError, bundled, load_manifest, make,
@@ -209,7 +209,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.longrepr = "\n".join(lines)
     if report.failed and spec.level == SHOULD and not item.config.option.strict_should:
         report.outcome = "skipped"
-        report.wasxfail = f"SHOULD-level case failed (not fatal without --strict)"
+        report.wasxfail = "SHOULD-level case failed (not fatal without --strict-should)"
     _report.apply_known_failures(item, spec, _impl_of(item), report)
 
 

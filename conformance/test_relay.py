@@ -20,6 +20,7 @@ from ._cases import case, require
 from ._client import (COMPLETE, EOF, RESET, abort, chunked, connect, exchange, fill_without_reading,
                       listen_quietly)
 from ._diff import describe_stream
+from ._expect import roundtrip
 from ._upstream import CLOSE, ECHO, REFUSE, FakeUpstream
 
 RELAY = dict(kinds=("relay",))
@@ -41,17 +42,6 @@ def fake_upstream():
     yield make
     for fake in made:
         fake.close()
-
-
-def _roundtrip(address, bounds, payload: bytes, *, half_close: bool, who: str) -> None:
-    with connect(address, bounds) as sock:
-        out = exchange(sock, chunked(payload, [1 << 16]), expect=len(payload), bounds=bounds,
-                       half_close=half_close, until_eof=half_close)
-    require(out.received == payload and out.ended == (EOF if half_close else COMPLETE),
-            expected=f"{who} gets back exactly the {len(payload):,} bytes it sent"
-                     + (", then EOF" if half_close else ""),
-            observed=lambda: f"{describe_stream(payload, out.received, who=who)}\n"
-                             f"  how it ended: {out.describe()} after {out.elapsed:.2f} s")
 
 
 def _exit_note(server) -> str:
@@ -165,7 +155,7 @@ def test_relay_upstream_refused(impl, launch, fake_upstream, bounds):
     require(relay.alive(), expected="the relay process keeps running while its upstream refuses",
             observed=_exit_note(relay).strip(" ()"))
     fake.listen()
-    _roundtrip(relay.address, bounds, b"the upstream is back", half_close=False,
+    roundtrip(relay.address, bounds, chunked(b"the upstream is back", [1 << 16]), half_close=False,
                who="a client after the upstream started listening")
 
 
@@ -216,7 +206,7 @@ def test_relay_client_reset(impl, launch, fake_upstream, bounds):
     relay = launch(upstream=fake.address)
     proc = psutil.Process(relay.pid)
     # One clean connection first: whatever the relay opens once (not per client) is open now.
-    _roundtrip(relay.address, bounds, b"warm-up", half_close=False, who="a first client")
+    roundtrip(relay.address, bounds, chunked(b"warm-up", [1 << 16]), half_close=False, who="a first client")
     require(fake.wait_until(lambda f: f.open_count == 0, bounds.progress),
             expected=f"after a client closes normally, the relay closes its upstream connection within "
                      f"{bounds.progress:g} s (before any client resets)",
@@ -321,6 +311,6 @@ def test_relay_chain(impl, launch, endpoint, bounds):
     second = launch(upstream=endpoint)  # endpoint: a relay of impl in front of an echo server
     rng = random.Random(4)
     binary = bytes(range(256)) * 64 + rng.randbytes(CHAIN_SIZE - 256 * 64)
-    _roundtrip(second.address, bounds, binary, half_close=False, who="the client of the chain")
-    _roundtrip(second.address, bounds, rng.randbytes(CHAIN_SIZE), half_close=True,
+    roundtrip(second.address, bounds, chunked(binary, [1 << 16]), half_close=False, who="the client of the chain")
+    roundtrip(second.address, bounds, chunked(rng.randbytes(CHAIN_SIZE), [1 << 16]), half_close=True,
                who="the client of the chain (half-closing)")

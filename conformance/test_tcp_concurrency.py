@@ -6,15 +6,7 @@ from __future__ import annotations
 from ._cases import case, require
 from ._client import COMPLETE, STALLED, connect, exchange, fill_without_reading, gather, listen_quietly
 from ._diff import describe_stream
-
-
-def _served(sock, bounds, payload, who, *, stall=None):
-    out = exchange(sock, [payload], expect=len(payload), bounds=bounds, stall=stall)
-    require(out.received == payload and out.ended == COMPLETE,
-            expected=f"{who} gets its echo",
-            observed=lambda: f"{describe_stream(payload, out.received, who=who)}; {out.describe()} "
-                             f"after {out.elapsed:.2f} s")
-    return out
+from ._expect import served
 
 
 # --- serial ------------------------------------------------------------------------------
@@ -23,7 +15,7 @@ def _served(sock, bounds, payload, who, *, stall=None):
       "connected, client 2 gets no echo.", models=("serial",))
 def test_tcp_serial_second_waits(impl, endpoint, bounds):
     with connect(endpoint, bounds) as one:
-        _served(one, bounds, b"one", "client 1")
+        served(one, bounds, b"one", "client 1")
         with connect(endpoint, bounds) as two:
             two.sendall(b"two")
             early = listen_quietly(two, bounds.serial_quiet)
@@ -40,7 +32,7 @@ def test_tcp_serial_served_in_order(impl, endpoint, bounds):
     waiting = b"sent while waiting"
     one = connect(endpoint, bounds)
     try:
-        _served(one, bounds, b"one", "client 1")
+        served(one, bounds, b"one", "client 1")
         with connect(endpoint, bounds) as two:
             two.sendall(waiting)
             one.close()
@@ -93,9 +85,9 @@ def _ranges(indices: list[int]) -> str:
 @case("tcp.concurrent.idle-client", "A connected client that sends nothing does not delay another "
       "client's echo.", models=("concurrent",))
 def test_tcp_concurrent_idle_client(impl, endpoint, bounds):
-    with connect(endpoint, bounds) as idle, connect(endpoint, bounds) as other:
-        out = _served(other, bounds, b"am I served?", "a second client (the first is idle)",
-                      stall=bounds.responsive)
+    with connect(endpoint, bounds), connect(endpoint, bounds) as other:  # the first stays idle
+        out = served(other, bounds, b"am I served?", "a second client (the first is idle)",
+                     stall=bounds.responsive)
     require(out.elapsed <= bounds.responsive,
             expected=f"the echo within {bounds.responsive:g} s", observed=f"it took {out.elapsed:.2f} s")
 
@@ -113,7 +105,7 @@ def test_tcp_concurrent_non_reading_client(impl, endpoint, bounds):
     with connect(endpoint, bounds) as hog:
         pushed = fill_without_reading(hog, limit=FILL_LIMIT, settle=FILL_SETTLE, bounds=bounds)
         with connect(endpoint, bounds) as other:
-            out = _served(other, bounds, b"am I served?",
+            out = served(other, bounds, b"am I served?",
                           f"a second client (the first pushed {pushed:,} bytes and reads nothing)",
                           stall=bounds.responsive)
     require(out.elapsed <= bounds.responsive,

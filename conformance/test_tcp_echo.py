@@ -7,23 +7,11 @@ import random
 from hypothesis import given, strategies as st
 
 from ._cases import case, require
-from ._client import COMPLETE, EOF, chunked, connect, exchange, listen_quietly
+from ._client import chunked, connect, exchange, listen_quietly
 from ._diff import describe_stream
+from ._expect import roundtrip
 
 RFC = 'RFC 862: "Once a connection is established any data received is sent back."'
-
-
-def _roundtrip(endpoint, bounds, chunks, *, half_close=False, who="the client"):
-    payload = b"".join(chunks)
-    with connect(endpoint, bounds) as sock:
-        out = exchange(sock, chunks, expect=len(payload), bounds=bounds,
-                       half_close=half_close, until_eof=half_close)
-    ok_end = EOF if half_close else COMPLETE
-    require(out.received == payload and out.ended == ok_end,
-            expected=f"{who} gets back exactly the {len(payload):,} bytes it sent"
-                     + (", then EOF" if half_close else ""),
-            observed=lambda: f"{describe_stream(payload, out.received, who=who)}\n"
-                             f"  how it ended: {out.describe()} after {out.elapsed:.2f} s")
 
 
 @case("tcp.echo.binary", f"Arbitrary binary data (every byte value, NUL, CR/LF, invalid UTF-8) sent in "
@@ -32,13 +20,13 @@ def _roundtrip(endpoint, bounds, chunks, *, half_close=False, who="the client"):
            [bytes(range(256)), b"\x00" * 64, b"\r\n\r\n.\r\n", b"\xff\xfe\xc3\x28\xed\xa0\x80"]),
        sizes=st.lists(st.integers(1, 70_000), min_size=1, max_size=12))
 def test_tcp_echo_binary(impl, endpoint, bounds, payload, sizes):
-    _roundtrip(endpoint, bounds, chunked(payload, sizes))
+    roundtrip(endpoint, bounds, chunked(payload, sizes))
 
 
 @case("tcp.echo.unbuffered", "Data without a trailing newline is echoed while the connection stays "
       "open (no line buffering, no waiting for more).")
 def test_tcp_echo_unbuffered(impl, endpoint, bounds):
-    _roundtrip(endpoint, bounds, [b"hello"])
+    roundtrip(endpoint, bounds, [b"hello"])
 
 
 @case("tcp.echo.no-banner", "The server sends nothing before the client does (no greeting, no banner).")
@@ -68,7 +56,7 @@ LARGE = 64 * 1024 * 1024
       f"byte-exact while the client keeps sending. {RFC}")
 def test_tcp_echo_large(impl, endpoint, bounds):
     payload = random.Random(862).randbytes(LARGE)
-    _roundtrip(endpoint, bounds, chunked(payload, [1 << 20]))
+    roundtrip(endpoint, bounds, chunked(payload, [1 << 20]))
 
 
 HALF_CLOSE_REPEATS = 5
@@ -78,7 +66,7 @@ def _half_close(endpoint, bounds, size):
     rng = random.Random(size)
     for attempt in range(1, HALF_CLOSE_REPEATS + 1):
         payload = rng.randbytes(size)
-        _roundtrip(endpoint, bounds, chunked(payload, [1 << 20]), half_close=True,
+        roundtrip(endpoint, bounds, chunked(payload, [1 << 20]), half_close=True,
                    who=f"attempt {attempt} of {HALF_CLOSE_REPEATS} ({size:,} bytes)")
 
 
@@ -100,4 +88,4 @@ def test_tcp_halfclose_large(impl, endpoint, bounds):
 def test_tcp_connect_close(impl, endpoint, bounds):
     for _ in range(20):
         connect(endpoint, bounds).close()
-    _roundtrip(endpoint, bounds, [b"still there?"], who="a client after 20 empty connections")
+    roundtrip(endpoint, bounds, [b"still there?"], who="a client after 20 empty connections")

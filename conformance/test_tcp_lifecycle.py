@@ -6,15 +6,9 @@ import socket
 import time
 
 from ._cases import SHOULD, case, require
-from ._client import COMPLETE, connect, exchange
+from ._client import connect, exchange
+from ._expect import roundtrip
 from ._launch import Address, LaunchError
-
-
-def _echoes(address, bounds, who="a client"):
-    with connect(address, bounds) as sock:
-        out = exchange(sock, [b"hello"], expect=5, bounds=bounds)
-    require(out.received == b"hello" and out.ended == COMPLETE, expected=f"{who} is echoed",
-            observed=f"{out.received!r}; {out.describe()}")
 
 
 def _nobody_listens(address: Address) -> bool:
@@ -37,7 +31,7 @@ def test_lifecycle_ready(impl, launch, bounds):
     except LaunchError as exc:
         require(False, expected=f"ready within {bounds.ready:g} s", observed=str(exc))
     took = time.monotonic() - start
-    _echoes(server.address, bounds)
+    roundtrip(server.address, bounds, [b"hello"])
     require(took <= bounds.ready, expected=f"ready within {bounds.ready:g} s", observed=f"took {took:.2f} s")
 
 
@@ -62,11 +56,11 @@ def test_lifecycle_sigterm(impl, launch, bounds):
       needs_process=True, level=SHOULD)
 def test_lifecycle_restart(impl, launch, bounds):
     first = launch()
-    with connect(first.address, bounds) as a, connect(first.address, bounds) as b:
+    with connect(first.address, bounds) as a, connect(first.address, bounds):
         exchange(a, [b"hello"], expect=5, bounds=bounds)
         first.terminate()
         try:
             second = launch(host=first.address.host, port=first.address.port)
         except LaunchError as exc:
             require(False, expected=f"a restart on {first.address} comes up at once", observed=str(exc))
-    _echoes(second.address, bounds, "a client of the restarted server")
+    roundtrip(second.address, bounds, [b"hello"], who="a client of the restarted server")

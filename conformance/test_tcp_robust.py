@@ -7,21 +7,10 @@ import random
 from ._cases import case, require
 from ._client import COMPLETE, abort, chunked, connect, exchange, fill_without_reading, gather
 from ._diff import describe_stream
+from ._expect import roundtrip
 from ._process import settle, snapshot
 
 MiB = 1 << 20
-
-
-def _still_serves(endpoint, bounds, after: str) -> None:
-    payload = b"are you still there?"
-    try:
-        with connect(endpoint, bounds) as sock:
-            out = exchange(sock, [payload], expect=len(payload), bounds=bounds)
-        observed = lambda: f"{describe_stream(payload, out.received, who='a new client')}; {out.describe()}"
-        ok = out.received == payload and out.ended == COMPLETE
-    except OSError as exc:
-        ok, observed = False, f"a new client could not connect: {exc}"
-    require(ok, expected=f"a new client is echoed {after}", observed=observed)
 
 
 # --- resets ------------------------------------------------------------------------------
@@ -39,7 +28,7 @@ def test_tcp_robust_reset_midstream(impl, endpoint, bounds):
     require(out.received == payload and out.ended == COMPLETE,
             expected="a client connected throughout is still echoed after 5 others reset mid-stream",
             observed=lambda: f"{describe_stream(payload, out.received, who='the bystander')}; {out.describe()}")
-    _still_serves(endpoint, bounds, "after 5 clients reset mid-stream")
+    roundtrip(endpoint, bounds, [b"are you still there?"], who="a new client after 5 others reset mid-stream")
 
 
 @case("tcp.robust.reset-on-connect", "Clients that reset their connection right after connecting do not "
@@ -47,7 +36,7 @@ def test_tcp_robust_reset_midstream(impl, endpoint, bounds):
 def test_tcp_robust_reset_on_connect(impl, endpoint, bounds):
     for _ in range(20):
         abort(connect(endpoint, bounds))
-    _still_serves(endpoint, bounds, "after 20 clients reset right after connecting")
+    roundtrip(endpoint, bounds, [b"are you still there?"], who="a new client after 20 resets on connect")
 
 
 # --- slow readers and backpressure ---------------------------------------------------------

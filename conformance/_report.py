@@ -21,7 +21,7 @@ ORDER = {"fail": 0, "error": 0, "stale": 0, "xfail": 1, "pass": 2, "skip": 3}
 
 def addoption(group) -> None:
     group.addoption("--conformance-report", metavar="DIR",
-                    help="write report.json and report.md (the verdicts per implementation and case) to DIR")
+                    help="write report.json, report.md and report.html (the verdicts per implementation and case) to DIR")
     group.addoption("--known-failures", metavar="FILE.toml",
                     help="cases an implementation knowingly fails ([[known-failure]] case, implementation, "
                          "reason): reported as expected; one that passes fails the run as stale")
@@ -126,7 +126,7 @@ class Collector:
                               f"({r['level']}) {r['requirement']}")
         directory = self.config.option.conformance_report
         if directory:
-            tr.write_line(f"\nconformance report: {Path(directory) / 'report.md'} and report.json")
+            tr.write_line(f"\nconformance report: {Path(directory) / 'report.html'} (also .md and .json)")
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         directory = self.config.option.conformance_report
@@ -137,6 +137,7 @@ class Collector:
         document = self.document(exitstatus)
         (out / "report.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         (out / "report.md").write_text(markdown(document), encoding="utf-8")
+        (out / "report.html").write_text(html_page(document), encoding="utf-8")
 
     def document(self, exitstatus: int) -> dict:
         from .plugin import BOUNDS, IMPLS  # the plugin imports this module
@@ -221,3 +222,47 @@ def markdown(document: dict) -> str:
                       f"Requirement ({r['level']}): {r['requirement']}", "", "```",
                       r.get("message", "").strip(), "```", "", f"Reproduce: `{r['reproduce']}`", ""]
     return "\n".join(lines) + "\n"
+
+
+_COLOURS = {"pass": "#d9f2d9", "fail": "#f8c8c8", "error": "#f8c8c8", "stale": "#f8c8c8",
+            "xfail": "#fde9b8", "skip": "#eeeeee"}
+
+
+def html_page(document: dict) -> str:
+    """The same report as a single self-contained HTML page."""
+    from html import escape
+
+    order = list(document["implementations"])
+    results = [dict(r, implementation=name) for name, d in document["implementations"].items()
+               for r in d["cases"]]
+    ids = sorted({r["id"] for r in results})
+    by = {(r["id"], r["implementation"]): r for r in results}
+    head = "".join(f"<th>{escape(i)}</th>" for i in order)
+    rows = []
+    for case_id in ids:
+        cells = []
+        for impl in order:
+            r = by.get((case_id, impl))
+            if r is None:
+                cells.append("<td></td>")
+                continue
+            title = escape(r.get("message") or r.get("reason") or f"{r['duration']} s", quote=True)
+            cells.append(f'<td style="background:{_COLOURS[r["outcome"]]}" title="{title}">{r["outcome"]}</td>')
+        level = next(r["level"] for r in results if r["id"] == case_id)
+        rows.append(f"<tr><th style='text-align:left'><code>{escape(case_id)}</code> <small>{level}</small></th>"
+                    + "".join(cells) + "</tr>")
+    failures = "".join(
+        f"<h3><code>{escape(r['id'])}</code> on {escape(r['implementation'])} ({r['outcome']})</h3>"
+        f"<p>Requirement ({r['level']}): {escape(r['requirement'])}</p><pre>{escape(r.get('message', ''))}</pre>"
+        f"<p>Reproduce: <code>{escape(r['reproduce'])}</code></p>"
+        for r in results if r["outcome"] in ("fail", "error", "stale"))
+    verdict = "conforming" if document["conforming"] else "NOT conforming"
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>echo-conformance report</title>"
+            f"<style>body{{font-family:sans-serif}} td,th{{padding:2px 8px;border:1px solid #ccc}}"
+            f"table{{border-collapse:collapse}}</style></head><body>"
+            f"<h1>echo-conformance report: {verdict}</h1>"
+            f"<p>Started {document['started']}, took {document['duration']} s; "
+            f"{escape(', '.join(f'{k} {v}' for k, v in sorted(document['counts'].items())))}. "
+            f"Hover over a cell for its details.</p>"
+            f"<table><tr><th>case</th>{head}</tr>{''.join(rows)}</table>"
+            f"<h2>Failures</h2>{failures or '<p>none</p>'}</body></html>\n")

@@ -186,3 +186,14 @@ def test_target_runs_network_checks_and_skips_process_checks(tmp_path):
     assert run.outcomes("external") == {"tcp.echo.unbuffered": "pass", "tcp.concurrent.many": "pass",
                                         "lifecycle.sigterm": "skip"}
     assert "which --target does not allow" in run.output
+
+
+def test_the_readme_example_of_a_server_not_written_in_python(tmp_path):
+    import shutil
+
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    run = run_suite("--impl-cmd", "node examples/node/echo.js {host} {port}", "--impl-name", "node-echo",
+                    "--case", "tcp.echo", "--case", "tcp.halfclose", tmp=tmp_path)
+    assert run.status == 0, run.output
+    assert set(run.outcomes("node-echo").values()) == {"pass"}

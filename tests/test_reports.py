@@ -23,8 +23,9 @@ def test_report_is_valid_json_and_a_readable_page(tmp_path):
     assert case["id"] == "tcp.echo.no-banner" and case["outcome"] == "fail" and case["level"] == "MUST"
     assert "unsolicited" in case["observed"] and "nothing from the server" in case["expected"]
     assert "--impl banner" in case["reproduce"]
-    page = (tmp_path / "report" / "report.md").read_text()
-    assert "NOT conforming" in page and "tcp.echo.no-banner" in page
+    for page in ("report.md", "report.html"):
+        text = (tmp_path / "report" / page).read_text()
+        assert "NOT conforming" in text and "tcp.echo.no-banner" in text and "unsolicited" in text
     json.dumps(run.report)  # round-trips
 
 

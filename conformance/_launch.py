@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import random
 import socket
@@ -26,8 +25,9 @@ class LaunchError(Exception):
 
 # --- ports ------------------------------------------------------------------------------
 # Servers get ports below the kernel's ephemeral range, so they never collide with the
-# client side of the suite's own connections, and each xdist worker draws from its own
-# slice, so two workers never hand out the same port.
+# client side of the suite's own connections.  Each port is drawn at random and checked
+# free: several suites (xdist workers, the project's own nested runs) allocate at once,
+# and two of them pick the same port only if they draw it within the same instant.
 
 def _ephemeral_low() -> int:
     try:
@@ -37,13 +37,8 @@ def _ephemeral_low() -> int:
         return 32768
 
 
-_SLICE = 400
-_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-_index = int(_worker[2:]) if _worker[2:].isdigit() else 0
-_low = 10000
-_slices = max(1, (_ephemeral_low() - _low) // _SLICE)
-_base = _low + (_index % _slices) * _SLICE
-_counter = itertools.count(random.randrange(_SLICE))
+_LOW, _HIGH = 10000, _ephemeral_low()
+_random = random.SystemRandom()
 
 
 def _port_is_free(port: int) -> bool:
@@ -64,11 +59,11 @@ def _port_is_free(port: int) -> bool:
 
 
 def free_port() -> int:
-    for _ in range(_SLICE):
-        port = _base + next(_counter) % _SLICE
+    for _ in range(1000):
+        port = _random.randrange(_LOW, _HIGH)
         if _port_is_free(port):
             return port
-    raise LaunchError(f"no free port in {_base}..{_base + _SLICE - 1}")
+    raise LaunchError(f"no free port found in {_LOW}..{_HIGH - 1} after 1,000 tries")
 
 
 # --- the server process -----------------------------------------------------------------

@@ -12,6 +12,7 @@ import socketserver
 import sys
 
 from . import _common as common
+from ._socketserver import EchoServerMixin
 
 log = logging.getLogger("echo_fork")
 
@@ -20,28 +21,11 @@ log = logging.getLogger("echo_fork")
 POLL_INTERVAL = 0.05
 
 
-class EchoHandler(socketserver.BaseRequestHandler):
-    def handle(self):
-        log.debug("connection from %s (pid %d)", self.client_address, os.getpid())
-        try:
-            while data := self.request.recv(65536):
-                self.request.sendall(data)
-        except OSError as exc:  # reset, broken pipe
-            log.debug("%s: %s", self.client_address, exc)
-        log.debug("closed %s", self.client_address)
-
-
-class EchoServer(socketserver.ForkingTCPServer):
-    allow_reuse_address = True   # restart at once despite TIME_WAIT
-    request_queue_size = common.BACKLOG
+class EchoServer(EchoServerMixin, socketserver.ForkingTCPServer):
     # ForkingMixIn caps children at 40: with 40 alive, collect_children()
     # blocks in waitpid() and the 41st client waits until someone leaves.
     max_children = 10_000
     stopping = False
-
-    def __init__(self, host, port):
-        self.address_family, address = common.resolve(host, port)
-        super().__init__(address, EchoHandler)
 
     def finish_request(self, request, client_address):
         # ForkingMixIn calls this in the child only (which then leaves with

@@ -5,38 +5,16 @@ framework: clients block each other, one is served at a time.
 RFC 862: any data received is sent back until the calling user terminates the connection.
 """
 
-import logging
 import socketserver
 import sys
 
 from . import _common as common
-
-log = logging.getLogger("echo_single")
-
-
-class EchoHandler(socketserver.BaseRequestHandler):
-    def handle(self):
-        log.debug("connection from %s", self.client_address)
-        try:
-            # Half-close: recv() returns b"" only after all earlier data has
-            # been echoed with sendall (which loops until every byte is sent).
-            while data := self.request.recv(65536):
-                self.request.sendall(data)
-        except OSError as exc:  # a reset is the client's business, not a server error
-            log.debug("%s: %s", self.client_address, exc)
-        log.debug("closed %s", self.client_address)
+from ._socketserver import EchoServerMixin
 
 
-class EchoServer(socketserver.TCPServer):
-    # TCPServer defaults to allow_reuse_address = False: a restart right after
-    # a stop then fails with EADDRINUSE while old connections sit in TIME_WAIT.
-    allow_reuse_address = True
-    request_queue_size = common.BACKLOG  # the default listen backlog is only 5
-
-    def __init__(self, host, port):
-        # socketserver fixes AF_INET as a class attribute; pick it from the host.
-        self.address_family, address = common.resolve(host, port)
-        super().__init__(address, EchoHandler)
+class EchoServer(EchoServerMixin, socketserver.TCPServer):
+    """One request at a time: serve_forever() calls the handler inline, so the next
+    client waits in the listen backlog until this one disconnects."""
 
 
 def serve(args):

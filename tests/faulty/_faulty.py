@@ -21,39 +21,56 @@ import traceback
 
 BACKLOG = 1024
 RECV_SIZE = 65536
-_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 # accept() errors that mean "try again later" (resource pressure) or "that
 # client is already gone"; anything else is a bug and ends the process.
 _ACCEPT_RETRY = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _ACCEPT_SKIP = {errno.ECONNABORTED, errno.EPROTO, errno.EPERM}
 
 
-def parse_args(description=None, argv=None):
+def argument_parser(description=None):
+    """--host and --port; description is a docstring (its first line is shown)."""
     summary = description.strip().splitlines()[0] if description else None
     parser = argparse.ArgumentParser(description=summary)
     parser.add_argument("--host", default="127.0.0.1", help="127.0.0.1 or ::1")
     parser.add_argument("--port", type=int, required=True)
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(description=None, argv=None):
+    return argument_parser(description).parse_args(argv)
 
 
 def family_for(host):
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def listen(host, port, backlog=BACKLOG):
-    """A bound, listening TCP socket for host:port (family from the host)."""
+def new_socket(host, kind=socket.SOCK_STREAM):
+    """A socket of the host's address family (IPv6-only for an IPv6 host)."""
     family = family_for(host)
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, kind)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    return sock
+
+
+def bind(sock, host, port, backlog=None):
+    """Bind sock to host:port (and listen, given a backlog); close it if that fails."""
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind((host, port))
-        sock.listen(backlog)
+        if backlog is not None:
+            sock.listen(backlog)
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+def listen(host, port):
+    """A bound, listening TCP socket for host:port (family from the host)."""
+    sock = new_socket(host)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    return bind(sock, host, port, BACKLOG)
 
 
 def start_daemon(target, *args, name=None):
@@ -114,9 +131,9 @@ def serve_threaded(listener, handler):
     accept_loop(listener, lambda conn: start_daemon(handle_and_close, conn, handler))
 
 
-def _run_server(serve, listener):
+def _run_server(serve, sock):
     try:
-        serve(listener)
+        serve(sock)
     except BaseException:
         traceback.print_exc()
         sys.stderr.flush()
@@ -124,18 +141,18 @@ def _run_server(serve, listener):
     os._exit(1)  # serve() is not supposed to return
 
 
-def run(description, serve):
-    """Parse --host/--port, listen, run serve(listener) in a daemon thread.
+def serve_until_stopped(open_socket, serve):
+    """Run serve(open_socket()) in a daemon thread; exit 0 at once on SIGTERM/SIGINT.
 
-    The stop signals are blocked before any thread starts (threads inherit the
-    mask), so only the main thread's sigwait() sees them, however busy or
-    blocked the server threads are; it then exits 0 at once.
+    The stop signals are blocked before the socket is opened and any thread
+    starts (threads inherit the mask), so only the main thread's sigwait() sees
+    them, however busy or blocked the server threads are.  An exception in
+    serve() ends the process with status 1.
     """
-    args = parse_args(description)
-    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-    listener = listen(args.host, args.port)
-    start_daemon(_run_server, serve, listener, name="server")
-    signal.sigwait(_STOP_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    sock = open_socket()
+    start_daemon(_run_server, serve, sock, name="server")
+    signal.sigwait(STOP_SIGNALS)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -144,6 +161,12 @@ def run(description, serve):
     os._exit(0)
 
 
-def run_threaded(description, handler):
+def run(description, serve, listen=listen):
+    """Parse --host/--port, listen (with listen(host, port)), run serve(listener)."""
+    args = parse_args(description)
+    serve_until_stopped(lambda: listen(args.host, args.port), serve)
+
+
+def run_threaded(description, handler, listen=listen):
     """run() a thread-per-connection server around handler(conn)."""
-    run(description, lambda listener: serve_threaded(listener, handler))
+    run(description, lambda listener: serve_threaded(listener, handler), listen)

@@ -5,17 +5,13 @@ everything here is correct on purpose: --upstream-host/--upstream-port, connecti
 upstream, and a correct thread-per-direction relay (the reference ``tcp-relay``'s design):
 each direction copies until EOF and passes the half-close on; an error in either direction
 resets both sockets; both are closed once both directions are done.  Each faulty relay
-replaces exactly one piece of this with a defective one.
+replaces exactly one piece of this with a defective one (often one step of a ``Pump``).
 
 Run a relay as ``python NAME.py --host H --port P --upstream-host UH --upstream-port UP``.
 """
 
-import argparse
-import os
-import signal
 import socket
 import struct
-import sys
 import threading
 
 import _faulty
@@ -24,9 +20,7 @@ CONNECT_TIMEOUT = 5.0
 
 
 def parse_args(description):
-    parser = argparse.ArgumentParser(description=description.strip().splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser = _faulty.argument_parser(description)
     parser.add_argument("--upstream-host", default="127.0.0.1")
     parser.add_argument("--upstream-port", type=int, required=True)
     return parser.parse_args()
@@ -47,15 +41,31 @@ def abort(sock):
         pass
 
 
-def pump(src, dst):
-    """Copy src -> dst until EOF, then pass the half-close on; on an error reset both."""
-    try:
-        while data := src.recv(_faulty.RECV_SIZE):
-            dst.sendall(data)
+class Pump:
+    """One direction of a relayed pair: ``pump(src, dst)`` copies src -> dst until EOF,
+    then passes the half-close on; on an error it resets both.  A faulty relay overrides
+    one step."""
+
+    def __call__(self, src, dst):
+        try:
+            while data := src.recv(_faulty.RECV_SIZE):
+                self.forward(data, dst)
+            self.at_eof(src, dst)
+        except OSError as exc:
+            self.on_error(src, dst, exc)
+
+    def forward(self, data, dst):
+        dst.sendall(data)
+
+    def at_eof(self, src, dst):
         dst.shutdown(socket.SHUT_WR)
-    except OSError:
+
+    def on_error(self, src, dst, exc):
         abort(src)
         abort(dst)
+
+
+pump = Pump()
 
 
 def relay_pair(client, upstream, up=pump, down=pump):
@@ -82,18 +92,14 @@ def serve_threaded(listener, upstream_addr, up=pump, down=pump):
         relay_client, conn, upstream_addr, up, down))
 
 
-def run(description, serve):
+def run(description, serve=None, up=pump, down=pump):
     """Parse the arguments, listen, run serve(listener, (upstream_host, upstream_port)) in a
-    daemon thread (an exception there ends the process with status 1); exit 0 on a stop signal."""
+    daemon thread (an exception there ends the process with status 1); exit 0 on a stop signal.
+    Without serve: the correct thread-per-direction relay with these pumps."""
     args = parse_args(description)
-    signal.pthread_sigmask(signal.SIG_BLOCK, _faulty._STOP_SIGNALS)
-    listener = _faulty.listen(args.host, args.port)
     upstream = (args.upstream_host, args.upstream_port)
-    _faulty.start_daemon(_faulty._run_server, lambda lst: serve(lst, upstream), listener, name="server")
-    signal.sigwait(_faulty._STOP_SIGNALS)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
-    os._exit(0)
+    if serve is None:
+        def serve(listener, upstream_addr):
+            serve_threaded(listener, upstream_addr, up, down)
+    _faulty.serve_until_stopped(lambda: _faulty.listen(args.host, args.port),
+                                lambda listener: serve(listener, upstream))

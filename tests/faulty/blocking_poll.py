@@ -5,48 +5,20 @@ the client sockets non-blocking and writes with a blocking ``sendall``; once a
 client stops reading and the socket buffers fill, the whole loop blocks in that
 client's send.
 Must be caught by: tcp.concurrent.non-reading-client.
-Polite clients (that read their echoes) are served correctly and concurrently.
+Otherwise the poll reactor of _faulty_poll: polite clients (that read their
+echoes) are served correctly and concurrently.
 """
 
-import select
-
-import _faulty
-
-_BAD = select.POLLERR | select.POLLNVAL
+import _faulty_poll
 
 
-def serve(listener):
-    listener.setblocking(False)
-    poller = select.poll()
-    poller.register(listener, select.POLLIN)
-    conns = {}
+class Reactor(_faulty_poll.Reactor):
+    def setup(self, sock):
+        pass  # BUG: the client socket stays blocking (no sock.setblocking(False))
 
-    def drop(fd):
-        poller.unregister(fd)
-        conns.pop(fd).close()
-
-    while True:
-        for fd, events in poller.poll():
-            if fd == listener.fileno():
-                conn = _faulty.accept(listener)
-                if conn is not None:
-                    # BUG: the client socket stays blocking (no conn.setblocking(False)).
-                    conns[conn.fileno()] = conn
-                    poller.register(conn, select.POLLIN)
-                continue
-            conn = conns[fd]
-            if events & _BAD:
-                drop(fd)
-                continue
-            try:
-                data = conn.recv(_faulty.RECV_SIZE)
-                if data:
-                    conn.sendall(data)  # BUG: blocks the whole loop while this client's buffers are full
-                    continue
-            except OSError:
-                pass
-            drop(fd)  # EOF or error
+    def received(self, c, data):
+        c.sock.sendall(data)  # BUG: blocks the whole loop while this client's buffers are full
 
 
 if __name__ == "__main__":
-    _faulty.run(__doc__, serve)
+    _faulty_poll.run(__doc__, Reactor)

@@ -56,11 +56,10 @@ def serve(listener):
 
 def main():
     args = _faulty.parse_args(__doc__)
-    stop_signals = {signal.SIGTERM, signal.SIGINT}
-    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    signal.pthread_sigmask(signal.SIG_BLOCK, _faulty.STOP_SIGNALS)
     listener = _faulty.listen(args.host, args.port)
     _faulty.start_daemon(serve, listener, name="server")
-    signal.sigwait(stop_signals)
+    signal.sigwait(_faulty.STOP_SIGNALS)
     global _draining
     _draining = True
     print("shutting down after clients finish", file=sys.stderr, flush=True)

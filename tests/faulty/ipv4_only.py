@@ -15,19 +15,12 @@ import socket
 import _faulty
 
 
-def listen(host, port, backlog=_faulty.BACKLOG):
+def listen(host, port):
+    """_faulty.listen(), minus the family choice."""
     sock = socket.socket()  # BUG: always AF_INET, whatever the host's family
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(backlog)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    return _faulty.bind(sock, host, port, _faulty.BACKLOG)
 
-
-_faulty.listen = listen  # the shared plumbing's listen(), minus the family choice
 
 if __name__ == "__main__":
-    _faulty.run_threaded(__doc__, _faulty.echo_until_eof)
+    _faulty.run_threaded(__doc__, _faulty.echo_until_eof, listen=listen)

@@ -8,61 +8,29 @@ memory-saving setting that is harmless in a correct server; it makes a 64 KiB
 send() on loopback come up short or fail with EAGAIN whenever the client falls
 even slightly behind, where autotuned multi-MiB buffers would hide the loss in
 many runs.
-Must be caught by: tcp.echo.large, tcp.halfclose.large.
-Otherwise a correct non-blocking poll reactor (closes after the client's EOF).
+Must be caught by: tcp.robust.slow-reader, tcp.echo.large, tcp.halfclose.large.
+Otherwise the correct non-blocking poll reactor of _faulty_poll (closes after
+the client's EOF; errors and resets end that connection only).
 """
 
-import select
 import socket
 
-import _faulty
+import _faulty_poll
 
 SNDBUF = 16 * 1024  # fixed send buffer (see the docstring)
 
-_BAD = select.POLLERR | select.POLLNVAL
 
+class Reactor(_faulty_poll.Reactor):
+    def setup(self, sock):
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
 
-def serve(listener):
-    listener.setblocking(False)
-    poller = select.poll()
-    poller.register(listener, select.POLLIN)
-    conns = {}
-
-    def drop(fd):
-        poller.unregister(fd)
-        conns.pop(fd).close()
-
-    while True:
-        for fd, events in poller.poll():
-            if fd == listener.fileno():
-                conn = _faulty.accept(listener)
-                if conn is not None:
-                    conn.setblocking(False)
-                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
-                    conns[conn.fileno()] = conn
-                    poller.register(conn, select.POLLIN)
-                continue
-            conn = conns[fd]
-            if events & _BAD:
-                drop(fd)
-                continue
-            try:
-                data = conn.recv(_faulty.RECV_SIZE)
-            except (BlockingIOError, InterruptedError):
-                continue
-            except OSError:
-                drop(fd)
-                continue
-            if not data:
-                drop(fd)
-                continue
-            try:
-                conn.send(data)  # BUG: the returned count is ignored
-            except (BlockingIOError, InterruptedError):
-                pass  # BUG: the data is dropped
-            except OSError:
-                drop(fd)
+    def received(self, c, data):
+        try:
+            c.sock.send(data)  # BUG: the returned count is ignored
+        except (BlockingIOError, InterruptedError):
+            pass  # BUG: the data is dropped
 
 
 if __name__ == "__main__":
-    _faulty.run(__doc__, serve)
+    _faulty_poll.run(__doc__, Reactor)

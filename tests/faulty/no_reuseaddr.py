@@ -9,27 +9,15 @@ Must be caught by: lifecycle.restart.
 Otherwise a correct thread-per-connection echo server.
 """
 
-import socket
-
 import _faulty
 
 
-def listen(host, port, backlog=_faulty.BACKLOG):
-    family = _faulty.family_for(host)
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        # BUG: no sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        sock.bind((host, port))
-        sock.listen(backlog)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+def listen(host, port):
+    """_faulty.listen(), minus SO_REUSEADDR."""
+    sock = _faulty.new_socket(host)
+    # BUG: no sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    return _faulty.bind(sock, host, port, _faulty.BACKLOG)
 
-
-_faulty.listen = listen  # the shared plumbing's listen(), minus SO_REUSEADDR
 
 if __name__ == "__main__":
-    _faulty.run_threaded(__doc__, _faulty.echo_until_eof)
+    _faulty.run_threaded(__doc__, _faulty.echo_until_eof, listen=listen)

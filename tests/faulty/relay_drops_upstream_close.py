@@ -28,5 +28,4 @@ def upstream_to_client(src, dst):
 
 
 if __name__ == "__main__":
-    _faulty_relay.run(__doc__, lambda listener, upstream: _faulty_relay.serve_threaded(
-        listener, upstream, down=upstream_to_client))
+    _faulty_relay.run(__doc__, down=upstream_to_client)

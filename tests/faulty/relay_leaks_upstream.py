@@ -7,24 +7,15 @@ Must be caught by: relay.client.reset.
 Clients that close normally are relayed and cleaned up correctly.
 """
 
-import socket
-
-import _faulty
 import _faulty_relay
 
 
-def client_to_upstream(src, dst):
-    try:
-        while data := src.recv(_faulty.RECV_SIZE):
-            dst.sendall(data)
-        dst.shutdown(socket.SHUT_WR)
-    except ConnectionResetError:
-        return  # BUG: the client is gone, but its upstream connection stays open
-    except OSError:
-        _faulty_relay.abort(src)
-        _faulty_relay.abort(dst)
+class ClientToUpstream(_faulty_relay.Pump):
+    def on_error(self, src, dst, exc):
+        if isinstance(exc, ConnectionResetError):
+            return  # BUG: the client is gone, but its upstream connection stays open
+        super().on_error(src, dst, exc)
 
 
 if __name__ == "__main__":
-    _faulty_relay.run(__doc__, lambda listener, upstream: _faulty_relay.serve_threaded(
-        listener, upstream, up=client_to_upstream))
+    _faulty_relay.run(__doc__, up=ClientToUpstream())

@@ -8,20 +8,13 @@ two relays never reaches the echo server).
 Everything else is the correct thread-per-direction relay of _faulty_relay.
 """
 
-import _faulty
 import _faulty_relay
 
 
-def client_to_upstream(src, dst):
-    try:
-        while data := src.recv(_faulty.RECV_SIZE):
-            dst.sendall(data)
-        # BUG: the client's EOF is not passed on: missing dst.shutdown(socket.SHUT_WR)
-    except OSError:
-        _faulty_relay.abort(src)
-        _faulty_relay.abort(dst)
+class ClientToUpstream(_faulty_relay.Pump):
+    def at_eof(self, src, dst):
+        pass  # BUG: the client's EOF is not passed on: missing dst.shutdown(socket.SHUT_WR)
 
 
 if __name__ == "__main__":
-    _faulty_relay.run(__doc__, lambda listener, upstream: _faulty_relay.serve_threaded(
-        listener, upstream, up=client_to_upstream))
+    _faulty_relay.run(__doc__, up=ClientToUpstream())

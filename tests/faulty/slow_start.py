@@ -18,9 +18,8 @@ STARTUP_DELAY = 30.0  # BUG: far longer than any reasonable readiness bound
 def load_configuration():
     """Stand-in for the slow start-up work: wait STARTUP_DELAY seconds (a stop
     signal meanwhile ends the process with status 0, as it would after start-up)."""
-    stop_signals = {signal.SIGTERM, signal.SIGINT}
-    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
-    if signal.sigtimedwait(stop_signals, STARTUP_DELAY) is not None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, _faulty.STOP_SIGNALS)
+    if signal.sigtimedwait(_faulty.STOP_SIGNALS, STARTUP_DELAY) is not None:
         raise SystemExit(0)
     # (the signals stay blocked: run() below blocks them anyway and sigwait()s.)
 

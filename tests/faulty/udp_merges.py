@@ -6,9 +6,6 @@ merged into one answer.  A datagram on its own is answered correctly.
 Must be caught by: udp.echo.boundaries.
 """
 
-import select
-import time
-
 import _faulty_udp
 
 GATHER_WINDOW = 0.005  # seconds to keep reading after the first datagram
@@ -18,14 +15,9 @@ def serve(sock):
     while True:
         data, peer = sock.recvfrom(_faulty_udp.MAX_DATAGRAM)
         buffered = bytearray(data)
-        deadline = time.monotonic() + GATHER_WINDOW
-        while (left := deadline - time.monotonic()) > 0 and select.select([sock], [], [], left)[0]:
-            more, _ = sock.recvfrom(_faulty_udp.MAX_DATAGRAM)
+        for more, _ in _faulty_udp.datagrams_within(sock, GATHER_WINDOW):
             buffered += more  # BUG: the boundary between the datagrams is lost
-        try:
-            sock.sendto(buffered, peer)
-        except OSError:
-            pass
+        _faulty_udp.answer(sock, buffered, peer)
 
 
 if __name__ == "__main__":

@@ -20,18 +20,18 @@ BURST = 50  # answers allowed back to back before the rate applies
 def serve(sock):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
     tokens, last = float(BURST), time.monotonic()
-    while True:
-        data, peer = sock.recvfrom(_faulty_udp.MAX_DATAGRAM)
+
+    def rate_limited_answer(sock, data, peer):
+        nonlocal tokens, last
         now = time.monotonic()
         tokens, last = min(BURST, tokens + (now - last) * RATE), now
         if tokens < 1:
             time.sleep((1 - tokens) / RATE)  # BUG: the one server loop waits, for everyone
             tokens, last = 1.0, time.monotonic()
         tokens -= 1
-        try:
-            sock.sendto(data, peer)
-        except OSError:
-            pass
+        _faulty_udp.answer(sock, data, peer)
+
+    _faulty_udp.serve(sock, answer=rate_limited_answer)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,8 @@ import _faulty_udp
 
 
 def serve(sock):
-    while True:
-        data, peer = sock.recvfrom(4096)  # BUG: the rest of a larger datagram is discarded
-        try:
-            sock.sendto(data, peer)
-        except OSError:
-            pass
+    # BUG: recvfrom(4096): the rest of a larger datagram is discarded
+    _faulty_udp.serve(sock, bufsize=4096)
 
 
 if __name__ == "__main__":

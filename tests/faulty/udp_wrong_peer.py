@@ -7,9 +7,6 @@ answers go to whichever peer sent last.  With one peer at a time every answer is
 Must be caught by: udp.echo.peers.
 """
 
-import select
-import time
-
 import _faulty_udp
 
 BATCH_WINDOW = 0.005  # seconds to wait for more datagrams after the first
@@ -19,15 +16,10 @@ def serve(sock):
     while True:
         data, peer = sock.recvfrom(_faulty_udp.MAX_DATAGRAM)
         batch = [data]
-        deadline = time.monotonic() + BATCH_WINDOW
-        while (left := deadline - time.monotonic()) > 0 and select.select([sock], [], [], left)[0]:
-            data, peer = sock.recvfrom(_faulty_udp.MAX_DATAGRAM)  # BUG: the earlier senders are forgotten
-            batch.append(data)
+        for data, peer in _faulty_udp.datagrams_within(sock, BATCH_WINDOW):
+            batch.append(data)  # BUG: `peer` is overwritten: the earlier senders are forgotten
         for data in batch:
-            try:
-                sock.sendto(data, peer)
-            except OSError:
-                pass
+            _faulty_udp.answer(sock, data, peer)
 
 
 if __name__ == "__main__":

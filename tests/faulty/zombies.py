@@ -17,7 +17,6 @@ import signal
 
 import _faulty
 
-_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 _children = []  # pids of every child started, to stop them at shutdown
 
 
@@ -46,13 +45,13 @@ def main():
         if conn is None:
             continue
         # No stop signal between fork() and recording the pid.
-        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_BLOCK, _faulty.STOP_SIGNALS)
         pid = os.fork()
         if pid == 0:  # child: serve this one client, then exit
             listener.close()
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _faulty.STOP_SIGNALS)
             try:
                 _faulty.echo_until_eof(conn)
             except OSError:
@@ -60,7 +59,7 @@ def main():
             finally:
                 os._exit(0)
         _children.append(pid)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _faulty.STOP_SIGNALS)
         conn.close()
 
 

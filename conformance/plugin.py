@@ -133,22 +133,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             marks.append(pytest.mark.skip(reason=f"{spec.id} starts, stops or inspects the server "
                                                  "process, which --target does not allow"))
         params.append(pytest.param(impl, id=impl.name, marks=marks))
-    if not params:
-        params = [pytest.param(None, id="not-applicable",
-                               marks=[pytest.mark.conformance_case(spec.id),
-                                      pytest.mark.skip(reason=f"{spec.id} applies to none of the "
-                                                              "implementations under test")])]
+    if not params:  # deselected in pytest_collection_modifyitems
+        params = [pytest.param(None, id="not-applicable")]
     metafunc.parametrize("impl", params, scope="function")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect cases that apply to none of the implementations under test, and cases that
+    --case does not select."""
     prefixes = config.option.case
-    if not prefixes:
-        return
     keep, drop = [], []
     for item in items:
         spec = _case_of(item)
-        (keep if spec and any(spec.id.startswith(p) for p in prefixes) else drop).append(item)
+        selected = spec is None or not prefixes or any(spec.id.startswith(p) for p in prefixes)
+        applicable = spec is None or _impl_of(item) is not None
+        (keep if selected and applicable else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -192,7 +192,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.failed and report.when == "call" and isinstance(exc, OSError):
         # A socket error the check did not expect (say, a refused connection because the
         # server died) is the server's failure to meet the case, reported as such.
-        exc = Violation("the case's requirement holds", _describe_os_error(exc, item))
+        exc = Violation(spec.requirement, _describe_os_error(exc))
     if report.failed and isinstance(exc, (Violation, LaunchError)):
         impl = _impl_of(item)
         lines = [f"{spec.id} ({spec.level}) failed for {impl.name if impl else '?'}",
@@ -215,7 +215,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 _FAILED = pytest.StashKey[bool]()
 
 
-def _describe_os_error(exc: OSError, item: pytest.Item) -> str:
+def _describe_os_error(exc: OSError) -> str:
     what = {ConnectionRefusedError: "a connection was refused", ConnectionResetError: "a connection was reset",
             BrokenPipeError: "a connection was closed while the client was sending",
             TimeoutError: "a socket operation timed out"}.get(type(exc), "a socket operation failed")

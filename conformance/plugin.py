@@ -204,6 +204,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             lines.append(f"could not run the check: {exc}")
             report.user_properties += [("observed", str(exc)), ("launch_failed", "true")]
         lines += list(getattr(exc, "__notes__", []))
+        server = item.stash.get(_SERVER, None)
+        if server is not None and not server.alive() and report.when == "call":
+            lines.append(f"note: the server process exited (status {server.exit_code}) during the check; "
+                         f"its output (last lines):\n{server.output_tail()}")
         lines.append(f"reproduce: {reproduce_command(item)}")
         report.longrepr = "\n".join(lines)
     if report.failed and spec.level == SHOULD and not item.config.option.strict_should:
@@ -213,6 +217,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 _FAILED = pytest.StashKey[bool]()
+_SERVER = pytest.StashKey[Server]()  # the shared server a check talks to, for failure notes
 
 
 def _describe_os_error(exc: OSError) -> str:
@@ -253,6 +258,7 @@ def endpoint(request: pytest.FixtureRequest, impl: Implementation, _pool: Pool) 
         yield Address(*impl.target)
         return
     server = (_pool.fresh if spec.fresh_server else _pool.shared)(impl, _host(spec), spec.transport)
+    request.node.stash[_SERVER] = server
     yield server.address
     if spec.fresh_server:
         _pool.release(server)

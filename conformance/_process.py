@@ -16,6 +16,11 @@ class Snapshot:
     threads: int
     rss: int  # bytes, summed over the tree
 
+    def back_to(self, baseline: "Snapshot") -> bool:
+        """No more processes, fds or threads than ``baseline``, and no zombie."""
+        return (self.processes <= baseline.processes and self.zombies == 0
+                and self.fds <= baseline.fds and self.threads <= baseline.threads)
+
     def describe(self) -> str:
         return (f"{self.processes} process(es), {self.zombies} zombie(s), {self.fds} open fds, "
                 f"{self.threads} threads, {self.rss / 2**20:.1f} MiB RSS")
@@ -44,14 +49,22 @@ def snapshot(pid: int) -> Snapshot:
     return Snapshot(live, zombies, fds, threads, rss)
 
 
-def settle(pid: int, baseline: Snapshot, within: float) -> Snapshot:
-    """Wait (up to ``within``) for the tree to return to ``baseline``'s process, fd and
-    thread counts with no zombie -- servers release per-connection resources
-    asynchronously -- and return the last snapshot either way."""
+def wait_for(pid: int, done, within: float) -> Snapshot | None:
+    """Poll the tree (up to ``within``) until ``done(snapshot)``; return the last snapshot,
+    or None if the server process is gone."""
     deadline = time.monotonic() + within
     while True:
-        now = snapshot(pid)
-        if (now.processes <= baseline.processes and now.zombies == 0
-                and now.fds <= baseline.fds and now.threads <= baseline.threads) or time.monotonic() > deadline:
+        try:
+            now = snapshot(pid)
+        except psutil.NoSuchProcess:
+            return None
+        if done(now) or time.monotonic() > deadline:
             return now
         time.sleep(0.05)  # polling /proc: there is no event for "a thread ended"
+
+
+def settle(pid: int, baseline: Snapshot, within: float) -> Snapshot | None:
+    """Wait (up to ``within``) for the tree to return to ``baseline``'s process, fd and
+    thread counts with no zombie -- servers release per-connection resources
+    asynchronously."""
+    return wait_for(pid, lambda now: now.back_to(baseline), within)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+import psutil
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
@@ -189,9 +190,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.failed:
         item.stash[_FAILED] = True
     exc = call.excinfo.value if call.excinfo else None
-    if report.failed and report.when == "call" and isinstance(exc, OSError):
+    if report.failed and report.when == "call" and isinstance(exc, (OSError, psutil.NoSuchProcess)):
         # A socket error the check did not expect (say, a refused connection because the
-        # server died) is the server's failure to meet the case, reported as such.
+        # server died), or a server process gone while a check inspects it, is the server's
+        # failure to meet the case, reported as such.
         exc = Violation(spec.requirement, _describe_os_error(exc))
     if report.failed and isinstance(exc, (Violation, LaunchError)):
         impl = _impl_of(item)
@@ -220,7 +222,9 @@ _FAILED = pytest.StashKey[bool]()
 _SERVER = pytest.StashKey[Server]()  # the shared server a check talks to, for failure notes
 
 
-def _describe_os_error(exc: OSError) -> str:
+def _describe_os_error(exc: Exception) -> str:
+    if isinstance(exc, psutil.NoSuchProcess):
+        return f"the server process exited while the check inspected it ({exc})"
     what = {ConnectionRefusedError: "a connection was refused", ConnectionResetError: "a connection was reset",
             BrokenPipeError: "a connection was closed while the client was sending",
             TimeoutError: "a socket operation timed out"}.get(type(exc), "a socket operation failed")

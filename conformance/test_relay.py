@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import time
 
 import psutil
 import pytest
@@ -21,6 +20,7 @@ from ._client import (COMPLETE, EOF, RESET, abort, chunked, connect, exchange, f
                       listen_quietly)
 from ._diff import describe_stream
 from ._expect import roundtrip
+from ._process import snapshot, wait_for
 from ._upstream import CLOSE, ECHO, REFUSE, FakeUpstream
 
 RELAY = dict(kinds=("relay",))
@@ -184,34 +184,19 @@ def test_relay_upstream_reset(impl, launch, fake_upstream, bounds):
 RESET_CLIENTS = 20
 
 
-def _fds(proc: psutil.Process) -> int:
-    try:
-        return proc.num_fds()
-    except psutil.NoSuchProcess:
-        return -1
-
-
-def _fds_settle(proc: psutil.Process, baseline: int, within: float) -> int:
-    deadline = time.monotonic() + within
-    while (fds := _fds(proc)) > baseline and time.monotonic() < deadline:
-        time.sleep(0.02)  # polling /proc: there is no event for "the relay closed an fd"
-    return fds
-
-
 @case("relay.client.reset", f"When clients reset their connections ({RESET_CLIENTS}, half of them with data "
       "in flight), the relay closes each one's upstream connection, and its own open descriptors "
       "return to their count before, within the progress bound.", **OWN_RELAY)
 def test_relay_client_reset(impl, launch, fake_upstream, bounds):
     fake = fake_upstream(ECHO)
     relay = launch(upstream=fake.address)
-    proc = psutil.Process(relay.pid)
     # One clean connection first: whatever the relay opens once (not per client) is open now.
-    roundtrip(relay.address, bounds, chunked(b"warm-up", [1 << 16]), half_close=False, who="a first client")
+    roundtrip(relay.address, bounds, [b"warm-up"], who="a first client")
     require(fake.wait_until(lambda f: f.open_count == 0, bounds.progress),
             expected=f"after a client closes normally, the relay closes its upstream connection within "
                      f"{bounds.progress:g} s (before any client resets)",
             observed=lambda: f"still open: {fake.describe()}{_exit_note(relay)}")
-    baseline = _fds(proc)
+    baseline = snapshot(relay.pid).fds
     for i in range(RESET_CLIENTS):
         sock = connect(relay.address, bounds)
         try:
@@ -232,12 +217,13 @@ def test_relay_client_reset(impl, launch, fake_upstream, bounds):
                      f"{bounds.progress:g} s of their clients' resets",
             observed=lambda: f"{len(still)} of {fake.accepted} upstream connections still open: "
                              + "; ".join(c.describe() for c in still[:4]) + _exit_note(relay))
-    fds = _fds_settle(proc, baseline, bounds.progress)
-    require(fds <= baseline,
-            expected=f"the relay's open descriptors back to {baseline} (before the clients) within "
-                     f"{bounds.progress:g} s",
-            observed=f"{fds} open descriptors: {fds - baseline} leaked over {RESET_CLIENTS} reset clients"
-                     if fds >= 0 else "the relay process is gone")
+    after = wait_for(relay.pid, lambda now: now.fds <= baseline, bounds.progress)
+    require(after is not None and after.fds <= baseline,
+            expected=f"the relay, still running, has its open descriptors back to {baseline} (before the "
+                     f"clients) within {bounds.progress:g} s",
+            observed=lambda: "the relay process is gone" + _exit_note(relay) if after is None else
+                             f"{after.fds} open descriptors: {after.fds - baseline} leaked over {RESET_CLIENTS} "
+                             "reset clients")
 
 
 # --- backpressure ------------------------------------------------------------------------

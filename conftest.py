@@ -1,3 +1,3 @@
 """Load the echo-conformance pytest plugin for every run from the repository root."""
 
-pytest_plugins = ["conformance.plugin"]
+pytest_plugins = ["echo_conformance"]

@@ -3,8 +3,8 @@ fails while the README is out of date."""
 
 from __future__ import annotations
 
-from conformance._catalogue import markdown_table
-from conformance._registry import load_manifest
+from echo_conformance._catalogue import markdown_table
+from echo_conformance._registry import load_manifest
 
 from ._suite import FAULTY
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance._catalogue import markdown_table
+from echo_conformance._catalogue import markdown_table
 
 from ._docs import faulty_table
 from ._suite import ROOT

@@ -15,7 +15,7 @@ import pytest
 
 from ._suite import ROOT, run_suite
 
-THREAD = "{python} -m implementations.echo_thread --host {host} --port {port}"
+THREAD = "{python} -m echo_conformance.implementations.echo_thread --host {host} --port {port}"
 QUICK = ["--case", "tcp.echo.unbuffered"]
 
 
@@ -60,7 +60,7 @@ def _wait_for(predicate, timeout: float, what: str):
 # --- bad input ---------------------------------------------------------------------------
 
 USAGE_ERRORS = [
-    (["--impl-cmd", "{python} -m implementations.echo_thread"], "must contain {port}"),
+    (["--impl-cmd", "{python} -m echo_conformance.implementations.echo_thread"], "must contain {port}"),
     (["--impl-cmd", THREAD + " {bogus}"], "unknown placeholder(s) {bogus}"),
     (["--impl-cmd", THREAD, "--impl-model", "parallel"], "--impl-model must be one of serial, concurrent"),
     (["--impl-cmd", THREAD, "--impl-kind", "proxy"], "--impl-kind must be one of echo, relay"),
@@ -110,12 +110,12 @@ def test_launch_failure_names_the_implementation_and_shows_its_output(command, m
 
 # A server that also leaves a grandchild in a session of its own: only the keeper's
 # subreaper can find that one.
-ESCAPING = ("sh -c 'setsid sleep 300 & exec \"$0\" -m implementations.echo_thread --host \"$1\" "
+ESCAPING = ("sh -c 'setsid sleep 300 & exec \"$0\" -m echo_conformance.implementations.echo_thread --host \"$1\" "
             "--port \"$2\"' {python} {host} {port}")
 
 
 def _start_suite(token: str, *args: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "pytest", "conformance", "-q", "--impl-cmd", ESCAPING,
+    cmd = [sys.executable, "-m", "pytest", "echo_conformance/checks", "-q", "--impl-cmd", ESCAPING,
            "--case", "tcp.echo.large", *args]
     return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "ECHO_CONFORMANCE_TEST_TOKEN": token},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
@@ -161,7 +161,7 @@ def test_no_orphans_after_pytest_timeout(method, tmp_path):
     env, token = _tagged_env()
     # A server that never closes after half-close, with stretched bounds: the check waits
     # far longer than pytest-timeout's 1 s.
-    never_closes = ESCAPING.replace("-m implementations.echo_thread", "tests/faulty/never_close.py")
+    never_closes = ESCAPING.replace("-m echo_conformance.implementations.echo_thread", "tests/faulty/never_close.py")
     run = run_suite("--impl-cmd", never_closes, "--case", "tcp.halfclose.small", "--timeout", "1",
                     "--timeout-scale", "30", "--timeout-method", method, tmp=tmp_path, env=env, timeout=120)
     assert run.status != 0 and "Timeout" in run.output, run.output
@@ -171,10 +171,10 @@ def test_no_orphans_after_pytest_timeout(method, tmp_path):
 # --- an already running server -------------------------------------------------------------
 
 def test_target_runs_network_checks_and_skips_process_checks(tmp_path):
-    from conformance._launch import free_port
+    from echo_conformance._launch import free_port
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "implementations.echo_thread", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "echo_conformance.implementations.echo_thread", "--port", str(port)],
                               cwd=ROOT, stdin=subprocess.DEVNULL)
     try:
         run = run_suite("--target", f"127.0.0.1:{port}", "--case", "tcp.echo.unbuffered",

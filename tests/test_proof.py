@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance._catalogue import load
-from conformance._registry import load_manifest
+from echo_conformance._catalogue import load
+from echo_conformance._registry import load_manifest
 
 from ._suite import FAULTY, run_suite
 

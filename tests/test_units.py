@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance._client import chunked
-from conformance._diff import describe_stream, first_difference
-from conformance._registry import ManifestError, make, parse_target, parse_transports
+from echo_conformance._client import chunked
+from echo_conformance._diff import describe_stream, first_difference
+from echo_conformance._registry import ManifestError, make, parse_target, parse_transports
 
 
 @pytest.mark.parametrize("expected, observed, at", [

@@ -6,10 +6,10 @@ import random
 
 from hypothesis import given, strategies as st
 
-from ._cases import case, require
-from ._client import chunked, connect, exchange, listen_quietly
-from ._diff import describe_stream
-from ._expect import roundtrip
+from .._cases import case, require
+from .._client import chunked, connect, exchange, listen_quietly
+from .._diff import describe_stream
+from .._expect import roundtrip
 
 RFC = 'RFC 862: "Once a connection is established any data received is sent back."'
 

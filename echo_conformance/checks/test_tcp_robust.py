@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 
-from ._cases import case, require
-from ._client import COMPLETE, abort, chunked, connect, exchange, fill_without_reading, gather
-from ._diff import describe_stream
-from ._expect import roundtrip
-from ._process import settle, snapshot
+from .._cases import case, require
+from .._client import COMPLETE, abort, chunked, connect, exchange, fill_without_reading, gather
+from .._diff import describe_stream
+from .._expect import roundtrip
+from .._process import settle, snapshot
 
 MiB = 1 << 20
 

@@ -1,6 +1,6 @@
 """The TCP echo semantics again over IPv6 (::1), for implementations that declare it."""
 
-from ._cases import twin
+from .._cases import twin
 from . import test_tcp_concurrency as concurrency, test_tcp_echo as echo
 
 test_tcp6_echo_unbuffered = twin(

@@ -3,10 +3,10 @@ client wait; concurrent ones never let one client hold up another."""
 
 from __future__ import annotations
 
-from ._cases import case, require
-from ._client import COMPLETE, STALLED, connect, exchange, fill_without_reading, gather, listen_quietly
-from ._diff import describe_stream
-from ._expect import served
+from .._cases import case, require
+from .._client import COMPLETE, STALLED, connect, exchange, fill_without_reading, gather, listen_quietly
+from .._diff import describe_stream
+from .._expect import served
 
 
 # --- serial ------------------------------------------------------------------------------

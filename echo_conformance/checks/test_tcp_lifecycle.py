@@ -5,10 +5,10 @@ from __future__ import annotations
 import socket
 import time
 
-from ._cases import SHOULD, case, require
-from ._client import connect, exchange
-from ._expect import roundtrip
-from ._launch import Address, LaunchError
+from .._cases import SHOULD, case, require
+from .._client import connect, exchange
+from .._expect import roundtrip
+from .._launch import Address, LaunchError
 
 
 def _nobody_listens(address: Address) -> bool:

@@ -15,13 +15,13 @@ import random
 import psutil
 import pytest
 
-from ._cases import case, require
-from ._client import (COMPLETE, EOF, RESET, abort, chunked, connect, exchange, fill_without_reading,
+from .._cases import case, require
+from .._client import (COMPLETE, EOF, RESET, abort, chunked, connect, exchange, fill_without_reading,
                       listen_quietly)
-from ._diff import describe_stream
-from ._expect import roundtrip
-from ._process import snapshot, wait_for
-from ._upstream import CLOSE, ECHO, REFUSE, FakeUpstream
+from .._diff import describe_stream
+from .._expect import roundtrip
+from .._process import snapshot, wait_for
+from .._upstream import CLOSE, ECHO, REFUSE, FakeUpstream
 
 RELAY = dict(kinds=("relay",))
 #: Checks that start a relay of their own (in front of the fake upstream) need the process.

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from hypothesis import given, strategies as st
 
-from ._cases import case, require
-from ._udp import ANSWERED, MAX_IPV4, TRIES, ask, collect, multiset_difference, size_list, udp_socket
+from .._cases import case, require
+from .._udp import ANSWERED, MAX_IPV4, TRIES, ask, collect, multiset_difference, size_list, udp_socket
 
 RFC = 'RFC 862: "When a datagram is received, the data from it is sent back in an answering datagram."'
 UDP = dict(transport="udp", kinds=("echo",))

@@ -23,9 +23,9 @@ from hypothesis import settings, strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
                                  run_state_machine_as_test)
 
-from ._cases import case, require
-from ._client import COMPLETE, EOF, abort, connect, exchange, listen_quietly
-from ._diff import describe_stream
+from .._cases import case, require
+from .._client import COMPLETE, EOF, abort, connect, exchange, listen_quietly
+from .._diff import describe_stream
 
 MAX_OPEN = 4
 #: How long a waiting connection of a serial server is watched for (wrongly) arriving data.

@@ -1,4 +1,4 @@
-"""The catalogue of cases, for listings and the README (``python -m conformance``)."""
+"""The catalogue of cases, for listings and the README (``python -m echo_conformance``)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from ._cases import CASES, Case
 
 def load() -> dict[str, Case]:
     """Import every check module so that each registers its cases."""
-    from . import __path__ as package_path
+    from . import checks
 
-    for module in pkgutil.iter_modules(package_path):
+    for module in pkgutil.iter_modules(checks.__path__):
         if module.name.startswith("test_"):
-            importlib.import_module(f"{__package__}.{module.name}")
+            importlib.import_module(f"{checks.__name__}.{module.name}")
     return dict(sorted(CASES.items()))
 
 

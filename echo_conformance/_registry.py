@@ -22,7 +22,7 @@ MODELS = ("serial", "concurrent")
 KINDS = ("echo", "relay")
 TRANSPORTS = ("tcp", "udp")
 PLACEHOLDERS = {"host", "port", "upstream_host", "upstream_port", "python"}
-BUNDLED_MANIFEST = Path(__file__).resolve().parent.parent / "implementations" / "manifest.toml"
+BUNDLED_MANIFEST = Path(__file__).resolve().parent / "implementations" / "manifest.toml"
 
 
 class ManifestError(ValueError):

@@ -8,10 +8,21 @@ says what was expected and what was observed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass, field, replace
 
 MUST, SHOULD = "MUST", "SHOULD"
+
+# What a MUST-level case guards against: a case is MUST only for one of these; any other
+# strictness is SHOULD (reported, not fatal without --strict-should).
+RFC862 = "RFC 862 behaviour"
+DATA = "lost or corrupted data"
+MISDELIVERY = "misdelivered data"
+HANG = "a hang"
+GROWTH = "unbounded resource growth"
+PROMISE = "a broken declared promise"
+GUARDS = (RFC862, DATA, MISDELIVERY, HANG, GROWTH, PROMISE)
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,12 @@ class Case:
     #: the check runs on a server of its own rather than the one shared per worker
     fresh_server: bool = False
     family: str = "ipv4"
+    #: the case applies only to implementations that declare a capacity (a fixed pool)
+    needs_capacity: bool = False
+    #: MUST cases: which of GUARDS the case guards against
+    guards: str = ""
+    #: the concrete defect it catches (MUST), or why a failure is not fatal (SHOULD)
+    defect: str = ""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def applies_to(self, impl) -> str | None:
@@ -39,6 +56,8 @@ class Case:
             return f"{self.id} needs {self.transport.upper()}; {impl.name} declares {','.join(impl.transports)}"
         if self.family == "ipv6" and not impl.ipv6:
             return f"{self.id} needs IPv6; {impl.name} does not declare ipv6"
+        if self.needs_capacity and impl.capacity is None:
+            return f"{self.id} applies to servers that declare a capacity; {impl.name} declares none"
         return None
 
 
@@ -87,3 +106,19 @@ def require(condition: bool, *, expected: str, observed) -> None:
     expensive descriptions are only built on failure."""
     if not condition:
         raise Violation(expected, observed() if callable(observed) else observed)
+
+
+@contextlib.contextmanager
+def step(what: str):
+    """Name the step a check is in (``with step("connecting client 2"): ...``): an OSError
+    or other unexpected exception raised inside carries it as ``conformance_step``, so the
+    verdict says where it happened.  The innermost step wins."""
+    try:
+        yield
+    except Exception as exc:
+        if getattr(exc, "conformance_step", None) is None:
+            try:
+                exc.conformance_step = what
+            except AttributeError:  # pragma: no cover - exceptions that refuse attributes
+                pass
+        raise

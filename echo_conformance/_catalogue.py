@@ -1,11 +1,13 @@
-"""The catalogue of cases, for listings and the README (``python -m echo_conformance``)."""
+"""The catalogue of cases, for listings and the README (``echo-conformance --list``)."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
 
-from ._cases import CASES, Case
+from collections.abc import Iterable
+
+from ._cases import CASES, MUST, Case
 
 
 def load() -> dict[str, Case]:
@@ -24,13 +26,27 @@ def applies(spec: Case) -> str:
         parts.append("/".join(spec.kinds))
     if spec.models != ("serial", "concurrent"):
         parts.append("/".join(spec.models))
+    if spec.needs_capacity:
+        parts.append("declaring a capacity")
     if spec.needs_process:
         parts.append("started by the suite")
     return ", ".join(parts)
 
 
-def markdown_table() -> str:
-    lines = ["| ID | level | applies to | requirement |", "|---|---|---|---|"]
-    for spec in load().values():
-        lines.append(f"| `{spec.id}` | {spec.level} | {applies(spec)} | {spec.requirement} |")
+def why(spec: Case) -> str:
+    """What a MUST case guards against, or why a SHOULD case is not fatal."""
+    if spec.level == MUST:
+        return f"{spec.guards}: {spec.defect}"
+    return f"not fatal: {spec.defect}"
+
+
+def markdown_table(specs: Iterable[Case] | None = None) -> str:
+    lines = ["| ID | level | applies to | requirement | guards against |", "|---|---|---|---|---|"]
+    for spec in load().values() if specs is None else specs:
+        lines.append(f"| `{spec.id}` | {spec.level} | {applies(spec)} | {spec.requirement} | {why(spec)} |")
     return "\n".join(lines)
+
+
+def text_listing(specs: Iterable[Case]) -> str:
+    return "\n".join(f"{spec.id:34} {spec.level:6} {applies(spec)}\n{'':41}{spec.requirement}\n"
+                     f"{'':41}{'guards against ' if spec.level == MUST else ''}{why(spec)}" for spec in specs)

@@ -6,6 +6,8 @@ can tell a reset from an orderly close, and a stall from a wrong answer.
 
 from __future__ import annotations
 
+import errno
+import os
 import selectors
 import socket
 import struct
@@ -21,8 +23,12 @@ RECV_SIZE = 256 * 1024
 COMPLETE = "complete"  # everything expected arrived
 EOF = "eof"  # the server closed its side (orderly FIN)
 RESET = "reset"  # the connection was reset (RST)
-STALLED = "stalled"  # no byte moved in either direction for Bounds.progress
+STALLED = "stalled"  # no byte moved in either direction for the stall bound
+SLOW = "slow"  # bytes kept coming, but slower than Bounds.per_mib allows
+WRONG = "wrong"  # a byte arrived that differs from the one expected there: no need to wait on
 TIMEOUT = "timeout"  # data kept moving but the exchange passed Bounds.exchange
+
+MiB = 1 << 20
 
 
 @dataclass
@@ -31,29 +37,65 @@ class Outcome:
     ended: str
     elapsed: float
     sent: int = 0
+    stall: float | None = None  # the stall bound this exchange used
 
     def describe(self) -> str:
+        if self.ended == STALLED and self.stall is not None:
+            return f"nothing more arrived (no progress for {self.stall:g} s)"
         return {
             COMPLETE: "all expected bytes arrived",
             EOF: "the server closed the connection (EOF)",
             RESET: "the connection was reset",
             STALLED: "nothing more arrived (no progress for the stall bound)",
+            SLOW: (f"the echo came too slowly: {len(self.received):,} bytes after {self.elapsed:.2f} s, "
+                   "behind the slowest rate allowed (the bytes at offset n are due within the progress "
+                   "bound plus n / 1 MiB times the per_mib bound)"),
+            WRONG: "a byte came back that differs from the byte sent (the exchange stopped there)",
             TIMEOUT: "the exchange exceeded its overall bound",
         }[self.ended]
 
 
 def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
-    """A connected TCP socket to ``address`` (an :class:`Address`)."""
-    sock = socket.socket(address.family, socket.SOCK_STREAM)
-    sock.settimeout(bounds.progress)
-    try:
-        sock.connect((address.host, address.port))
-    except BaseException:
-        sock.close()
-        raise
-    if nodelay:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
+    """A connected TCP socket to ``address`` (an :class:`Address`), within the progress bound.
+
+    A server whose listen backlog is full drops the SYN, and the kernel sends it again only
+    after 1 s, 3 s, 7 s...; a correct server with a small backlog (socketserver's is 5)
+    would make a check that opens connections back to back wait out those seconds again and
+    again.  So the handshake is awaited ``bounds.syn_resend`` (doubling, at most 0.25 s)
+    and then started over on a new socket, with a new SYN, until the progress bound."""
+    deadline = time.monotonic() + bounds.progress
+    wait = bounds.syn_resend
+    attempts = 0
+    while True:
+        attempts += 1
+        sock = socket.socket(address.family, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            err = sock.connect_ex((address.host, address.port))
+            if err not in (0, errno.EINPROGRESS, errno.EAGAIN):
+                raise OSError(err, f"connecting to {address}: {os.strerror(err)}")
+            left = deadline - time.monotonic()
+            with selectors.DefaultSelector() as sel:
+                sel.register(sock, selectors.EVENT_WRITE)
+                done = bool(sel.select(max(0.0, min(wait, left))))
+            if done:
+                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err:
+                    raise OSError(err, f"connecting to {address}: {os.strerror(err)}")
+                sock.setblocking(True)
+                sock.settimeout(bounds.progress)
+                if nodelay:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                return sock
+        except BaseException:
+            sock.close()
+            raise
+        sock.close()  # SYN dropped (a full backlog): a new socket sends a new SYN at once
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"connecting to {address}: no handshake within {bounds.progress:g} s "
+                               f"({attempts} SYNs sent; the server does not accept connections, or its "
+                               "listen backlog stays full)")
+        wait = min(wait * 2, 0.25 * bounds.scale)
 
 
 def abort(sock: socket.socket) -> None:
@@ -74,12 +116,20 @@ def exchange(
     half_close: bool = False,
     until_eof: bool = False,
     stall: float | None = None,
+    expected: bytes | None = None,
 ) -> Outcome:
     """Send ``chunks`` while reading concurrently, until ``expect`` bytes have arrived (or,
     with ``until_eof``, until the server closes).  ``half_close`` shuts down the write side
     once everything is sent.  ``stall`` (default ``bounds.progress``) is how long no byte
-    may move before the exchange counts as stalled."""
+    may move before the exchange counts as stalled.
+
+    Time is budgeted per exchange, not per wait: the byte at offset n of the echo is due
+    within ``stall + n / 1 MiB * bounds.per_mib`` of the start (else the exchange ends as
+    SLOW), so a trickle of bytes cannot hold it for long.  Given ``expected`` (the bytes
+    that should come back), the exchange ends as WRONG at the first byte that differs:
+    waiting on cannot make a wrong echo right."""
     stall = bounds.progress if stall is None else stall
+    per_byte = bounds.per_mib / MiB
     start = last_progress = time.monotonic()
     chunks = iter(chunks)
     pending = memoryview(b"")
@@ -102,12 +152,14 @@ def exchange(
                         pending = memoryview(nxt)
                         continue
                 if not writing and not until_eof and len(received) >= expect:
-                    return Outcome(bytes(received), COMPLETE, time.monotonic() - start, sent)
+                    return Outcome(bytes(received), COMPLETE, time.monotonic() - start, sent, stall)
                 now = time.monotonic()
                 if now - start > bounds.exchange:
-                    return Outcome(bytes(received), TIMEOUT, now - start, sent)
+                    return Outcome(bytes(received), TIMEOUT, now - start, sent, stall)
                 if now - last_progress > stall:
-                    return Outcome(bytes(received), STALLED, now - start, sent)
+                    return Outcome(bytes(received), STALLED, now - start, sent, stall)
+                if len(received) < expect and now - start > stall + len(received) * per_byte:
+                    return Outcome(bytes(received), SLOW, now - start, sent, stall)
                 for _, events in sel.select(timeout=0.05):
                     if events & selectors.EVENT_WRITE and pending:
                         try:
@@ -122,11 +174,14 @@ def exchange(
                         except BlockingIOError:
                             continue
                         if not data:
-                            return Outcome(bytes(received), EOF, time.monotonic() - start, sent)
+                            return Outcome(bytes(received), EOF, time.monotonic() - start, sent, stall)
+                        at = len(received)
                         received += data
                         last_progress = time.monotonic()
+                        if expected is not None and expected[at : len(received)] != data:
+                            return Outcome(bytes(received), WRONG, last_progress - start, sent, stall)
         except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
-            return Outcome(bytes(received), RESET, time.monotonic() - start, sent)
+            return Outcome(bytes(received), RESET, time.monotonic() - start, sent, stall)
         finally:
             sock.setblocking(True)
             sock.settimeout(bounds.progress)

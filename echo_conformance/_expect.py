@@ -1,30 +1,191 @@
 """Expectations several checks share, each raising a Violation that says what was expected
-and what was observed."""
+and what was observed; and a failing check's time budget (:class:`CheckBudget`)."""
 
 from __future__ import annotations
 
-from ._cases import require
-from ._client import COMPLETE, EOF, connect, exchange
+import contextlib
+import functools
+import time
+
+import pytest
+from hypothesis import reject
+
+from ._cases import Violation, require
+from ._client import COMPLETE, EOF, SLOW, STALLED, TIMEOUT, connect, exchange
 from ._diff import describe_stream
 
+#: How an exchange ends when a wait ran out (rather than the server showing a wrong answer).
+RAN_OUT = (STALLED, SLOW, TIMEOUT)
 
-def roundtrip(address, bounds, chunks: list[bytes], *, half_close: bool = False, who: str = "the client") -> None:
+
+def roundtrip(address, bounds, chunks: list[bytes], *, half_close: bool = False, who: str = "the client",
+              budget: CheckBudget | None = None) -> None:
     """A new connection sends ``chunks`` while reading, and gets back exactly their bytes
     (then, with ``half_close``, EOF after its own half-close)."""
     payload = b"".join(chunks)
     with connect(address, bounds) as sock:
-        out = exchange(sock, chunks, expect=len(payload), bounds=bounds, half_close=half_close, until_eof=half_close)
-    require(out.received == payload and out.ended == (EOF if half_close else COMPLETE),
-            expected=f"{who} gets back exactly the {len(payload):,} bytes it sent" + (", then EOF" if half_close else ""),
+        out = exchange(sock, chunks, expect=len(payload), bounds=bounds, half_close=half_close,
+                       until_eof=half_close, expected=payload, stall=budget.stall if budget else None)
+    ok = out.received == payload and out.ended == (EOF if half_close else COMPLETE)
+    if not ok and budget is not None and out.ended in RAN_OUT:
+        budget.ran_out()
+    require(ok, expected=f"{who} gets back exactly the {len(payload):,} bytes it sent" + (", then EOF" if half_close else ""),
             observed=lambda: f"{describe_stream(payload, out.received, who=who)}\n"
                              f"  how it ended: {out.describe()} after {out.elapsed:.2f} s")
 
 
 def served(sock, bounds, payload: bytes, who: str, *, stall: float | None = None):
     """An open connection sends ``payload`` and gets its echo; returns the exchange."""
-    out = exchange(sock, [payload], expect=len(payload), bounds=bounds, stall=stall)
+    out = exchange(sock, [payload], expect=len(payload), bounds=bounds, stall=stall, expected=payload)
     require(out.received == payload and out.ended == COMPLETE,
             expected=f"{who} gets its echo",
             observed=lambda: f"{describe_stream(payload, out.received, who=who)}; {out.describe()} "
                              f"after {out.elapsed:.2f} s")
     return out
+
+
+# --- a failing check's budget --------------------------------------------------------------
+
+class CheckBudget:
+    """The time one property check (Hypothesis) may spend once it has failed.
+
+    The first failing example decides the verdict, with the full bounds.  What follows only
+    picks the counterexample to show: Hypothesis shrinking it, each candidate a full run
+    against the server, hundreds of them.  A failure seen at once (a wrong byte, an early
+    EOF, a reset) costs milliseconds per candidate, so it still shrinks to a minimal example;
+    a wait that runs out (a stall, a slow echo, a lost datagram) would cost its whole bound
+    per candidate, minutes in all.  So:
+
+    * a first failure that is a wait running out is final: Hypothesis is stopped, and the
+      check fails with that example, found with the full bounds;
+    * after a first failure seen at once, later examples run with waits of ``bounds.confirm``
+      (a datagram is sent once), and one whose shortened wait runs out proves nothing: it is
+      rejected (``hypothesis.reject``); once ``bounds.shrink_budget`` has passed, Hypothesis is
+      stopped and the check fails with the smallest failing example found by then.
+
+    Use one per check (the ``check_budget`` fixture), decorate the check with
+    :func:`budgeted` (above ``@given``) and run each example inside :meth:`example` (a state
+    machine calls :meth:`start` when a run begins and :meth:`record` when it fails).  Failed
+    examples are remembered, so Hypothesis replaying one to report it gets the same failure
+    at once."""
+
+    def __init__(self, bounds) -> None:
+        self.bounds = bounds
+        self.failed_at: float | None = None
+        self.final = False  # the first failure was a wait that ran out
+        self._failures: dict = {}  # example -> the exception it failed with
+
+    @property
+    def failing(self) -> bool:
+        return self.failed_at is not None
+
+    @property
+    def shortened(self) -> bool:
+        """Waits are shortened: the check has failed (and Hypothesis is not replaying the
+        example it reports)."""
+        return self.failing and not _final_replay()
+
+    @property
+    def spent(self) -> bool:
+        """No more examples: the first failure was a wait that ran out, or the shrink budget
+        has passed."""
+        return self.shortened and (self.final or time.monotonic() - self.failed_at > self.bounds.shrink_budget)
+
+    @property
+    def stall(self) -> float:
+        """How long an exchange may make no progress: the progress bound, or ``confirm``
+        while the check is shrinking a failure."""
+        return self.bounds.confirm if self.shortened else self.bounds.progress
+
+    def wait(self, full: float) -> float:
+        return min(full, self.bounds.confirm) if self.shortened else full
+
+    def tries(self, full: int) -> int:
+        return 1 if self.shortened else full
+
+    def fail(self) -> None:
+        """Record that the check has failed (its verdict is known from now on)."""
+        if self.failed_at is None:
+            self.failed_at = time.monotonic()
+
+    def ran_out(self) -> None:
+        """Call when the example at hand fails because a wait ran out, before failing it."""
+        if self.shortened:
+            reject()  # a shortened wait ran out: inconclusive, not a counterexample
+        self.final = True
+
+    def start(self) -> None:
+        """Stop Hypothesis before the next example if the budget is spent."""
+        if self.spent:
+            raise _Enough()
+
+    def record(self, example, exc: BaseException) -> None:
+        """``example`` (hashable, its repr shown in the verdict) failed with ``exc``."""
+        self._failures.setdefault(example, exc)
+        self.fail()
+
+    @contextlib.contextmanager
+    def example(self, key):
+        """Run one Hypothesis example, identified by ``key`` (its hashable arguments)."""
+        if key in self._failures:
+            raise self._failures[key]
+        self.start()
+        try:
+            yield
+        except (Violation, OSError) as exc:
+            self.record(key, exc)
+            raise
+
+    def verdict(self) -> BaseException:
+        """The failure to report when Hypothesis was stopped: the smallest example's."""
+        example, exc = min(self._failures.items(), key=lambda item: len(repr(item[0])))
+        why = ("its first failure was a wait that ran out, and every further example would wait as long"
+               if self.final else f"it has shrunk the failure for {self.bounds.shrink_budget:g} s")
+        notes = getattr(exc, "__notes__", None)
+        if notes is None:
+            notes = exc.__notes__ = []
+        notes.append(f"failing example: {_short_repr(example)}\n(Hypothesis was stopped: {why})")
+        return exc
+
+
+class _Enough(KeyboardInterrupt):
+    """Stops Hypothesis, so the check can fail with the failure its budget recorded (see
+    :func:`budgeted`, which catches it: it never reaches pytest).  A KeyboardInterrupt because
+    that is what Hypothesis lets through untouched: any other exception ends the example
+    as a test case, and a state machine run ended earlier than an earlier run with the same
+    start is reported as flaky."""
+
+
+def budgeted(check):
+    """Decorate a property check (above ``@given``) that uses the ``check_budget`` fixture:
+    when the budget stops Hypothesis, the check fails with the failure recorded."""
+
+    @functools.wraps(check)
+    def run(*args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except _Enough:
+            raise kwargs["check_budget"].verdict() from None
+
+    return run
+
+
+def _short_repr(value, limit: int = 600) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _final_replay() -> bool:
+    try:
+        from hypothesis.control import current_build_context
+
+        return bool(current_build_context().is_final)
+    except Exception:  # not inside a Hypothesis example, or an API that moved
+        return False
+
+
+@pytest.fixture
+def check_budget(bounds) -> CheckBudget:
+    """One :class:`CheckBudget` per check, shared by all its Hypothesis examples (import it
+    into a check module to use it there)."""
+    return CheckBudget(bounds)

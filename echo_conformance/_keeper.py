@@ -99,7 +99,12 @@ def main() -> int:
     if os.getppid() != parent:  # the suite died before we could ask to be told
         return 0
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # Any signal that would end the keeper ends its server first.  A signal sent to the
+    # suite's whole process group (Ctrl-\ sends SIGQUIT, a closed terminal SIGHUP, `timeout`
+    # its signal) reaches the keeper but not the server, which has a session of its own.
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGABRT, signal.SIGALRM,
+                signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE):
+        signal.signal(sig, lambda *_: stopping.set())
 
     # Servers get as many descriptors as the machine allows: the suite holds 1,100
     # connections open at once, past select()'s FD_SETSIZE of 1024.
@@ -112,7 +117,7 @@ def main() -> int:
         with open(output, "ab") as out:
             proc = subprocess.Popen(
                 argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=_die_with_keeper,
             )
     except OSError as exc:
         _say(f"error {exc.strerror or exc}: {exc.filename or argv[0]}")
@@ -142,6 +147,13 @@ def main() -> int:
         _reap_orphans(proc)
     _kill_all(proc, grace)
     return 0
+
+
+def _die_with_keeper() -> None:
+    """In the server, before exec: SIGKILL it if the keeper itself is killed (SIGKILL leaves
+    the keeper no chance to stop it; descendants of the server are the subreaper's task)."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # ignored by the keeper; exec would keep that
 
 
 def _reap_orphans(proc: subprocess.Popen) -> None:

@@ -68,3 +68,38 @@ def settle(pid: int, baseline: Snapshot, within: float) -> Snapshot | None:
     thread counts with no zombie -- servers release per-connection resources
     asynchronously."""
     return wait_for(pid, lambda now: now.back_to(baseline), within)
+
+
+def steady(pid: int, within: float, window: float = 0.3) -> Snapshot | None:
+    """The tree's counts once they have stopped changing for ``window`` seconds (or after
+    ``within``, whichever comes first); None if the server process is gone.  Used for a
+    baseline after warm-up, when per-connection resources are still being released."""
+    deadline = time.monotonic() + within
+    last = None
+    since = time.monotonic()
+    while True:
+        try:
+            now = snapshot(pid)
+        except psutil.NoSuchProcess:
+            return None
+        key = (now.processes, now.zombies, now.fds, now.threads)
+        if last is None or key != last:
+            last, since = key, time.monotonic()
+        elif time.monotonic() - since >= window or time.monotonic() > deadline:
+            return now
+        time.sleep(0.05)  # polling /proc: there is no event for "a descriptor was closed"
+
+
+def memory(pid: int) -> int:
+    """The tree's memory in bytes: the sum of each process's proportional set size (PSS), so
+    pages that forked children share copy-on-write count once, not once per process (RSS
+    would make a prefork server's 64 idle children look like 64 copies of the parent)."""
+    root = psutil.Process(pid)
+    total = 0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            info = proc.memory_full_info()
+            total += getattr(info, "pss", info.rss)
+        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            pass
+    return total

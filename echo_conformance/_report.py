@@ -1,22 +1,23 @@
-"""Verdicts for people and machines: the terminal matrix, JSON and Markdown reports, and
-the known-failures list.  Works with xdist: results are gathered on the controller from
-the reports the workers send back (their ``user_properties`` carry the case details)."""
+"""Verdicts for people and machines: the terminal matrix and report.json, report.md and
+report.html.  Works with xdist: results are gathered on the controller from the reports the
+workers send back (their ``user_properties`` carry the case details and the verdict that
+``_verdict.decide`` reached).  Nothing here decides a verdict, and nothing is imported from
+the plugin: the :class:`Collector` is given what it reports on."""
 
 from __future__ import annotations
 
 import json
 import time
+from html import escape
 from pathlib import Path
 
 import pytest
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from ._verdict import FAILING, ORDER, PASS, SKIP, XFAIL, parse_known_failures
 
 KNOWN = pytest.StashKey[dict]()
-ORDER = {"fail": 0, "error": 0, "stale": 0, "xfail": 1, "pass": 2, "skip": 3}
+#: the per-case details a report carries, as recorded by the plugin (``_verdict``'s properties)
+DETAILS = ("expected", "observed", "step", "notes", "server_exit", "server_output")
 
 
 def addoption(group) -> None:
@@ -28,52 +29,48 @@ def addoption(group) -> None:
 
 
 def configure(config: pytest.Config) -> None:
-    config.stash[KNOWN] = _load_known(config.option.known_failures)
-    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist)
-        config.pluginmanager.register(Collector(config), "echo-conformance-report")
+    """Read the known-failures file (a usage error if it is not one)."""
+    config.stash[KNOWN] = load_known_failures(config.option.known_failures)
 
 
-def _load_known(path: str | None) -> dict:
+def load_known_failures(path: str | None) -> dict:
     if not path:
         return {}
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return parse_known_failures(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
         raise pytest.UsageError(f"--known-failures: cannot read {path}: {exc}") from None
-    known = {}
-    for entry in data.get("known-failure", []):
-        if "case" not in entry or "reason" not in entry:
-            raise pytest.UsageError(f"--known-failures: every [[known-failure]] needs case and reason: {entry}")
-        known[(entry.get("implementation", "*"), entry["case"])] = entry["reason"]
-    return known
+    except ValueError as exc:
+        raise pytest.UsageError(f"--known-failures: {path}: {exc}") from None
 
 
-def apply_known_failures(item: pytest.Item, spec, impl, report: pytest.TestReport) -> None:
-    if report.when != "call" or impl is None:
-        return
-    known = item.config.stash[KNOWN]
-    reason = known.get((impl.name, spec.id), known.get(("*", spec.id)))
-    if reason is None:
-        return
-    if report.failed:
-        report.outcome = "skipped"
-        report.wasxfail = f"known failure: {reason}"
-    elif report.passed:
-        report.outcome = "failed"
-        report.user_properties.append(("stale", "true"))
-        report.longrepr = (f"{spec.id} is listed in {item.config.option.known_failures} as a known failure of "
-                           f"{impl.name} ({reason}), but it now passes: remove it from the list")
+def known_failures(config: pytest.Config) -> dict:
+    return config.stash.get(KNOWN, {})
 
 
 def _props(report) -> dict:
     return {k: v for k, v in report.user_properties}
 
 
+def _fallback_outcome(report) -> str:
+    """The outcome of a phase without a recorded verdict: one that passed (or, should one
+    ever get here without the plugin's hook, pytest's own outcome)."""
+    if hasattr(report, "wasxfail"):
+        return XFAIL
+    if report.skipped:
+        return SKIP
+    if report.failed:
+        return "fail" if report.when == "call" else "error"
+    return PASS
+
+
 class Collector:
     """Gathers one result per test item on the controller and writes the reports."""
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
+    def __init__(self, implementations, timeout_scale: float = 1.0, directory: str | None = None) -> None:
+        self.implementations = list(implementations)  # echo_conformance._registry.Implementation
+        self.timeout_scale = timeout_scale
+        self.directory = directory
         self.results: dict[str, dict] = {}
         self.started = time.time()
 
@@ -84,28 +81,22 @@ class Collector:
         r = self.results.setdefault(report.nodeid, {
             "id": props["case"], "level": props["level"], "requirement": props["requirement"],
             "implementation": props["implementation"], "nodeid": report.nodeid,
-            "reproduce": props["reproduce"], "outcome": "pass", "duration": 0.0,
+            "reproduce": props["reproduce"], "outcome": PASS, "duration": 0.0,
         })
         r["duration"] += report.duration
-        for key in ("expected", "observed"):
-            if key in props:
-                r[key] = props[key]
-        outcome = None
-        if hasattr(report, "wasxfail"):
-            outcome, r["reason"] = "xfail", report.wasxfail
-        elif report.skipped:
-            outcome = "skip"
+        outcome = props.get("verdict") or _fallback_outcome(report)
+        if outcome == PASS or (r["outcome"] != PASS and ORDER[outcome] >= ORDER[r["outcome"]]):
+            return  # the first, worst phase tells the case's story
+        r["outcome"] = outcome
+        for key in ("reason", "message", *DETAILS):
+            r.pop(key, None)
+        r.update({k: props[k] for k in DETAILS if k in props})
+        if outcome == XFAIL:
+            r["reason"] = report.wasxfail
+        elif outcome == SKIP:
             r["reason"] = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        elif report.failed:
-            if "stale" in props:
-                outcome = "stale"
-            elif report.when == "call" or "launch_failed" in props:
-                outcome = "fail"
-            else:
-                outcome = "error"
+        if outcome in FAILING or outcome == XFAIL:
             r["message"] = str(report.longrepr)
-        if outcome and (r["outcome"] == "pass" or ORDER[outcome] < ORDER[r["outcome"]]):
-            r["outcome"] = outcome
 
     # --- the terminal ------------------------------------------------------------------
     def pytest_terminal_summary(self, terminalreporter) -> None:
@@ -113,38 +104,27 @@ class Collector:
             return
         tr = terminalreporter
         tr.section("echo-conformance matrix")
-        from .plugin import IMPLS  # the plugin imports this module
-
-        for line in matrix_lines(self.results.values(), [i.name for i in self.config.stash[IMPLS]]):
+        for line in matrix_lines(self.results.values(), [i.name for i in self.implementations]):
             tr.write_line(line)
-        bad = [r for r in self.results.values() if r["outcome"] in ("fail", "error", "stale")]
+        bad = [r for r in self.results.values() if r["outcome"] in FAILING]
         if bad:
             tr.write_line("")
             tr.write_line("failed cases:")
             for r in sorted(bad, key=lambda r: (r["implementation"], r["id"])):
                 tr.write_line(f"  {r['outcome'].upper():5} {r['id']} [{r['implementation']}] "
                               f"({r['level']}) {r['requirement']}")
-        directory = self.config.option.conformance_report
-        if directory:
-            tr.write_line(f"\nconformance report: {Path(directory) / 'report.html'} (also .md and .json)")
+        if self.directory:
+            tr.write_line(f"\nconformance report: {Path(self.directory) / 'report.html'} (also .md and .json)")
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        directory = self.config.option.conformance_report
-        if not directory:
+        if not self.directory:
             return
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        document = self.document(exitstatus)
-        (out / "report.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        (out / "report.md").write_text(markdown(document), encoding="utf-8")
-        (out / "report.html").write_text(html_page(document), encoding="utf-8")
+        write(Path(self.directory), self.document(exitstatus))
 
     def document(self, exitstatus: int) -> dict:
-        from .plugin import BOUNDS, IMPLS  # the plugin imports this module
-
         impls = {i.name: {"model": i.model, "kind": i.kind, "transports": list(i.transports),
                           "ipv6": i.ipv6, "description": i.description, "cases": []}
-                 for i in self.config.stash[IMPLS]}
+                 for i in self.implementations}
         for r in sorted(self.results.values(), key=lambda r: r["id"]):
             entry = {k: v for k, v in r.items() if k != "implementation"}
             entry["duration"] = round(entry["duration"], 3)
@@ -152,24 +132,32 @@ class Collector:
         counts: dict[str, int] = {}
         for r in self.results.values():
             counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
-        bounds = self.config.stash[BOUNDS]
         return {
             "suite": "echo-conformance",
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "duration": round(time.time() - self.started, 2),
             "exit_status": int(exitstatus),
-            "conforming": all(r["outcome"] not in ("fail", "error", "stale") for r in self.results.values()),
+            "conforming": all(r["outcome"] not in FAILING for r in self.results.values()),
             "counts": counts,
-            "timeout_scale": bounds.scale,
+            "timeout_scale": self.timeout_scale,
             "implementations": impls,
         }
+
+
+def write(directory: Path, document: dict) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "report.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    (directory / "report.md").write_text(markdown(document), encoding="utf-8")
+    (directory / "report.html").write_text(html_page(document), encoding="utf-8")
+
+
+_CELL = {"fail": "FAIL", "error": "ERROR", "stale": "STALE", "xfail": "xfail", "pass": "pass", "skip": "skip"}
 
 
 def _cell(outcomes: list[str]) -> str:
     if not outcomes:
         return "-"
-    worst = min(outcomes, key=lambda o: ORDER[o])
-    return {"fail": "FAIL", "error": "ERROR", "stale": "STALE", "xfail": "xfail", "pass": "pass", "skip": "skip"}[worst]
+    return _CELL[min(outcomes, key=lambda o: ORDER[o])]
 
 
 def _group(case_id: str) -> str:
@@ -197,15 +185,67 @@ def matrix_lines(results, order: list[str] = ()) -> list[str]:
     return lines
 
 
+# --- the documents ---------------------------------------------------------------------------
+
+def _results(document: dict) -> list[dict]:
+    return [dict(r, implementation=name) for name, d in document["implementations"].items() for r in d["cases"]]
+
+
+def _failures(results: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The failing cases and the expected failures, each once, in case order."""
+    key = lambda r: (r["id"], r["implementation"])  # noqa: E731
+    return (sorted((r for r in results if r["outcome"] in FAILING), key=key),
+            sorted((r for r in results if r["outcome"] == XFAIL), key=key))
+
+
+def _summary(document: dict) -> str:
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(document["counts"].items(), key=lambda kv: ORDER[kv[0]]))
+    return (f"run started {document['started']}, took {document['duration']} s; {counts}; "
+            f"time bounds scaled by {document['timeout_scale']:g}")
+
+
+def _observed(r: dict) -> str:
+    """What was observed: the verdict's text, or pytest's own report when the check raised
+    something unexpected (a bug in the check, an interrupted run)."""
+    return r.get("observed") or r.get("message", "").strip() or "(nothing recorded)"
+
+
+def _server_died(r: dict) -> str | None:
+    if "server_output" not in r:
+        return None
+    status = f" with status {r['server_exit']}" if r.get("server_exit") else ""
+    return f"The server process exited{status} during the check. Its last output:"
+
+
 def markdown(document: dict) -> str:
-    results = [dict(r, implementation=name) for name, d in document["implementations"].items()
-               for r in d["cases"]]
+    results = _results(document)
     verdict = "conforming" if document["conforming"] else "NOT conforming"
-    lines = ["# echo-conformance report", "",
-             f"Run started {document['started']}, took {document['duration']} s; verdict: **{verdict}**; "
-             f"outcomes: {', '.join(f'{k} {v}' for k, v in sorted(document['counts'].items()))}.", "",
-             "## Matrix (check group x implementation)", "", "```", *matrix_lines(results, list(document["implementations"])), "```", "",
-             "## Implementations", ""]
+    lines = ["# echo-conformance report", "", f"Verdict: **{verdict}** ({_summary(document)}).", "",
+             "## Matrix (check group x implementation)", "", "```",
+             *matrix_lines(results, list(document["implementations"])), "```", ""]
+    failures, expected = _failures(results)
+
+    def fence(text: str) -> list[str]:
+        return ["```", text.rstrip(), "```", ""]
+
+    for title, group in (("Failures", failures), ("Expected failures (not fatal)", expected)):
+        if not group:
+            continue
+        lines += [f"## {title}", ""]
+        for r in group:
+            lines += [f"### `{r['id']}` on {r['implementation']} ({r['level']}, {r['outcome']})", "",
+                      f"- **Requirement:** {r['requirement']}"]
+            if r.get("reason"):
+                lines.append(f"- **Not fatal:** {r['reason']}")
+            if r.get("expected"):
+                lines.append(f"- **Expected:** {r['expected']}")
+            lines += ["- **Observed:**", "", *fence(_observed(r))]
+            if r.get("notes"):
+                lines += ["Details:", "", *fence(r["notes"])]
+            if _server_died(r):
+                lines += [_server_died(r), "", *fence(r["server_output"] or "(no output)")]
+            lines += ["Reproduce:", "", *fence(r["reproduce"])]
+    lines += ["## Implementations", ""]
     for name, d in document["implementations"].items():
         if "model" in d:
             lines.append(f"- **{name}**: {d['kind']}, {d['model']}, {'+'.join(d['transports'])}"
@@ -214,55 +254,134 @@ def markdown(document: dict) -> str:
               "|---|---|---|---|---|"]
     for r in results:
         lines.append(f"| {r['implementation']} | `{r['id']}` | {r['level']} | {r['outcome']} | {r['duration']} |")
-    bad = [r for r in results if r["outcome"] in ("fail", "error", "stale")]
-    if bad:
-        lines += ["", "## Failures", ""]
-        for r in bad:
-            lines += [f"### `{r['id']}` on {r['implementation']} ({r['outcome']})", "",
-                      f"Requirement ({r['level']}): {r['requirement']}", "", "```",
-                      r.get("message", "").strip(), "```", "", f"Reproduce: `{r['reproduce']}`", ""]
     return "\n".join(lines) + "\n"
 
 
-_COLOURS = {"pass": "#d9f2d9", "fail": "#f8c8c8", "error": "#f8c8c8", "stale": "#f8c8c8",
-            "xfail": "#fde9b8", "skip": "#eeeeee"}
+_STYLE = """
+*{box-sizing:border-box}
+body{margin:0 auto;max-width:76rem;padding:1rem 1.25rem 3rem;color:#1f2328;background:#fff;
+ font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
+h1{font-size:1.45rem;margin:.3rem 0}
+h2{font-size:1.15rem;margin:1.8rem 0 .6rem;padding-bottom:.2rem;border-bottom:1px solid #d0d7de}
+h3{font-size:1rem;margin:0 0 .5rem;overflow-wrap:anywhere} h3 code{font-size:1em}
+code,pre{font:13px/1.45 ui-monospace,SFMono-Regular,"DejaVu Sans Mono",Menlo,Consolas,monospace}
+pre{margin:0;padding:.45rem .7rem;background:#f6f8fa;border:1px solid #e3e6ea;border-radius:4px;
+ white-space:pre-wrap;overflow-wrap:anywhere}
+.verdict-bad{color:#b42318} .verdict-good{color:#1a7f37}
+.meta{color:#57606a;margin:.2rem 0 1rem}
+.scroll{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse}
+th,td{border:1px solid #d0d7de;padding:.2rem .6rem}
+thead th{background:#f6f8fa;font-weight:600;vertical-align:bottom}
+tbody th{text-align:left;font-weight:normal;white-space:nowrap}
+td{text-align:center}
+td a{color:inherit}
+.o-pass{background:#dcf3dc} .o-skip{background:#eeeeee;color:#57606a}
+.o-xfail{background:#fdefc3} .o-fail,.o-error,.o-stale{background:#f9c9c6;font-weight:700}
+.level{color:#57606a;font-size:.8em;margin-left:.4em}
+.card{border:1px solid #d0d7de;border-left:6px solid #b42318;border-radius:6px;padding:.7rem 1rem;margin:0 0 1rem}
+.card.xfail{border-left-color:#d4a72c}
+.badge{display:inline-block;padding:0 .45em;border-radius:3px;font-size:.8em;font-weight:700;
+ vertical-align:.1em;background:#b42318;color:#fff}
+.card.xfail .badge{background:#d4a72c}
+.card dl{display:grid;grid-template-columns:8.5rem minmax(0,1fr);gap:.45rem .8rem;margin:0}
+.card dt{font-weight:600;color:#57606a}
+.card dd{margin:0;min-width:0}
+@media (max-width:40rem){.card dl{grid-template-columns:minmax(0,1fr)} .card dd{margin-bottom:.3rem}}
+pre.cmd span{display:inline-block;max-width:100%}
+summary{cursor:pointer;color:#57606a} details[open] summary{margin-bottom:.3rem}
+ul.skips{padding-left:1.2rem} ul.skips li{overflow-wrap:anywhere}
+"""
+
+
+def _anchor(r: dict) -> str:
+    return f"{r['id']}--{r['implementation']}"
+
+
+def _wrap_name(name: str) -> str:
+    """An implementation's name as a column heading that may break after its hyphens."""
+    return escape(name).replace("-", "-<wbr>")
+
+
+def _card(r: dict) -> str:
+    outcome = r["outcome"]
+    rows = [("Requirement", escape(r["requirement"]))]
+    if outcome == XFAIL and r.get("reason"):
+        rows.append(("Not fatal", escape(r["reason"])))
+    if r.get("expected"):
+        rows.append(("Expected", escape(r["expected"])))
+    rows.append(("Observed", f"<pre>{escape(_observed(r))}</pre>"))
+    if r.get("notes"):
+        count = len(r["notes"].splitlines())
+        rows.append(("Details", f"<details><summary>the failing example and how to replay it ({count} lines)"
+                                f"</summary><pre>{escape(r['notes'])}</pre></details>"))
+    died = _server_died(r)
+    if died:
+        rows.append(("Server output", f"{escape(died)}<pre>{escape(r['server_output'] or '(no output)')}</pre>"))
+    # one line that wraps between the command's words (a word breaks only if it is wider than the page)
+    words = " ".join(f"<span>{escape(word)}</span>" for word in r["reproduce"].split(" "))
+    rows.append(("Reproduce", f"<pre class='cmd'>{words}</pre>"))
+    body = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
+    return (f"<section class='card {outcome}' id='{escape(_anchor(r), quote=True)}'>"
+            f"<h3><code>{escape(r['id'])}</code> on {escape(r['implementation'])} "
+            f"<span class='level'>{escape(r['level'])}</span> <span class='badge'>{_CELL[outcome]}</span></h3>"
+            f"<dl>{body}</dl></section>")
 
 
 def html_page(document: dict) -> str:
-    """The same report as a single self-contained HTML page."""
-    from html import escape
-
+    """The report as one self-contained page: the verdict, the matrix (case x implementation),
+    then each failure once -- requirement, expected, observed, the server's last output and
+    the command that reproduces it."""
     order = list(document["implementations"])
-    results = [dict(r, implementation=name) for name, d in document["implementations"].items()
-               for r in d["cases"]]
-    ids = sorted({r["id"] for r in results})
+    results = _results(document)
     by = {(r["id"], r["implementation"]): r for r in results}
-    head = "".join(f"<th>{escape(i)}</th>" for i in order)
+    levels = {r["id"]: r["level"] for r in results}
+    columns = [i for i in order if any(r["implementation"] == i for r in results)]
+    head = "".join(f"<th scope='col'>{_wrap_name(i)}</th>" for i in columns)
     rows = []
-    for case_id in ids:
+    for case_id in sorted(levels):
         cells = []
-        for impl in order:
+        for impl in columns:
             r = by.get((case_id, impl))
             if r is None:
                 cells.append("<td></td>")
                 continue
-            title = escape(r.get("message") or r.get("reason") or f"{r['duration']} s", quote=True)
-            cells.append(f'<td style="background:{_COLOURS[r["outcome"]]}" title="{title}">{r["outcome"]}</td>')
-        level = next(r["level"] for r in results if r["id"] == case_id)
-        rows.append(f"<tr><th style='text-align:left'><code>{escape(case_id)}</code> <small>{level}</small></th>"
-                    + "".join(cells) + "</tr>")
-    failures = "".join(
-        f"<h3><code>{escape(r['id'])}</code> on {escape(r['implementation'])} ({r['outcome']})</h3>"
-        f"<p>Requirement ({r['level']}): {escape(r['requirement'])}</p><pre>{escape(r.get('message', ''))}</pre>"
-        f"<p>Reproduce: <code>{escape(r['reproduce'])}</code></p>"
-        for r in results if r["outcome"] in ("fail", "error", "stale"))
-    verdict = "conforming" if document["conforming"] else "NOT conforming"
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>echo-conformance report</title>"
-            f"<style>body{{font-family:sans-serif}} td,th{{padding:2px 8px;border:1px solid #ccc}}"
-            f"table{{border-collapse:collapse}}</style></head><body>"
-            f"<h1>echo-conformance report: {verdict}</h1>"
-            f"<p>Started {document['started']}, took {document['duration']} s; "
-            f"{escape(', '.join(f'{k} {v}' for k, v in sorted(document['counts'].items())))}. "
-            f"Hover over a cell for its details.</p>"
-            f"<table><tr><th>case</th>{head}</tr>{''.join(rows)}</table>"
-            f"<h2>Failures</h2>{failures or '<p>none</p>'}</body></html>\n")
+            label = _CELL[r["outcome"]]
+            if r["outcome"] in FAILING or r["outcome"] == XFAIL:
+                label = f"<a href='#{escape(_anchor(r), quote=True)}'>{label}</a>"
+            title = r.get("reason") if r["outcome"] == SKIP else f"{r['duration']} s"
+            cells.append(f"<td class='o-{r['outcome']}' title='{escape(str(title), quote=True)}'>{label}</td>")
+        rows.append(f"<tr><th scope='row'><code>{escape(case_id)}</code>"
+                    f"<span class='level'>{escape(levels[case_id])}</span></th>{''.join(cells)}</tr>")
+    failures, expected = _failures(results)
+    skipped = sorted((r for r in results if r["outcome"] == SKIP), key=lambda r: (r["id"], r["implementation"]))
+    good = document["conforming"]
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>echo-conformance: {'conforming' if good else 'NOT conforming'}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>echo-conformance: <span class='{'verdict-good' if good else 'verdict-bad'}'>"
+        f"{'conforming' if good else 'NOT conforming'}</span></h1>",
+        f"<p class='meta'>{escape(_summary(document))}.</p>",
+        "<h2>Matrix</h2>",
+        f"<div class='scroll'><table><thead><tr><th scope='col'>case</th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>",
+        f"<h2>Failures ({len(failures)})</h2>",
+        "".join(_card(r) for r in failures) or "<p>None: every case that ran passed or was expected to fail.</p>",
+    ]
+    if expected:
+        parts += [f"<h2>Expected failures ({len(expected)}, not fatal)</h2>", "".join(_card(r) for r in expected)]
+    if skipped:
+        parts += [f"<h2>Skipped ({len(skipped)})</h2><ul class='skips'>",
+                  "".join(f"<li><code>{escape(r['id'])}</code> on {escape(r['implementation'])}: "
+                          f"{escape(r.get('reason') or '')}</li>" for r in skipped), "</ul>"]
+    impls = [(name, d) for name, d in document["implementations"].items() if "model" in d]
+    if impls:
+        parts += ["<h2>Implementations</h2><ul>",
+                  "".join(f"<li><b>{escape(name)}</b>: {escape(d['kind'])}, {escape(d['model'])}, "
+                          f"{escape('+'.join(d['transports']))}{', IPv6' if d.get('ipv6') else ''}"
+                          f"{'. ' + escape(d['description']) if d.get('description') else ''}</li>"
+                          for name, d in impls), "</ul>"]
+    parts.append("</body></html>\n")
+    return "".join(parts)

@@ -59,8 +59,9 @@ class Answer:
         if self.verdict == LOST:
             each = f" of {wait:g} s each" if wait is not None else ""
             errs = f" (send errors: {'; '.join(self.errors)})" if self.errors else ""
+            tries = "1 try" if self.tries == 1 else f"{self.tries} tries"
             return (f"lost: {who} got no answer to its {len(self.sent):,}-byte datagram after "
-                    f"{self.tries} tries{each}{errs}")
+                    f"{tries}{each}{errs}")
         return (f"wrong answer (try {self.tries}, from {_addr(self.source)}): the answer datagram is not "
                 f"the datagram sent\n{describe_stream(self.sent, self.got or b'', who=who)}")
 

@@ -1,7 +1,9 @@
 """The pytest plugin: options, parametrization over implementations, fixtures, verdicts.
 
-Loaded by the repository's ``conftest.py``.  Reporting (the terminal matrix, JSON and
-Markdown reports, known failures) lives in ``_report``.
+Loaded by the repository's ``conftest.py``.  The verdict policy (OSError mapping, SHOULD
+downgrade, known and stale failures) is ``_verdict.decide``, a pure function the
+``pytest_runtest_makereport`` hook feeds; reporting (the terminal matrix, JSON, Markdown and
+HTML reports, reading the known-failures file) lives in ``_report``.
 """
 
 from __future__ import annotations
@@ -13,19 +15,20 @@ import psutil
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from . import _report
+from . import _report, _verdict
 from ._bounds import Bounds
-from ._cases import SHOULD, Case, Violation
+from ._cases import Case, Violation
 from ._launch import Address, LaunchError, Server
 from ._pool import Pool
-from ._registry import (KINDS, MODELS, Implementation, ManifestError, bundled, load_manifest, make,
-                        parse_target, parse_transports)
+from ._registry import DECLARATIONS, SOURCES, Implementation, ManifestError, bundled, from_options
 
 # Hypothesis: no per-example deadline (servers are timed by the suite's own bounds); the
-# endpoint fixture is deliberately shared by all examples of one check.  Select the
-# thorough profile with --hypothesis-profile=thorough.
+# endpoint fixture is deliberately shared by all examples of one check.  One case, one
+# verdict: Hypothesis shrinks the first failure it finds instead of hunting on for others
+# (report_multiple_bugs), and a failing check's CheckBudget (_expect) caps the time spent
+# after its first failure.  Select the thorough profile with --hypothesis-profile=thorough.
 settings.register_profile(
-    "conformance", deadline=None, max_examples=25, print_blob=True,
+    "conformance", deadline=None, max_examples=25, print_blob=True, report_multiple_bugs=False,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                            HealthCheck.data_too_large])
 settings.register_profile("thorough", parent=settings.get_profile("conformance"), max_examples=400)
@@ -41,61 +44,61 @@ UPSTREAM_NAME = "echo-thread"  # the bundled echo server relays are tested in fr
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("echo-conformance", "echo-conformance: what to test and how")
-    g.addoption("--impl-cmd", metavar="TEMPLATE",
-                help="test only this implementation: a command template with {port} (and {host}, "
-                     "{python}, {upstream_host}, {upstream_port} for relays)")
-    g.addoption("--impl-name", default="external", metavar="NAME", help="its name (default: external)")
-    g.addoption("--impl-model", default="concurrent", metavar="MODEL",
-                help="serial|concurrent (default: concurrent)")
-    g.addoption("--impl-kind", default="echo", metavar="KIND", help="echo|relay (default: echo)")
-    g.addoption("--impl-transport", default="tcp", metavar="LIST", help="tcp|udp|tcp,udp (default: tcp)")
-    g.addoption("--impl-ipv6", action="store_true", help="the implementation also serves on ::1")
     g.addoption("--impl-file", metavar="FILE.toml",
-                help="test the implementations listed in this manifest (same format as implementations/manifest.toml)")
+                help="test the implementations listed in this manifest (format: "
+                     "echo_conformance/implementations/manifest.toml)")
     g.addoption("--target", metavar="HOST:PORT",
                 help="test an already running server; checks that start, stop or inspect the process are skipped")
+    for declaration in DECLARATIONS:  # --impl-cmd, --impl-name, --impl-model, ...: _registry's table
+        if declaration.option:
+            g.addoption(declaration.option, **declaration.argparse_kwargs())
     g.addoption("--impl", action="append", default=[], metavar="NAME",
                 help="only the named implementation(s) of the manifest (repeatable)")
     g.addoption("--case", action="append", default=[], metavar="ID-PREFIX",
                 help="only cases whose ID starts with this (repeatable), e.g. tcp.halfclose")
+    g.addoption("--skip-case", action="append", default=[], metavar="ID-PREFIX",
+                help="leave out cases whose ID starts with this (repeatable), e.g. tcp.scale")
     g.addoption("--timeout-scale", type=float, default=1.0, metavar="FACTOR",
-                help="stretch every time bound by FACTOR (see conformance/_bounds.py)")
+                help="stretch every time bound by FACTOR (see echo_conformance/_bounds.py)")
     g.addoption("--strict-should", action="store_true", help="SHOULD-level failures fail the run too")
     _report.addoption(g)
 
 
 def _implementations(config: pytest.Config) -> list[Implementation]:
-    opt = config.option
-    chosen = [name for name in ("impl_cmd", "impl_file", "target") if getattr(opt, name)]
-    if len(chosen) > 1:
-        raise ManifestError("use only one of --impl-cmd, --impl-file and --target")
-    if opt.impl_model not in MODELS:
-        raise ManifestError(f"--impl-model must be one of {', '.join(MODELS)}, not {opt.impl_model!r}")
-    if opt.impl_kind not in KINDS:
-        raise ManifestError(f"--impl-kind must be one of {', '.join(KINDS)}, not {opt.impl_kind!r}")
-    if opt.impl_cmd:
-        impls = [make(opt.impl_name, opt.impl_cmd, model=opt.impl_model, kind=opt.impl_kind,
-                      transports=opt.impl_transport, ipv6=opt.impl_ipv6, cwd=Path.cwd(),
-                      extra={"source": "cmd"})]
-    elif opt.target:
-        impls = [Implementation(name=opt.impl_name, command=None, model=opt.impl_model,
-                                kind=opt.impl_kind, target=parse_target(opt.target),
-                                transports=parse_transports(opt.impl_name, opt.impl_transport),
-                                ipv6=":" in parse_target(opt.target)[0])]
-    elif opt.impl_file:
-        impls = load_manifest(Path(opt.impl_file))
-    else:
-        impls = bundled()
-    if opt.impl:
-        unknown = set(opt.impl) - {i.name for i in impls}
-        if unknown:
-            raise ManifestError(f"--impl: no implementation named {', '.join(sorted(unknown))} "
-                                f"(known: {', '.join(i.name for i in impls)})")
-        impls = [i for i in impls if i.name in opt.impl]
-    return impls
+    return from_options(vars(config.option))
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def _check_case_prefixes(config: pytest.Config) -> None:
+    """A --case or --skip-case that starts no case ID is a typo: say so rather than run nothing."""
+    from .cli import UsageError, check_case_prefixes
+
+    if config.option.case or config.option.skip_case:
+        try:
+            check_case_prefixes(config.option.case, config.option.skip_case)
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+CHECKS = Path(__file__).resolve().parent / "checks"
+
+
+def _add_the_checks(config: pytest.Config) -> None:
+    """``pytest -p echo_conformance --impl-cmd ...`` from another project: an implementation
+    named on the command line brings the packaged checks into the run, unless the run's
+    arguments already include them."""
+    if all(getattr(config.option, s.lstrip("-").replace("-", "_")) is None for s in SOURCES):
+        return
+    for arg in config.args:
+        if config.option.pyargs and arg.split("::")[0].startswith("echo_conformance"):
+            return
+        path = Path(config.invocation_params.dir, arg.split("::")[0]).resolve()
+        if path == CHECKS or CHECKS in path.parents:
+            return
+    config.args.append(str(CHECKS))
+
+
+@pytest.hookimpl(trylast=True)  # after Hypothesis' own: --hypothesis-profile is loaded before
+def pytest_configure(config: pytest.Config) -> None:  # the checks are imported (by --case's check)
     config.addinivalue_line("markers", "conformance_case(id): set by the suite on every check")
     if config.option.timeout_scale <= 0:
         raise pytest.UsageError("--timeout-scale must be positive")
@@ -103,6 +106,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[IMPLS] = _implementations(config)
     except ManifestError as exc:
         raise pytest.UsageError(str(exc)) from None
+    _check_case_prefixes(config)
+    _add_the_checks(config)
     config.stash[BOUNDS] = Bounds(scale=config.option.timeout_scale)
     _raise_fd_limit()
     _report.configure(config)
@@ -140,13 +145,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect cases that apply to none of the implementations under test, and cases that
-    --case does not select."""
-    prefixes = config.option.case
+    """Deselect cases that apply to none of the implementations under test, cases that
+    --case does not select and cases that --skip-case leaves out."""
+    prefixes, skipped = config.option.case, config.option.skip_case
     keep, drop = [], []
     for item in items:
         spec = _case_of(item)
-        selected = spec is None or not prefixes or any(spec.id.startswith(p) for p in prefixes)
+        selected = spec is None or ((not prefixes or any(spec.id.startswith(p) for p in prefixes))
+                                    and not any(spec.id.startswith(p) for p in skipped))
         applicable = spec is None or _impl_of(item) is not None
         (keep if selected and applicable else drop).append(item)
     if drop:
@@ -164,9 +170,31 @@ def _impl_of(item: pytest.Item) -> Implementation | None:
 
 
 def reproduce_command(item: pytest.Item) -> str:
-    impl = _impl_of(item)
-    opts = f" {impl.reproduce_options()}" if impl else ""
-    return f"pytest {shlex.quote(item.nodeid)}{opts}"
+    """The command that runs this case again, for this implementation, as it was run: with
+    ``echo-conformance`` or ``pytest`` (with ``-p echo_conformance`` if it was loaded so)."""
+    from .cli import PROG, SUITE_INI
+
+    impl, config = _impl_of(item), item.config
+    opts = impl.reproduce_argv() if impl else []
+    if config.option.timeout_scale != 1.0:
+        opts += ["--timeout-scale", f"{config.option.timeout_scale:g}"]
+    spec = _case_of(item)
+    if spec is not None and config.inipath == SUITE_INI:  # run by the echo-conformance command
+        return shlex.join([PROG, "--case", spec.id, *opts])
+    location = item.nodeid
+    if not Path(item.path).resolve().is_relative_to(config.rootpath.resolve()):  # the installed checks
+        location = f"{item.path}::{item.nodeid.partition('::')[2]}"
+    return shlex.join(["pytest", *_plugin_option(config), location, *opts])
+
+
+def _plugin_option(config: pytest.Config) -> list[str]:
+    """``-p echo_conformance`` if the run loaded the plugin so (not through a conftest.py)."""
+    args = [str(a) for a in config.invocation_params.args]
+    for i, arg in enumerate(args):
+        value = args[i + 1] if arg == "-p" and i + 1 < len(args) else arg[2:] if arg.startswith("-p") else ""
+        if value.lstrip("=") in ("echo_conformance", "echo_conformance.plugin"):
+            return ["-p", value.lstrip("=")]
+    return []
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -181,6 +209,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Turn what happened into the case's verdict (the policy is ``_verdict.decide``)."""
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
     spec = _case_of(item)
@@ -189,46 +218,63 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     item.stash.setdefault(_FAILED, False)
     if report.failed:
         item.stash[_FAILED] = True
-    exc = call.excinfo.value if call.excinfo else None
-    if report.failed and report.when == "call" and isinstance(exc, (OSError, psutil.NoSuchProcess)):
-        # A socket error the check did not expect (say, a refused connection because the
-        # server died), or a server process gone while a check inspects it, is the server's
-        # failure to meet the case, reported as such.
-        exc = Violation(spec.requirement, _describe_os_error(exc))
-    if report.failed and isinstance(exc, (Violation, LaunchError)):
-        impl = _impl_of(item)
-        lines = [f"{spec.id} ({spec.level}) failed for {impl.name if impl else '?'}",
-                 f"requirement: {spec.requirement}"]
-        if isinstance(exc, Violation):
-            lines += [f"expected: {exc.expected}", f"observed: {exc.observed}"]
-            report.user_properties += [("expected", exc.expected), ("observed", exc.observed)]
-        else:  # the implementation did not start as the contract says: its failure, not ours
-            lines.append(f"could not run the check: {exc}")
-            report.user_properties += [("observed", str(exc)), ("launch_failed", "true")]
-        lines += list(getattr(exc, "__notes__", []))
-        server = item.stash.get(_SERVER, None)
-        if server is not None and not server.alive() and report.when == "call":
-            lines.append(f"note: the server process exited (status {server.exit_code}) during the check; "
-                         f"its output (last lines):\n{server.output_tail()}")
-        lines.append(f"reproduce: {reproduce_command(item)}")
-        report.longrepr = "\n".join(lines)
-    if report.failed and spec.level == SHOULD and not item.config.option.strict_should:
-        report.outcome = "skipped"
-        report.wasxfail = "SHOULD-level case failed (not fatal without --strict-should)"
-    _report.apply_known_failures(item, spec, _impl_of(item), report)
+    impl = _impl_of(item)
+    server = item.stash.get(_SERVER, None)
+    died = report.failed and server is not None and not server.alive()
+    verdict = _verdict.decide(_verdict.Outcome(
+        case=spec.id, level=spec.level, requirement=spec.requirement,
+        implementation=impl.name if impl else None, reproduce=reproduce_command(item),
+        when=report.when, result=report.outcome,
+        error=_error_of(call.excinfo.value) if report.failed and call.excinfo else None,
+        strict_should=item.config.option.strict_should,
+        known=_verdict.known_reason(_report.known_failures(item.config), impl.name if impl else None, spec.id),
+        known_source=item.config.option.known_failures or "the known-failures file",
+        server_died=died, server_exit=server.exit_code if died else None,
+        server_output=_raw_tail(server.output_tail()) if died else ""))
+    report.outcome = verdict.result
+    if verdict.xfail_reason is not None:
+        report.wasxfail = verdict.xfail_reason
+    if verdict.lines:
+        report.longrepr = verdict.message
+    report.user_properties += list(verdict.properties)
 
 
 _FAILED = pytest.StashKey[bool]()
 _SERVER = pytest.StashKey[Server]()  # the shared server a check talks to, for failure notes
 
 
-def _describe_os_error(exc: Exception) -> str:
+def _error_of(exc: BaseException) -> _verdict.Error:
+    """What a check raised, as the verdict policy sees it."""
+    step = getattr(exc, "conformance_step", None)
+    common = dict(message=str(exc), type_name=type(exc).__name__, step=step if isinstance(step, str) else None,
+                  notes=tuple(str(n) for n in getattr(exc, "__notes__", ())))
+    if isinstance(exc, Violation):
+        return _verdict.Error(_verdict.VIOLATION, expected=exc.expected, observed=exc.observed, **common)
+    if isinstance(exc, LaunchError):
+        return _verdict.Error(_verdict.LAUNCH, **common)
     if isinstance(exc, psutil.NoSuchProcess):
-        return f"the server process exited while the check inspected it ({exc})"
-    what = {ConnectionRefusedError: "a connection was refused", ConnectionResetError: "a connection was reset",
-            BrokenPipeError: "a connection was closed while the client was sending",
-            TimeoutError: "a socket operation timed out"}.get(type(exc), "a socket operation failed")
-    return f"{what} ({type(exc).__name__}: {exc})"
+        return _verdict.Error(_verdict.PROCESS_GONE, **common)
+    if isinstance(exc, OSError):
+        return _verdict.Error(_verdict.OS_ERROR, errno=exc.errno, **common)
+    return _verdict.Error(_verdict.OTHER, **common)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """On the controller (or a run without xdist), gather the results and write the reports;
+    the report writer is given what it reports on (pytest_configure has set it up by now)."""
+    config = session.config
+    if hasattr(config, "workerinput") or IMPLS not in config.stash:
+        return
+    config.pluginmanager.register(
+        _report.Collector(config.stash[IMPLS], timeout_scale=config.stash[BOUNDS].scale,
+                          directory=config.option.conformance_report),
+        "echo-conformance-report")
+
+
+def _raw_tail(tail: str) -> str:
+    """A server's output tail without ``Server.output_tail``'s indentation."""
+    return "\n".join(line[6:] if line.startswith("    | ") else line.strip() for line in tail.splitlines())
 
 
 # --- fixtures ----------------------------------------------------------------------------

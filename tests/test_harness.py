@@ -117,8 +117,10 @@ ESCAPING = ("sh -c 'setsid sleep 300 & exec \"$0\" -m echo_conformance.implement
 def _start_suite(token: str, *args: str) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "pytest", "echo_conformance/checks", "-q", "--impl-cmd", ESCAPING,
            "--case", "tcp.echo.large", *args]
+    # A session of its own, so a signal can go to its whole process group as a terminal's would.
     return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "ECHO_CONFORMANCE_TEST_TOKEN": token},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
 
 
 def _sleepers(token: str) -> list[psutil.Process]:
@@ -132,7 +134,10 @@ def test_no_orphans_after_a_normal_run(tmp_path):
     assert not _servers(token)
 
 
-@pytest.mark.parametrize("how", ["ctrl-c", "sigkill-pytest", "sigkill-xdist-worker"])
+@pytest.mark.parametrize("how", ["ctrl-c", "sigkill-pytest", "sigkill-xdist-worker",
+                                 # to the whole process group, keepers included: Ctrl-\, a closed
+                                 # terminal, `timeout -s ABRT`
+                                 "sigquit-group", "sighup-group", "sigabrt-group"])
 def test_no_orphans_when_the_run_is_interrupted(how):
     token = uuid.uuid4().hex
     extra = ["-n", "2"] if how == "sigkill-xdist-worker" else []
@@ -143,6 +148,8 @@ def test_no_orphans_when_the_run_is_interrupted(how):
             suite.send_signal(signal.SIGINT)
         elif how == "sigkill-pytest":
             suite.kill()
+        elif how.endswith("-group"):
+            os.killpg(suite.pid, getattr(signal, how.split("-")[0].upper()))
         else:
             keeper = _wait_for(lambda: [p for p in _servers(token) if "_keeper.py" in " ".join(_cmdline(p))],
                                30, "a keeper")[0]

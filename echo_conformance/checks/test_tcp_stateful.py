@@ -23,9 +23,10 @@ from hypothesis import settings, strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
                                  run_state_machine_as_test)
 
-from .._cases import case, require
+from .._cases import Violation, case, require
 from .._client import COMPLETE, EOF, abort, connect, exchange, listen_quietly
 from .._diff import describe_stream
+from .._expect import RAN_OUT, CheckBudget, budgeted, check_budget  # noqa: F401  (check_budget: a fixture)
 
 MAX_OPEN = 4
 #: How long a waiting connection of a serial server is watched for (wrongly) arriving data.
@@ -53,12 +54,21 @@ class EchoMachine(RuleBasedStateMachine):
     endpoint = None
     bounds = None
     serial = False
+    budget: CheckBudget = None  # one per check, shared by every run of the machine
 
     def __init__(self) -> None:
         super().__init__()
         self.open: list[Conn] = []
         self.queue: list[Conn] = []  # serial model: connections the server has not finished
         self.count = 0
+        self.steps: list[str] = []  # this run so far, for a verdict reported without Hypothesis
+        # Once the check has failed and its budget is spent, Hypothesis is stopped (see
+        # CheckBudget).  Rejecting a run instead would not do: a run that stops drawing steps
+        # earlier than an earlier run with the same start is reported as flaky.
+        self.budget.start()
+
+    def _step(self, rule: str, **args) -> None:
+        self.steps.append(f"state.{rule}({', '.join(f'{k}={v!r}' for k, v in args.items())})")
 
     def teardown(self) -> None:
         for conn in self.open:
@@ -80,12 +90,17 @@ class EchoMachine(RuleBasedStateMachine):
     @initialize()
     def open_two_connections(self) -> None:
         # Every story starts with two connections: cross-talk needs at least two.
-        self.open_connection()
-        self.open_connection()
+        self._step("open_two_connections")
+        self._open()
+        self._open()
 
     @precondition(lambda self: len(self.open) < MAX_OPEN)
     @rule()
     def open_connection(self) -> None:
+        self._step("open_connection")
+        self._open()
+
+    def _open(self) -> None:
         self.count += 1
         conn = Conn(self.count, connect(self.endpoint, self.bounds))
         self.open.append(conn)
@@ -96,6 +111,7 @@ class EchoMachine(RuleBasedStateMachine):
     def send(self, index: int, data: bytes) -> None:
         writable = [c for c in self.open if not c.half_closed]
         conn = writable[index % len(writable)]
+        self._step("send", data=data, index=index)
         chunk = conn.tag + data
         conn.sock.sendall(chunk)
         conn.sent += chunk
@@ -103,18 +119,21 @@ class EchoMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.open)
     @rule(index=st.integers(0, MAX_OPEN - 1))
     def read(self, index: int) -> None:
+        self._step("read", index=index)
         conn = self._pick(index)
         if self._served(conn):
-            out = exchange(conn.sock, [], expect=len(conn.sent) - len(conn.received), bounds=self.bounds)
+            out = exchange(conn.sock, [], expect=len(conn.sent) - len(conn.received), bounds=self.bounds,
+                           stall=self.budget.stall, expected=bytes(conn.sent[len(conn.received):]))
             conn.received += out.received
-            require(bytes(conn.received) == bytes(conn.sent) and out.ended == COMPLETE,
-                    expected=f"{conn} receives the echo of everything it sent",
-                    observed=lambda: f"{describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn))}; "
-                                     f"{out.describe()}")
+            self._inconclusive(out)
+            self._require(bytes(conn.received) == bytes(conn.sent) and out.ended == COMPLETE, out,
+                          expected=f"{conn} receives the echo of everything it sent",
+                          observed=lambda: f"{describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn))}; "
+                                           f"{out.describe()}")
         else:
             out = listen_quietly(conn.sock, SERIAL_PEEK)
             conn.received += out.received
-            require(not out.received,
+            self._require(not out.received,
                     expected=f"{conn} receives nothing while {self.queue[0]} is being served (serial model)",
                     observed=f"it received {out.received[:64]!r}")
 
@@ -122,6 +141,7 @@ class EchoMachine(RuleBasedStateMachine):
     @rule(index=st.integers(0, MAX_OPEN - 1))
     def half_close(self, index: int) -> None:
         writable = [c for c in self.open if not c.half_closed]
+        self._step("half_close", index=index)
         conn = writable[index % len(writable)]
         conn.sock.shutdown(socket.SHUT_WR)
         conn.half_closed = True
@@ -131,19 +151,40 @@ class EchoMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(c.half_closed for c in self.open))
     @rule(index=st.integers(0, MAX_OPEN - 1))
     def drain(self, index: int) -> None:
+        self._step("drain", index=index)
         closing = [c for c in self.open if c.half_closed]
         conn = closing[index % len(closing)]
         # A serial server reaches this connection only once the ones before it are done.
         earlier = self.queue[: self.queue.index(conn)] if conn in self.queue else []
         for other in earlier:
             self._close(other)
-        out = exchange(conn.sock, [], expect=0, bounds=self.bounds, until_eof=True)
+        out = exchange(conn.sock, [], expect=len(conn.sent) - len(conn.received), bounds=self.bounds,
+                       until_eof=True, stall=self.budget.stall, expected=bytes(conn.sent[len(conn.received):]))
         conn.received += out.received
-        require(bytes(conn.received) == bytes(conn.sent) and out.ended == EOF,
-                expected=f"{conn}, half-closed, receives the rest of its echo and then EOF",
-                observed=lambda: f"{describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn))}; "
-                                 f"{out.describe()}")
+        self._inconclusive(out)
+        self._require(bytes(conn.received) == bytes(conn.sent) and out.ended == EOF, out,
+                      expected=f"{conn}, half-closed, receives the rest of its echo and then EOF",
+                      observed=lambda: f"{describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn))}; "
+                                       f"{out.describe()}")
         self._close(conn)
+
+    def _inconclusive(self, out) -> None:
+        """A shortened wait (the check has already failed) that ran out proves nothing: stop
+        Hypothesis (see CheckBudget); the check fails with the failure it has."""
+        if out.ended in RAN_OUT and self.budget.shortened:
+            self.budget.final = True
+            self.budget.start()
+
+    def _require(self, condition: bool, out=None, *, expected: str, observed) -> None:
+        """require(), telling the check's budget when the check fails (and whether a wait of
+        the exchange ``out`` ran out: then the failure is final)."""
+        try:
+            require(condition, expected=expected, observed=observed)
+        except Violation as exc:
+            if out is not None and out.ended in RAN_OUT:
+                self.budget.final = True
+            self.budget.record(_Run(self.steps), exc)
+            raise
 
     def _close(self, conn: Conn, reset: bool = False) -> None:
         abort(conn.sock) if reset else conn.sock.close()
@@ -153,11 +194,13 @@ class EchoMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.open)
     @rule(index=st.integers(0, MAX_OPEN - 1))
     def close(self, index: int) -> None:
+        self._step("close", index=index)
         self._close(self._pick(index))
 
     @precondition(lambda self: self.open)
     @rule(index=st.integers(0, MAX_OPEN - 1))
     def reset(self, index: int) -> None:
+        self._step("reset", index=index)
         self._close(self._pick(index), reset=True)
 
     @invariant()
@@ -165,12 +208,19 @@ class EchoMachine(RuleBasedStateMachine):
         for conn in self.open:
             conn.received += _available(conn.sock)  # whatever has arrived, without waiting
             if not self._served(conn):
-                require(not conn.received,
-                        expected=f"{conn} receives nothing while {self.queue[0]} is being served (serial model)",
-                        observed=f"it received {bytes(conn.received[:64])!r}")
-            require(conn.sent.startswith(conn.received),
-                    expected=f"what {conn} received is a prefix of what it sent",
-                    observed=lambda: describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn)))
+                self._require(not conn.received,
+                              expected=f"{conn} receives nothing while {self.queue[0]} is being served (serial model)",
+                              observed=f"it received {bytes(conn.received[:64])!r}")
+            self._require(conn.sent.startswith(conn.received),
+                          expected=f"what {conn} received is a prefix of what it sent",
+                          observed=lambda: describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn)))
+
+
+class _Run(tuple):
+    """The steps of one run of the machine, as the verdict shows them."""
+
+    def __repr__(self) -> str:
+        return "\n" + "\n".join(self)
 
 
 def _available(sock: socket.socket) -> bytes:
@@ -189,7 +239,9 @@ def _available(sock: socket.socket) -> bytes:
 @case("tcp.stateful.interleavings", "Under any interleaving of opens, sends, reads, half-closes, closes and resets "
       "on up to 4 connections, each connection receives exactly its own bytes, in order, and all of "
       "them once drained; a serial server serves connections one at a time, in order.")
-def test_tcp_stateful(impl, endpoint, bounds):
+@budgeted
+def test_tcp_stateful(impl, endpoint, bounds, check_budget):
     machine = type("EchoMachine", (EchoMachine,),
-                   {"endpoint": endpoint, "bounds": bounds, "serial": impl.model == "serial"})
+                   {"endpoint": endpoint, "bounds": bounds, "serial": impl.model == "serial",
+                    "budget": check_budget})
     run_state_machine_as_test(machine, settings=settings(settings(), stateful_step_count=20))

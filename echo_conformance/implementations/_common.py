@@ -5,6 +5,7 @@ import logging
 import signal
 import socket
 import sys
+import threading
 
 # The suite opens ~1,100 connections at once; a small backlog (socketserver's
 # default is 5) makes the kernel drop SYNs and clients stall in retransmits.
@@ -73,6 +74,28 @@ def _raise_shutdown(signum, frame):
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise Shutdown(signum)
+
+
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
+def start_thread(target, *args):
+    """Start a daemon thread that never receives SIGTERM/SIGINT.
+
+    The kernel hands a signal sent to the process to any one thread that does not block
+    it, and Python runs handlers only in the main thread: a SIGTERM that lands on a
+    worker thread leaves a main thread blocked in accept() asleep until the next client
+    arrives.  A new thread inherits the signal mask of the thread that starts it, so
+    blocking the stop signals around start() keeps them for the main thread alone.
+    Daemon: connected clients must not keep the process alive on exit.
+    """
+    thread = threading.Thread(target=target, args=args, daemon=True)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    return thread
 
 
 def run(serve, args):

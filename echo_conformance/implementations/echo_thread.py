@@ -5,6 +5,7 @@ gets its own thread doing a blocking recv/sendall loop.
 RFC 862: any data received is sent back until the calling user terminates the connection.
 """
 
+import signal
 import socketserver
 import sys
 
@@ -17,6 +18,16 @@ class EchoServer(EchoServerMixin, socketserver.ThreadingTCPServer):
 
     daemon_threads = True        # connected clients must not keep the process alive on exit
     block_on_close = False       # ...nor make server_close() join their threads
+
+    def process_request(self, request, client_address):
+        # ThreadingMixIn starts the handler's thread here; with the stop signals blocked
+        # it inherits that mask, so SIGTERM always reaches the main thread (see
+        # _common.start_thread).
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, common.STOP_SIGNALS)
+        try:
+            super().process_request(request, client_address)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def serve(args):

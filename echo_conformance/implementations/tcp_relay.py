@@ -9,7 +9,6 @@ import logging
 import socket
 import struct
 import sys
-import threading
 import time
 
 from . import _common as common
@@ -60,9 +59,7 @@ def relay(client, peer, upstream_addr):
         return
     upstream.settimeout(None)  # back to plain blocking mode for the transfer
     with client, upstream:
-        other = threading.Thread(target=pump, args=(client, upstream, "client->upstream"),
-                                 daemon=True)
-        other.start()
+        other = common.start_thread(pump, client, upstream, "client->upstream")
         pump(upstream, client, "upstream->client")
         # Close only when both directions are done: closing a socket another
         # thread still uses could hit a reused descriptor number.
@@ -81,9 +78,7 @@ def serve(args):
                 time.sleep(0.1)
                 continue
             log.debug("connection from %s", peer)
-            # Daemon threads: connected clients do not keep the process alive on exit.
-            threading.Thread(target=relay, args=(client, peer, upstream_addr),
-                             daemon=True).start()
+            common.start_thread(relay, client, peer, upstream_addr)
 
 
 def main():

@@ -1,0 +1,341 @@
+"""``echo-conformance``: the command that runs the packaged suite (also ``python -m echo_conformance``).
+
+It runs pytest in this process over the packaged checks only, with the package's own pytest
+configuration (``suite.ini``), rootdir and confcutdir, so that no ``pytest.ini``,
+``pyproject.toml`` or ``conftest.py`` of the directory it runs in takes part; every option
+value reaches pytest as ``--option=value`` (pytest's early rootdir detection would take a
+separate value for a path to test).  The declaration options (``--impl-name``,
+``--impl-model``, ...) come from ``_registry.DECLARATIONS``, like the plugin's.
+
+Subcommands (``echo-conformance NAME ...``) go in :data:`SUBCOMMANDS`; there are none yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable, NoReturn
+
+from . import __version__
+from ._registry import DECLARATIONS, DECLARED, ManifestError, from_options
+
+PROG = "echo-conformance"
+PACKAGE = Path(__file__).resolve().parent
+CHECKS = PACKAGE / "checks"
+#: the pytest configuration the command runs with (the plugin recognises its runs by it)
+SUITE_INI = PACKAGE / "suite.ini"
+
+OK, FAILED, INTERRUPTED, INTERNAL_ERROR, USAGE_ERROR = 0, 1, 2, 3, 4
+EXIT_STATUS = (
+    (OK, "conforming: every MUST-level case that ran passed (a failed SHOULD-level case is reported "
+         "as an expected failure, and so is a case listed in --known-failures)"),
+    (FAILED, "not conforming: a MUST-level case failed (or a SHOULD-level one, with --strict-should), "
+             "or a case listed in --known-failures passed: the list is stale"),
+    (INTERRUPTED, "interrupted (Ctrl-C); every server the run started is stopped"),
+    (INTERNAL_ERROR, "internal error: a bug in the suite or in a pytest plugin (the output has the traceback)"),
+    (USAGE_ERROR, "usage error, reported in one line: a bad option, command template, manifest or "
+                  "known-failures file, or a selection with no case to run"),
+)
+# pytest's exit codes are the command's, except 5 (no tests collected): a usage error.
+NO_TESTS_COLLECTED = 5
+
+#: ``echo-conformance NAME ARGS...`` runs ``SUBCOMMANDS[NAME](ARGS)`` (a later ``bench``).
+SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {}
+
+
+class UsageError(Exception):
+    """Bad input: reported in one line, exit status 4."""
+
+
+# --- the parser ------------------------------------------------------------------------------
+
+def _man(text: str) -> str:
+    return text.strip("\n")
+
+
+DESCRIPTION = _man(f"""
+NAME
+    {PROG} - check that an echo server (RFC 862, TCP and UDP) or a TCP relay conforms
+
+SYNOPSIS
+    {PROG} --impl-cmd TEMPLATE [DECLARATION]... [OPTION]... [-- PYTEST-ARG...]
+    {PROG} --target HOST:PORT [DECLARATION]... [OPTION]... [-- PYTEST-ARG...]
+    {PROG} --impl-file FILE.toml [--impl NAME]... [OPTION]... [-- PYTEST-ARG...]
+    {PROG} --bundled [--impl NAME]... [OPTION]... [-- PYTEST-ARG...]
+    {PROG} --list [--markdown] [--case ID-PREFIX]... [--skip-case ID-PREFIX]...
+    {PROG} --version | --help
+
+DESCRIPTION
+    Starts your server from TEMPLATE on a free loopback port (or talks to the one already
+    listening at HOST:PORT), runs every conformance case that applies to what the server
+    declares, and stops it, and every process it started, at the end.  Each case has a stable
+    ID, a level (MUST or SHOULD) and a one-line requirement; a failure shows the requirement,
+    what was expected, what was observed and a command that reproduces it.  The run ends with a
+    matrix of verdicts (check group by implementation).
+
+    TEMPLATE is split like a shell command line, then its placeholders are filled in per
+    argument:
+        {{port}}             the port to listen on (required)
+        {{host}}             the address to listen on: 127.0.0.1, or ::1 for the IPv6 cases
+        {{python}}           the Python interpreter that runs the suite
+        {{upstream_host}}    for a relay (--impl-kind relay): the echo server to relay to,
+        {{upstream_port}}    which the suite runs itself ({{upstream_port}} is required)
+
+    The cases run in pytest, in parallel (pytest-xdist), with the package's own pytest
+    configuration: no pytest.ini, pyproject.toml or conftest.py of the current directory takes
+    part.  Arguments after -- go to pytest as they are, e.g. -- -x --hypothesis-profile=thorough.
+""")
+
+
+def _epilog() -> str:
+    keys = ", ".join(d.field for d in DECLARATIONS)
+    status = "\n".join(f"    {code}   {_wrap(text, 8)}" for code, text in EXIT_STATUS)
+    return _man(f"""
+EXIT STATUS
+{status}
+
+FILES
+    FILE.toml (--impl-file)
+        a manifest: one [[implementation]] table per implementation, with the keys
+        {_wrap(keys + ' (name and command required; other keys are kept for your own use).', 8)}
+        Commands run in the manifest's directory, or in cwd (relative to it), given at the
+        top for every entry or per entry.  The bundled one is
+        {_wrap(str(PACKAGE / 'implementations' / 'manifest.toml'), 8)}
+    known-failures FILE.toml (--known-failures)
+        [[known-failure]] tables: case (an ID), reason, and optionally implementation (a
+        name; default: every implementation under test).
+
+ENVIRONMENT
+    HYPOTHESIS_STORAGE_DIRECTORY
+        where the failing examples of random checks are kept, to be tried first next time
+        (default: ~/.cache/echo-conformance/hypothesis).
+
+EXAMPLES
+    {PROG} --impl-cmd "node echo.js {{host}} {{port}}"
+    {PROG} --impl-cmd "./echod -l {{host}}:{{port}}" --impl-transport tcp,udp --impl-ipv6
+    {PROG} --impl-cmd "./relay {{port}} {{upstream_host}} {{upstream_port}}" --impl-kind relay
+    {PROG} --target 127.0.0.1:2007 --case tcp.echo --case tcp.halfclose
+    {PROG} --impl-file servers.toml --known-failures known.toml --report out/
+    {PROG} --list --case tcp.halfclose
+
+SEE ALSO
+    pytest -p echo_conformance --impl-cmd TEMPLATE runs the same cases inside your own pytest
+    run (and its JUnit XML), with the same options.  RFC 862: Echo Protocol.
+""")
+
+
+def _wrap(text: str, indent: int, width: int = 92) -> str:
+    import textwrap
+
+    lines = textwrap.wrap(text, width - indent, break_on_hyphens=False, break_long_words=False)
+    return ("\n" + " " * indent).join(lines)
+
+
+class _ManFormatter(argparse.RawDescriptionHelpFormatter):
+    """Sections like a man page: an option on its line, its help indented below."""
+
+    def __init__(self, prog: str) -> None:
+        width = min(shutil.get_terminal_size((100, 24)).columns, 100) - 2
+        super().__init__(prog, indent_increment=4, max_help_position=8, width=width)
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if not action.option_strings or action.nargs == 0:
+            return super()._format_action_invocation(action)
+        metavar = self._format_args(action, self._get_default_metavar_for_optional(action))
+        return ", ".join(f"{opt} {metavar}" for opt in action.option_strings)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+    def format_help(self) -> str:
+        formatter = self._get_formatter()
+        formatter.add_text(self.description)
+        for group in self._action_groups:
+            formatter.start_section(group.title)
+            formatter.add_text(group.description)
+            formatter.add_arguments(group._group_actions)
+            formatter.end_section()
+        formatter.add_text(self.epilog)
+        text = formatter.format_help()
+        return re.sub(r"^([A-Z][^\n:]*):$", r"\1", text, flags=re.M)  # man-style headings
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description=DESCRIPTION, epilog=_epilog(), formatter_class=_ManFormatter,
+                add_help=False, allow_abbrev=False)
+    what = p.add_argument_group("WHAT TO TEST (one of)")
+    command = DECLARED["command"]
+    what.add_argument(command.option, dest=command.dest,
+                      **{**command.argparse_kwargs(),
+                         "help": "test the server this command template starts (placeholders: see DESCRIPTION)"})
+    what.add_argument("--target", metavar="HOST:PORT",
+                      help="test the server already listening there ([::1]:PORT for IPv6); the cases that "
+                           "start, stop or inspect the server process are skipped, with the reason")
+    what.add_argument("--impl-file", metavar="FILE.toml",
+                      help="test the implementations listed in this manifest (see FILES)")
+    what.add_argument("--bundled", action="store_true",
+                      help="test the bundled reference servers (implied by --impl without --impl-file)")
+    what.add_argument("--impl", action="append", metavar="NAME",
+                      help="only this implementation of the manifest (repeatable)")
+    declared = p.add_argument_group(
+        "DECLARATIONS (with --impl-cmd or --target; a manifest declares them as keys)")
+    for d in DECLARATIONS:
+        if d.option and d is not command:
+            declared.add_argument(d.option, dest=d.dest, **d.argparse_kwargs())
+    cases = p.add_argument_group("CASES")
+    cases.add_argument("--case", action="append", metavar="ID-PREFIX",
+                       help="only the cases whose ID starts with ID-PREFIX, e.g. tcp.halfclose (repeatable)")
+    cases.add_argument("--skip-case", action="append", metavar="ID-PREFIX",
+                       help="leave out the cases whose ID starts with ID-PREFIX, e.g. tcp.scale (repeatable)")
+    cases.add_argument("--list", action="store_true",
+                       help="list the cases (those selected by --case and --skip-case): ID, level, what it "
+                            "applies to and its requirement; run nothing")
+    cases.add_argument("--markdown", action="store_true", help="with --list: as a Markdown table")
+    run = p.add_argument_group("RUNNING")
+    run.add_argument("-n", "--workers", default="auto", metavar="N",
+                     help="run on N processes at once; auto: one per CPU core; 0: in this process only "
+                          "(default: auto)")
+    run.add_argument("--timeout-scale", type=float, default=None, metavar="FACTOR",
+                     help="stretch every time bound by FACTOR, e.g. 3 on a slow or loaded machine (default: 1)")
+    run.add_argument("--strict-should", action="store_true",
+                     help="a failed SHOULD-level case fails the run too")
+    run.add_argument("--known-failures", metavar="FILE.toml",
+                     help="cases you knowingly fail (see FILES): reported as expected failures; one that "
+                          "passes fails the run as stale")
+    run.add_argument("--report", metavar="DIR",
+                     help="write report.json, report.md and report.html (every verdict, with what was "
+                          "expected and observed and how to reproduce it) to DIR")
+    run.add_argument("--junitxml", metavar="FILE", help="also write JUnit XML (each case's ID is a property)")
+    info = p.add_argument_group("INFORMATION")
+    info.add_argument("-h", "--help", action="help", help="show this help and exit")
+    info.add_argument("--version", action="version", version=f"{PROG} {__version__}",
+                      help="show the version and exit")
+    return p
+
+
+# --- running ---------------------------------------------------------------------------------
+
+def pytest_args(ns: argparse.Namespace, extra: list[str]) -> list[str]:
+    """The pytest command line for parsed options ``ns`` (always ``--option=value``)."""
+    args = ["-p", "echo_conformance.plugin", "-p", "no:cacheprovider", "-p", "no:randomly",
+            f"--config-file={SUITE_INI}", f"--rootdir={PACKAGE.parent}", f"--confcutdir={PACKAGE}",
+            "-q", f"--numprocesses={ns.workers}"]
+    for d in DECLARATIONS:
+        value = getattr(ns, d.dest, None) if d.option else None
+        if value is True:
+            args.append(d.option)  # type: ignore[arg-type]
+        elif value is not None:
+            args.append(f"{d.option}={value}")
+    for option, value in (("--impl-file", ns.impl_file), ("--target", ns.target),
+                          ("--known-failures", ns.known_failures), ("--conformance-report", ns.report),
+                          ("--timeout-scale", ns.timeout_scale), ("--junitxml", ns.junitxml)):
+        if value is not None:
+            args.append(f"{option}={value}")
+    args += [f"--impl={name}" for name in ns.impl or []]
+    args += [f"--case={prefix}" for prefix in ns.case or []]
+    args += [f"--skip-case={prefix}" for prefix in ns.skip_case or []]
+    if ns.strict_should:
+        args.append("--strict-should")
+    return [*args, str(CHECKS), *extra]
+
+
+def _check(ns: argparse.Namespace) -> None:
+    """Everything that can be checked before pytest starts, so bad input is one line."""
+    sources = [o for o, v in (("--impl-cmd", ns.impl_cmd), ("--target", ns.target),
+                              ("--impl-file", ns.impl_file)) if v is not None]
+    if ns.bundled and sources:
+        raise UsageError(f"--bundled and {sources[0]}: use only one")
+    if not sources and not ns.bundled and not ns.impl:
+        raise UsageError("nothing to test: give --impl-cmd TEMPLATE, --target HOST:PORT or --impl-file "
+                         "FILE.toml (or --bundled for the reference servers)")
+    if ns.workers != "auto" and not (ns.workers.isdigit()):
+        raise UsageError(f"--workers must be a number of processes or auto, not {ns.workers!r}")
+    if ns.timeout_scale is not None and not ns.timeout_scale > 0:
+        raise UsageError("--timeout-scale must be positive")
+    try:
+        from_options(vars(ns))
+    except ManifestError as exc:
+        raise UsageError(str(exc)) from None
+    # (--case and --skip-case are checked by the plugin: importing the checks here, before
+    # pytest starts, would keep pytest from rewriting hypothesis's asserts)
+
+
+def check_case_prefixes(case: list[str] | None, skip_case: list[str] | None) -> None:
+    """A --case or --skip-case that starts no case ID is a typo: say so rather than run nothing."""
+    from ._catalogue import load
+
+    ids = list(load())
+    for option, prefixes in (("--case", case), ("--skip-case", skip_case)):
+        for prefix in prefixes or []:
+            if not any(case_id.startswith(prefix) for case_id in ids):
+                raise UsageError(f"{option} {prefix}: no case ID starts with {prefix!r} (see {PROG} --list)")
+
+
+def list_cases(ns: argparse.Namespace) -> int:
+    from ._catalogue import load, markdown_table, text_listing
+
+    check_case_prefixes(ns.case, ns.skip_case)
+    selected = [spec for spec in load().values()
+                if (not ns.case or any(spec.id.startswith(p) for p in ns.case))
+                and not any(spec.id.startswith(p) for p in ns.skip_case or [])]
+    print(markdown_table(selected) if ns.markdown else text_listing(selected))
+    return OK
+
+
+def run(ns: argparse.Namespace, extra: list[str]) -> int:
+    _check(ns)
+    import pytest  # only now: --help, --version and --list stay quick
+
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY",
+                          str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                              / "echo-conformance" / "hypothesis"))
+    sys.stdout.flush()
+    status = int(pytest.main(pytest_args(ns, extra)))
+    if status == NO_TESTS_COLLECTED:
+        print(f"{PROG}: error: no case to run: none of the selected cases applies to what the "
+              "implementation declares (see --list)", file=sys.stderr)
+        return USAGE_ERROR
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            return SUBCOMMANDS[argv[0]](argv[1:])
+        extra: list[str] = []
+        if "--" in argv:
+            at = argv.index("--")
+            argv, extra = argv[:at], argv[at + 1:]
+        ns = parser().parse_args(argv)
+        if ns.list or ns.markdown:
+            return list_cases(ns)
+        return run(ns, extra)
+    except UsageError as exc:
+        hint = "" if "(see " in str(exc) else f" (see {PROG} --help)"
+        print(f"{PROG}: error: {exc}{hint}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:  # --list | head
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return OK
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else OK
+    except Exception:  # noqa: BLE001 - a bug: say so, with the traceback, and exit 3
+        traceback.print_exc()
+        print(f"{PROG}: internal error (a bug: please report it with the output above)", file=sys.stderr)
+        return INTERNAL_ERROR
+
+
+def entry_point() -> None:
+    sys.exit(main())
+

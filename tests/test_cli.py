@@ -1,0 +1,284 @@
+"""The ``echo-conformance`` command (run here as ``python -m echo_conformance`` from the checkout,
+in a directory outside it) and the GitHub Action's run script.  tests/test_package.py runs the
+same command from an installed wheel."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from echo_conformance import __version__
+from echo_conformance._catalogue import load, markdown_table
+from echo_conformance._launch import free_port
+from echo_conformance._registry import DECLARATIONS
+from echo_conformance.cli import EXIT_STATUS
+
+from ._suite import ROOT
+from .test_harness import _servers, _wait_for
+
+NODE_ECHO = f"node {ROOT / 'examples' / 'node' / 'echo.js'} {{host}} {{port}}"
+BANNER = f"{{python}} {ROOT / 'tests' / 'faulty' / 'banner.py'} --host {{host}} --port {{port}}"
+THREAD = "{python} -m echo_conformance.implementations.echo_thread --host {host} --port {port}"
+QUICK = ["--case", "tcp.echo.unbuffered", "--case", "tcp.halfclose.small"]
+
+
+def command_env(tmp: Path, **more: str) -> dict:
+    """The checkout importable from anywhere, and Hypothesis's database kept in ``tmp``."""
+    return {**os.environ, "PYTHONPATH": str(ROOT), "HYPOTHESIS_STORAGE_DIRECTORY": str(tmp / ".hyp"), **more}
+
+
+def hostile_directory(tmp: Path) -> Path:
+    """A directory whose own pytest configuration would break any run that used it."""
+    where = tmp / "project"
+    where.mkdir()
+    (where / "pytest.ini").write_text("[pytest]\naddopts = --no-such-option\n")
+    (where / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "--no-such-option"\n')
+    (where / "conftest.py").write_text("raise RuntimeError('this conftest.py must not be loaded')\n")
+    return where
+
+
+def echo_conformance(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None):
+    return subprocess.run([sys.executable, "-m", "echo_conformance", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env=env or command_env(cwd), stdin=subprocess.DEVNULL)
+
+
+def report_cases(report_dir: Path) -> dict[str, dict]:
+    document = json.loads((report_dir / "report.json").read_text())
+    return {c["id"]: c for impl in document["implementations"].values() for c in impl["cases"]}
+
+
+# --- information -------------------------------------------------------------------------------
+
+def test_help_reads_like_a_man_page(tmp_path):
+    run = echo_conformance("--help", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    text = run.stdout
+    headings = [line for line in text.splitlines() if re.fullmatch(r"[A-Z][A-Z ]+( \(.*\))?", line)]
+    assert [h.split(" (")[0] for h in headings] == [
+        "NAME", "SYNOPSIS", "DESCRIPTION", "WHAT TO TEST", "DECLARATIONS", "CASES", "RUNNING", "INFORMATION",
+        "EXIT STATUS", "FILES", "ENVIRONMENT", "EXAMPLES", "SEE ALSO"]
+    for option in ["--impl-cmd", "--target", "--impl-file", "--impl", "--case", "--skip-case", "--known-failures",
+                   "--report", "--timeout-scale", "--strict-should", "--workers", "--list", "--version"]:
+        assert f"\n    {option}" in text or f", {option}" in text, option
+    for d in DECLARATIONS:
+        if d.option:
+            assert f"\n    {d.option}" in text
+    for code, _ in EXIT_STATUS:
+        assert f"\n    {code}   " in text
+    assert "{port}" in text and "{upstream_port}" in text
+
+
+def test_version(tmp_path):
+    run = echo_conformance("--version", cwd=tmp_path)
+    assert (run.returncode, run.stdout.strip()) == (0, f"echo-conformance {__version__}")
+
+
+def test_list_shows_every_case_with_its_level_scope_and_requirement(tmp_path):
+    run = echo_conformance("--list", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    for spec in load().values():
+        assert re.search(rf"^{re.escape(spec.id)} +{spec.level} +\S", run.stdout, re.M), spec.id
+        assert spec.requirement in run.stdout
+    markdown = echo_conformance("--list", "--markdown", cwd=tmp_path)
+    assert markdown.stdout.strip() == markdown_table()
+    some = echo_conformance("--list", "--case", "tcp.halfclose", "--skip-case", "tcp.halfclose.large", cwd=tmp_path)
+    assert re.findall(r"^\S+", some.stdout, re.M) == ["tcp.halfclose.small"]
+
+
+# --- usage errors: exit 4, one line -------------------------------------------------------------
+
+USAGE_ERRORS = [
+    ([], "nothing to test: give --impl-cmd TEMPLATE, --target HOST:PORT or --impl-file"),
+    (["--impl-cmd", "node echo.js {host}"], "the command template must contain {port}"),
+    (["--impl-cmd", THREAD, "--impl-model", "parallel"], "--impl-model must be one of serial, concurrent"),
+    (["--impl-cmd", THREAD, "--impl-capacity", "0"], "--impl-capacity must be a positive whole number"),
+    (["--impl-cmd", THREAD, "--impl-cwd", "/no/such/dir"], "--impl-cwd: no such directory"),
+    (["--target", "127.0.0.1:7", "--impl-cwd", "."], "--impl-cwd does not apply to --target"),
+    (["--impl-file", "missing.toml"], "manifest not found: missing.toml"),
+    (["--impl-file", "m.toml", "--impl-model", "serial"], "declarations go with --impl-cmd or --target"),
+    (["--bundled", "--impl-cmd", THREAD], "--bundled and --impl-cmd: use only one"),
+    (["--impl-cmd", THREAD, "--no-such-option"], "unrecognized arguments: --no-such-option"),
+    (["--impl-cmd", THREAD, "-n", "many"], "--workers must be a number of processes or auto"),
+    (["--impl-cmd", THREAD, "--timeout-scale", "0"], "--timeout-scale must be positive"),
+    (["--impl-cmd", THREAD, "--case", "tcp.nonesuch"], "--case tcp.nonesuch: no case ID starts with 'tcp.nonesuch'"),
+    (["--impl-cmd", THREAD, "--skip-case", "nonesuch"], "--skip-case nonesuch: no case ID starts with"),
+    (["--impl-cmd", THREAD, "--impl-transport", "udp", "--case", "tcp.echo"],
+     "no case to run: none of the selected cases applies"),
+    (["--impl-cmd", THREAD, "--known-failures", "missing.toml"], "--known-failures: cannot read missing.toml"),
+    (["--list", "--case", "nonesuch"], "--case nonesuch: no case ID starts with"),
+    (["bench"], "unrecognized arguments: bench"),
+]
+
+
+@pytest.mark.parametrize("args, message", USAGE_ERRORS, ids=[m for _, m in USAGE_ERRORS])
+def test_usage_error_is_one_line_and_exit_4(args, message, tmp_path):
+    (tmp_path / "m.toml").write_text(f'[[implementation]]\nname = "a"\ncommand = "{THREAD}"\n')
+    run = echo_conformance("-n", "0", *args, cwd=tmp_path, timeout=120)
+    assert run.returncode == 4, run.stdout + run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and message in errors[0], run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+# --- verdicts: exit 0 and 1 ----------------------------------------------------------------------
+
+def test_conforming_server_exits_0_whatever_the_directory_configures(tmp_path):
+    where = hostile_directory(tmp_path)
+    run = echo_conformance("--impl-cmd", NODE_ECHO, "--impl-name", "node-echo", *QUICK, "--report", "out",
+                           cwd=where)  # parallel, the default
+    assert run.returncode == 0, run.stdout + run.stderr
+    cases = report_cases(where / "out")
+    assert {c: v["outcome"] for c, v in cases.items()} == {"tcp.echo.unbuffered": "pass", "tcp.halfclose.small": "pass"}
+    assert not (where / ".hypothesis").exists() and not (where / ".pytest_cache").exists()
+
+
+def test_a_failing_must_exits_1_and_its_reproduce_line_runs_it_again(tmp_path):
+    run = echo_conformance("--impl-cmd", BANNER, "--case", "tcp.echo.no-banner", "--case", "tcp.echo.unbuffered",
+                           "-n", "0", "--report", "out", cwd=tmp_path)
+    assert run.returncode == 1, run.stdout + run.stderr
+    case = report_cases(tmp_path / "out")["tcp.echo.no-banner"]
+    assert case["outcome"] == "fail"
+    line = shlex.split(case["reproduce"])
+    assert line[:3] == ["echo-conformance", "--case", "tcp.echo.no-banner"] and line[3:5] == ["--impl-cmd", BANNER]
+    again = echo_conformance(*line[1:], "-n", "0", "--report", "again", cwd=tmp_path)
+    assert again.returncode == 1 and list(report_cases(tmp_path / "again")) == ["tcp.echo.no-banner"]
+
+
+def test_an_ipv6_case_reproduce_line_keeps_the_ipv6_declaration(tmp_path):
+    run = echo_conformance("--impl-cmd", THREAD, "--impl-ipv6", "--impl-capacity", "2000", "--case",
+                           "tcp6.echo.unbuffered", "-n", "0", "--report", "out", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    line = shlex.split(report_cases(tmp_path / "out")["tcp6.echo.unbuffered"]["reproduce"])
+    assert "--impl-ipv6" in line and line[line.index("--impl-capacity") + 1] == "2000"
+    again = echo_conformance(*line[1:], "-n", "0", "--report", "again", cwd=tmp_path)
+    assert again.returncode == 0 and report_cases(tmp_path / "again")["tcp6.echo.unbuffered"]["outcome"] == "pass"
+
+
+def test_a_target_reproduce_line_keeps_its_declarations_and_skip_case_leaves_cases_out(tmp_path):
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "echo_conformance.implementations.echo_thread", "--port",
+                               str(port)], cwd=ROOT, stdin=subprocess.DEVNULL)
+    try:
+        run = echo_conformance("--target", f"127.0.0.1:{port}", "--impl-name", "mine", "--impl-capacity", "50",
+                               "--case", "tcp.echo", "--skip-case", "tcp.echo.large", "--skip-case",
+                               "tcp.echo.binary", "-n", "0", "--report", "out", cwd=tmp_path)
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert run.returncode == 0, run.stdout + run.stderr
+    cases = report_cases(tmp_path / "out")
+    assert set(cases) == {"tcp.echo.connect-close", "tcp.echo.no-banner", "tcp.echo.no-extra", "tcp.echo.unbuffered"}
+    line = shlex.split(cases["tcp.echo.unbuffered"]["reproduce"])
+    assert line[3:] == ["--target", f"127.0.0.1:{port}", "--impl-name", "mine", "--impl-capacity", "50"]
+
+
+# --- exit 2 and 3 ----------------------------------------------------------------------------------
+
+def test_interrupted_exits_2_and_leaves_no_server(tmp_path):
+    token = uuid.uuid4().hex
+    never_closes = f"{{python}} {ROOT / 'tests' / 'faulty' / 'never_close.py'} --host {{host}} --port {{port}}"
+    proc = subprocess.Popen([sys.executable, "-m", "echo_conformance", "--impl-cmd", never_closes, "--case",
+                             "tcp.halfclose.small", "--timeout-scale", "30", "-n", "0"], cwd=tmp_path,
+                            env=command_env(tmp_path, ECHO_CONFORMANCE_TEST_TOKEN=token),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+    try:
+        _wait_for(lambda: [p for p in _servers(token) if "never_close" in " ".join(p.cmdline())], 60,
+                  "the server to start")
+        time.sleep(0.5)  # the check is now waiting for an EOF that never comes
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 2, output
+    _wait_for(lambda: not _servers(token), 20, "every server process to be gone")
+
+
+def test_internal_error_exits_3(tmp_path):
+    (tmp_path / "boom_plugin.py").write_text(
+        "def pytest_collection_modifyitems(items):\n    raise RuntimeError('boom')\n")
+    env = command_env(tmp_path, PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}")
+    run = echo_conformance("--impl-cmd", THREAD, *QUICK, "-n", "0", "--", "-p", "boom_plugin", cwd=tmp_path, env=env)
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert "RuntimeError: boom" in run.stdout + run.stderr
+
+
+# --- the GitHub Action's run script -----------------------------------------------------------------
+
+ACTION = ROOT / "action.yml"
+ACTION_RUN = ROOT / "scripts" / "action-run.sh"
+# action input -> the declaration it sets
+INPUT_OF = {"name": "name", "command": "impl-cmd", "model": "model", "kind": "kind", "transports": "transports",
+            "ipv6": "ipv6", "capacity": "capacity", "cwd": "cwd"}
+
+
+def action_inputs() -> list[str]:
+    text = ACTION.read_text()
+    block = text[text.index("\ninputs:\n"):text.index("\nruns:\n")]
+    return re.findall(r"^  ([a-z0-9-]+):$", block, re.M)
+
+
+def run_action(tmp: Path, inputs: dict[str, str], command: str, env: dict | None = None, timeout: float = 300):
+    variables = {f"INPUT_{name.upper().replace('-', '_')}": value for name, value in inputs.items()}
+    return subprocess.run(["bash", str(ACTION_RUN)], cwd=tmp, capture_output=True, text=True, timeout=timeout,
+                          env={**(env or command_env(tmp)), **variables, "ECHO_CONFORMANCE": command,
+                               "PYTHON": sys.executable}, stdin=subprocess.DEVNULL)
+
+
+def test_the_action_has_an_input_for_every_declaration_and_passes_it_on(tmp_path):
+    inputs = action_inputs()
+    assert {INPUT_OF[d.field] for d in DECLARATIONS if d.option} <= set(inputs)
+    assert {"target", "impl-file", "known-failures", "report-dir", "python-version", "extra-args"} <= set(inputs)
+    for name in inputs:  # every input reaches the script
+        assert f"INPUT_{name.upper().replace('-', '_')}: ${{{{ inputs.{name} }}}}" in ACTION.read_text() or name in (
+            "python-version", "artifact-name")
+    recorder = tmp_path / "record.py"
+    recorder.write_text("import json, sys\njson.dump(sys.argv[1:], open('argv.json', 'w'))\n")
+    values = {"impl-cmd": "./srv --port {port}", "name": "my srv", "model": "serial", "kind": "echo",
+              "transports": "tcp,udp", "ipv6": "true", "capacity": "10", "cwd": "/tmp", "known-failures": "k.toml",
+              "report-dir": "rep", "extra-args": "--case 'tcp.echo' --strict-should"}
+    run = run_action(tmp_path, values, f"{sys.executable} {recorder}")
+    assert run.returncode == 0, run.stderr
+    argv = json.loads((tmp_path / "argv.json").read_text())
+    assert argv == ["--impl-cmd=./srv --port {port}", "--impl-name=my srv", "--impl-model=serial", "--impl-kind=echo",
+                    "--impl-transport=tcp,udp", "--impl-ipv6", "--impl-capacity=10", "--impl-cwd=/tmp",
+                    "--known-failures=k.toml", "--report=rep", "--case", "tcp.echo", "--strict-should"]
+    for d in DECLARATIONS:
+        if d.option:
+            assert any(a == d.option or a.startswith(d.option + "=") for a in argv), d.option
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"impl-cmd": "x {port}", "ipv6": "yes"}, "ipv6 must be true or false"),
+    ({"impl-cmd": "x {port}", "extra-args": "--case 'tcp"}, "extra-args cannot be split"),
+])
+def test_the_action_rejects_bad_inputs_with_exit_4(inputs, message, tmp_path):
+    run = run_action(tmp_path, inputs, "false")
+    assert run.returncode == 4 and message in run.stderr
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_action_runs_the_command_and_writes_the_report_and_the_summary(tmp_path):
+    command = f"{sys.executable} -m echo_conformance"
+    summary = tmp_path / "summary.md"
+    env = command_env(tmp_path, GITHUB_STEP_SUMMARY=str(summary))
+    ok = run_action(tmp_path, {"impl-cmd": NODE_ECHO, "extra-args": "--case tcp.echo.unbuffered -n 0"}, command, env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert (tmp_path / "echo-conformance-report" / "report.json").exists()
+    assert "tcp.echo.unbuffered" in summary.read_text()
+    bad = run_action(tmp_path, {"impl-cmd": BANNER, "report-dir": "banner", "extra-args": "--case tcp.echo.no-banner -n 0"},
+                     command, env)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert report_cases(tmp_path / "banner")["tcp.echo.no-banner"]["outcome"] == "fail"

@@ -13,9 +13,17 @@ import threading
 BACKLOG = max(socket.SOMAXCONN, 1024)
 
 
-def parse_args(doc, default_port, relay=False):
-    """Parse --host/--port/-v (plus --upstream-host/--upstream-port for relays)
-    and set up logging: WARNING by default, DEBUG with -v, always to stderr."""
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def parse_args(doc, default_port, relay=False, count=None):
+    """Parse --host/--port/-v (plus --upstream-host/--upstream-port for relays, and
+    count=(option, default, meaning) for a server with a pool, e.g. --workers) and set
+    up logging: WARNING by default, DEBUG with -v, always to stderr."""
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on, IPv4 or IPv6 (default 127.0.0.1)")
@@ -26,6 +34,10 @@ def parse_args(doc, default_port, relay=False):
                             help="echo server to relay to (default 127.0.0.1)")
         parser.add_argument("--upstream-port", type=int, default=2007,
                             help="its port (default 2007)")
+    if count:
+        option, default, meaning = count
+        parser.add_argument(option, type=_positive, default=default, metavar="N",
+                            help=f"{meaning} (default {default})")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="debug logging (one line per connection) to stderr")
     args = parser.parse_args()

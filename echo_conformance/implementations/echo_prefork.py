@@ -24,7 +24,6 @@ every worker before it exits: no zombie, and no orphan left holding the port.
 RFC 862: any data received is sent back until the calling user terminates the connection.
 """
 
-import argparse
 import ctypes
 import logging
 import os
@@ -45,25 +44,6 @@ WATCH = STOP | {signal.SIGCHLD}
 YOUNG = 1.0
 RESPAWN_PAUSE = 1.0
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-def parse_args():
-    # _common.parse_args plus --workers (it has no hook for extra options).
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on, IPv4 or IPv6 (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=2007, help="port to listen on (default 2007)")
-    parser.add_argument("--workers", type=int, default=WORKERS, metavar="N",
-                        help=f"worker processes = clients served at once (default {WORKERS})")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="debug logging (one line per connection) to stderr")
-    args = parser.parse_args()
-    if args.workers < 1:
-        parser.error("--workers must be at least 1")
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    return args
 
 
 # --- a worker: the iterative server -----------------------------------------
@@ -219,7 +199,7 @@ def serve(args):
 
 
 def main():
-    args = parse_args()
+    args = common.parse_args(__doc__, default_port=2007, count=("--workers", WORKERS, "worker processes = clients served at once"))
     return common.run(serve, args)
 
 

@@ -19,7 +19,6 @@ them with sigwait(), so a stop is immediate even with every thread busy.
 RFC 862: any data received is sent back until the calling user terminates the connection.
 """
 
-import argparse
 import logging
 import signal
 import sys
@@ -32,25 +31,6 @@ log = logging.getLogger("echo_prethreaded")
 
 THREADS = 64  # the suite's tcp.concurrent.many connects 64 clients at once
 STOP = {signal.SIGTERM, signal.SIGINT}
-
-
-def parse_args():
-    # _common.parse_args plus --threads (it has no hook for extra options).
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on, IPv4 or IPv6 (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=2007, help="port to listen on (default 2007)")
-    parser.add_argument("--threads", type=int, default=THREADS, metavar="N",
-                        help=f"worker threads = clients served at once (default {THREADS})")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="debug logging (one line per connection) to stderr")
-    args = parser.parse_args()
-    if args.threads < 1:
-        parser.error("--threads must be at least 1")
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(threadName)s %(message)s")
-    return args
 
 
 def worker(listener):
@@ -90,7 +70,7 @@ def serve(args):
 
 
 def main():
-    args = parse_args()
+    args = common.parse_args(__doc__, default_port=2007, count=("--threads", THREADS, "worker threads = clients served at once"))
     return common.run(serve, args)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 from dataclasses import dataclass, field, replace
 
 MUST, SHOULD = "MUST", "SHOULD"
@@ -33,7 +34,8 @@ class Case:
     models: tuple[str, ...] = ("serial", "concurrent")
     kinds: tuple[str, ...] = ("echo", "relay")
     transport: str = "tcp"
-    #: the check starts, stops or inspects the server process (impossible with --target)
+    #: the check starts, stops or inspects the server process (impossible with --target);
+    #: derived by :func:`case` from the check taking the ``launch`` fixture
     needs_process: bool = False
     #: the check runs on a server of its own rather than the one shared per worker
     fresh_server: bool = False
@@ -65,10 +67,21 @@ CASES: dict[str, Case] = {}
 
 
 def case(case_id: str, requirement: str, **options):
-    """Declare the decorated test function as conformance case ``case_id``."""
-    spec = Case(case_id, requirement, **options)
+    """Declare the decorated test function as conformance case ``case_id``.  A check that
+    takes the ``launch`` fixture starts servers of its own: it needs the process (so it is
+    skipped under --target), and a shared or fresh ``endpoint`` means nothing to it."""
 
     def decorate(fn):
+        uses_launch = "launch" in inspect.signature(fn).parameters
+        if uses_launch and options.get("fresh_server"):
+            raise ValueError(f"{case_id}: fresh_server applies to the endpoint fixture, not to launch")
+        if "needs_process" in options:
+            raise ValueError(f"{case_id}: needs_process is derived (a check that takes launch needs it)")
+        spec = Case(case_id, requirement, needs_process=uses_launch, **options)
+        if spec.level == MUST and spec.guards not in GUARDS:
+            raise ValueError(f"{case_id}: a MUST case names what it guards against, one of {GUARDS}")
+        if not spec.defect:
+            raise ValueError(f"{case_id}: name the defect it catches (MUST) or why failing is not fatal (SHOULD)")
         if case_id in CASES and CASES[case_id] is not getattr(fn, "conformance_case", None):
             raise ValueError(f"duplicate conformance case ID {case_id}")
         CASES[case_id] = spec

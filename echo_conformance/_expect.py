@@ -9,6 +9,8 @@ import time
 
 import pytest
 from hypothesis import reject
+from hypothesis.control import current_build_context
+from hypothesis.errors import InvalidArgument
 
 from ._cases import Violation, require
 from ._client import COMPLETE, EOF, SLOW, STALLED, TIMEOUT, connect, exchange
@@ -176,16 +178,15 @@ def _short_repr(value, limit: int = 600) -> str:
 
 
 def _final_replay() -> bool:
+    """True while Hypothesis replays the failing example it is about to report."""
     try:
-        from hypothesis.control import current_build_context
-
         return bool(current_build_context().is_final)
-    except Exception:  # not inside a Hypothesis example, or an API that moved
+    except InvalidArgument:  # not inside a Hypothesis example
         return False
 
 
-@pytest.fixture
-def check_budget(bounds) -> CheckBudget:
-    """One :class:`CheckBudget` per check, shared by all its Hypothesis examples (import it
-    into a check module to use it there)."""
+@pytest.fixture(name="check_budget")
+def check_budget_fixture(bounds) -> CheckBudget:
+    """``check_budget``: one :class:`CheckBudget` per check, shared by all its Hypothesis
+    examples (import this into a check module to use it there)."""
     return CheckBudget(bounds)

@@ -10,9 +10,9 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from ._address import Address
 from ._bounds import Bounds
 from ._registry import Implementation
 
@@ -67,19 +67,6 @@ def free_port() -> int:
 
 
 # --- the server process -----------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Address:
-    host: str
-    port: int
-
-    @property
-    def family(self) -> int:
-        return socket.AF_INET6 if ":" in self.host else socket.AF_INET
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
 
 class Server:
     """One running implementation, owned by a keeper process."""

@@ -8,13 +8,21 @@ next check's.  A relay is started in front of a bundled echo server (the upstrea
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from ._address import Address
 from ._bounds import Bounds
-from ._launch import Address, Server, free_port
-from ._registry import Implementation
+from ._launch import Server, free_port
+from ._registry import Implementation, make
+
+#: The echo server relays are tested in front of: the bundled thread-per-connection server
+#: (any correct echo server would do; this one starts fast and serves any number of clients).
+UPSTREAM = make("upstream-echo", "{python} -m echo_conformance.implementations.echo_thread --host {host} --port {port}",
+                cwd=Path(__file__).resolve().parent.parent)  # the folder that holds the package
 
 
 class Pool:
-    def __init__(self, bounds: Bounds, upstream: Implementation | None) -> None:
+    def __init__(self, bounds: Bounds, upstream: Implementation = UPSTREAM) -> None:
         self.bounds = bounds
         self.upstream_impl = upstream
         self._shared: dict[tuple[str, str, str], Server] = {}
@@ -23,7 +31,6 @@ class Pool:
     def _launch(self, impl: Implementation, host: str, transport: str, upstream: Address | None = None,
                 port: int | None = None) -> Server:
         if impl.kind == "relay" and upstream is None:
-            assert self.upstream_impl is not None
             upstream = self.shared(self.upstream_impl, "127.0.0.1", "tcp").address
         return Server(impl, Address(host, port or free_port()), self.bounds, upstream).start(transport)
 

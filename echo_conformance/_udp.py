@@ -21,7 +21,8 @@ from ._diff import describe_stream
 MAX_IPV4 = 65_507
 #: Receive buffer for answers: larger than any datagram, so an oversized answer is seen whole.
 RECV_SIZE = 65_536
-#: How often a datagram without an answer is sent before it counts as lost.
+#: A datagram without an answer counts as lost after ``TRIES * Bounds.udp_answer`` seconds,
+#: sent again and again meanwhile (see :func:`resend_waits`).
 TRIES = 5
 
 ANSWERED, LOST, WRONG = "answered", "lost", "wrong"
@@ -53,15 +54,13 @@ class Answer:
     source: tuple | None = None
     errors: list[str] = field(default_factory=list)
 
-    def describe(self, who: str = "the client", wait: float | None = None) -> str:
+    def describe(self, who: str = "the client") -> str:
         if self.verdict == ANSWERED:
             return f"{who} got its {len(self.sent):,}-byte datagram back after {self.elapsed:.3f} s"
         if self.verdict == LOST:
-            each = f" of {wait:g} s each" if wait is not None else ""
             errs = f" (send errors: {'; '.join(self.errors)})" if self.errors else ""
-            tries = "1 try" if self.tries == 1 else f"{self.tries} tries"
-            return (f"lost: {who} got no answer to its {len(self.sent):,}-byte datagram after "
-                    f"{tries}{each}{errs}")
+            return (f"lost: {who} got no answer to its {len(self.sent):,}-byte datagram, sent "
+                    f"{self.tries} time(s) over {self.elapsed:.2f} s{errs}")
         return (f"wrong answer (try {self.tries}, from {_addr(self.source)}): the answer datagram is not "
                 f"the datagram sent\n{describe_stream(self.sent, self.got or b'', who=who)}")
 
@@ -70,18 +69,31 @@ def _addr(source) -> str:
     return f"{source[0]}:{source[1]}" if source else "?"
 
 
+def resend_waits(wait: float, tries: int) -> list[float]:
+    """How long each send of one datagram is awaited: a loss window of ``tries * wait``
+    seconds in all, the first resend after ``wait / 5``, then twice as long each time (at most
+    ``wait``).  A datagram lost once (a full buffer) costs a tenth of a second, not ``wait``;
+    an answer to an earlier send that comes late still counts (every send is the same)."""
+    window, waits, step = tries * wait, [], wait / 5
+    while (left := window - sum(waits)) > 1e-9:
+        waits.append(min(step, left))
+        step = min(step * 2, wait)
+    return waits
+
+
 def ask(sock: socket.socket, address, data: bytes, *, wait: float, tries: int = TRIES) -> Answer:
-    """Send ``data`` to ``address`` and wait ``wait`` seconds for the answer; resend up to
-    ``tries`` times while nothing arrives.  The first answer that arrives decides: equal to
-    ``data`` (answered) or not (wrong)."""
+    """Send ``data`` to ``address`` and wait for the answer; while nothing arrives, resend it
+    (see :func:`resend_waits`) until ``tries * wait`` seconds have passed.  The first answer
+    that arrives decides: equal to ``data`` (answered) or not (wrong)."""
     start = time.monotonic()
     errors: list[str] = []
-    for attempt in range(1, tries + 1):
+    waits = resend_waits(wait, tries)
+    for attempt, each in enumerate(waits, 1):
         try:
             sock.sendto(data, (address.host, address.port))
         except OSError as exc:  # e.g. ECONNREFUSED from an earlier ICMP error
             errors.append(f"try {attempt}: {exc}")
-        deadline = time.monotonic() + wait
+        deadline = time.monotonic() + each
         while (left := deadline - time.monotonic()) > 0:
             sock.settimeout(left)
             try:
@@ -93,7 +105,7 @@ def ask(sock: socket.socket, address, data: bytes, *, wait: float, tries: int = 
                 continue
             verdict = ANSWERED if got == data else WRONG
             return Answer(data, verdict, attempt, time.monotonic() - start, got, source, errors)
-    return Answer(data, LOST, tries, time.monotonic() - start, errors=errors)
+    return Answer(data, LOST, len(waits), time.monotonic() - start, errors=errors)
 
 
 def collect(socks: list[socket.socket], expect: list[int], *, within: float) -> list[list[bytes]]:

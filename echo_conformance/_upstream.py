@@ -26,7 +26,7 @@ import struct
 import threading
 from dataclasses import dataclass, field
 
-from ._launch import Address
+from ._address import Address
 
 ECHO, CLOSE, RESET, REFUSE = "echo", "close", "reset", "refuse"
 MODES = (ECHO, CLOSE, RESET, REFUSE)

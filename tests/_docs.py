@@ -1,12 +1,18 @@
-"""The README's generated tables.  Regenerate with ``python -m tests._docs``; tests/test_docs.py
+"""The README's generated tables, each between ``<!-- generated: NAME -->`` and
+``<!-- end: NAME -->``.  ``python -m tests._docs`` rewrites them in place; tests/test_docs.py
 fails while the README is out of date."""
 
 from __future__ import annotations
 
-from echo_conformance._catalogue import markdown_table
-from echo_conformance._registry import load_manifest
+import re
 
-from ._suite import FAULTY
+from echo_conformance._catalogue import load, markdown_table
+from echo_conformance._registry import load_manifest
+from interop._matrix import matrix
+
+from ._suite import FAULTY, ROOT
+
+README = ROOT / "README.md"
 
 
 def faulty_table() -> str:
@@ -17,6 +23,28 @@ def faulty_table() -> str:
     return "\n".join(lines)
 
 
+SECTIONS = {
+    "checks": markdown_table,
+    "faulty": faulty_table,
+    "interop": lambda: matrix(load()),
+}
+
+
+def section(name: str, text: str) -> str:
+    return f"<!-- generated: {name} -->\n{text.strip()}\n<!-- end: {name} -->"
+
+
+def render(readme: str) -> str:
+    """``readme`` with every generated section brought up to date."""
+    for name, make in SECTIONS.items():
+        pattern = re.compile(rf"<!-- generated: {name} -->\n.*?<!-- end: {name} -->", re.DOTALL)
+        if not pattern.search(readme):
+            raise ValueError(f"README.md has no generated section {name!r}")
+        replacement = section(name, make())
+        readme = pattern.sub(lambda _: replacement, readme)
+    return readme
+
+
 if __name__ == "__main__":
-    print(markdown_table(), end="\n\n")
-    print(faulty_table())
+    README.write_text(render(README.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"rewrote the generated sections of {README}")

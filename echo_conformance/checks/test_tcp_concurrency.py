@@ -3,7 +3,7 @@ client wait; concurrent ones never let one client hold up another."""
 
 from __future__ import annotations
 
-from .._cases import case, require
+from .._cases import DATA, PROMISE, case, require
 from .._client import COMPLETE, STALLED, connect, exchange, fill_without_reading, gather, listen_quietly
 from .._diff import describe_stream
 from .._expect import served
@@ -12,7 +12,8 @@ from .._expect import served
 # --- serial ------------------------------------------------------------------------------
 
 @case("tcp.serial.second-waits", "A serial server serves one client at a time: while client 1 is "
-      "connected, client 2 gets no echo.", models=("serial",))
+      "connected, client 2 gets no echo.", models=("serial",), guards=PROMISE,
+      defect="a server declared serial that serves clients concurrently")
 def test_tcp_serial_second_waits(impl, endpoint, bounds):
     with connect(endpoint, bounds) as one:
         served(one, bounds, b"one", "client 1")
@@ -27,7 +28,8 @@ def test_tcp_serial_second_waits(impl, endpoint, bounds):
 
 
 @case("tcp.serial.served-in-order", "Once client 1 disconnects, the waiting client 2 is served and "
-      "receives the echo of what it sent while waiting.", models=("serial",))
+      "receives the echo of what it sent while waiting.", models=("serial",), guards=DATA,
+      defect="a serial server that turns away or loses the data of the client waiting its turn")
 def test_tcp_serial_served_in_order(impl, endpoint, bounds):
     waiting = b"sent while waiting"
     one = connect(endpoint, bounds)
@@ -50,7 +52,8 @@ MANY = 64
 
 
 @case("tcp.concurrent.many", f"A concurrent server echoes {MANY} clients connected at the same time.",
-      models=("concurrent",))
+      models=("concurrent",), guards=PROMISE,
+      defect="a server declared concurrent that serves only some clients at a time")
 def test_tcp_concurrent_many(impl, endpoint, bounds):
     socks = []
     try:
@@ -59,7 +62,7 @@ def test_tcp_concurrent_many(impl, endpoint, bounds):
         payloads = [f"client {i:02d} says hello".encode() for i in range(MANY)]
         for sock, payload in zip(socks, payloads):
             sock.sendall(payload)
-        got = gather(socks, [len(p) for p in payloads], within=bounds.progress)
+        got = gather(socks, [len(p) for p in payloads], within=bounds.progress, bounds=bounds)
     finally:
         for sock in socks:
             sock.close()
@@ -83,7 +86,8 @@ def _ranges(indices: list[int]) -> str:
 
 
 @case("tcp.concurrent.idle-client", "A connected client that sends nothing does not delay another "
-      "client's echo.", models=("concurrent",))
+      "client's echo.", models=("concurrent",), guards=PROMISE,
+      defect="a silent client blocks everyone (a blocking recv in an event loop)")
 def test_tcp_concurrent_idle_client(impl, endpoint, bounds):
     with connect(endpoint, bounds), connect(endpoint, bounds) as other:  # the first stays idle
         out = served(other, bounds, b"am I served?", "a second client (the first is idle)",
@@ -100,7 +104,8 @@ FILL_SETTLE = 0.3
 
 @case("tcp.concurrent.non-reading-client", "A client that sends without ever reading does not delay "
       "another client's echo (the server does not block on one client's full socket).",
-      models=("concurrent",))
+      models=("concurrent",), guards=PROMISE,
+      defect="a client that never reads blocks everyone (a blocking send in an event loop)")
 def test_tcp_concurrent_non_reading_client(impl, endpoint, bounds):
     with connect(endpoint, bounds) as hog:
         pushed = fill_without_reading(hog, limit=FILL_LIMIT, settle=FILL_SETTLE, bounds=bounds)

@@ -86,7 +86,7 @@ def test_tcp_robust_backpressure(impl, endpoint, bounds):
 
 
 @case("tcp.resources.memory", f"The server's memory grows by at most {MEMORY_BOUND >> 20} MiB while a "
-      f"client sends without reading.", needs_process=True, fresh_server=True, guards=GROWTH,
+      f"client sends without reading.", guards=GROWTH,
       defect="memory that grows with what a non-reading client sends")
 def test_tcp_resources_memory(impl, launch, bounds):
     server = launch()
@@ -112,7 +112,7 @@ RESET_EVERY = 4
 #: Warm-up cycles (the same mix) before the baseline: runtimes create pollers, wake-up pipes
 #: and worker pools lazily on their first connections and keep them; that is not a leak.
 #: A leak grows with the work, so it shows after the churn that follows.
-WARM_UP = 200
+WARM_UP = 50
 
 
 def _churn(server, bounds, cycles: int, what: str) -> None:
@@ -127,7 +127,7 @@ def _churn(server, bounds, cycles: int, what: str) -> None:
 
 @case("tcp.resources.churn", f"After {CHURN:,} connect/echo/close cycles (every {RESET_EVERY}th reset), "
       f"following {WARM_UP} warm-up cycles, the server's fds, threads and processes are back to their "
-      "count after the warm-up and no child is left a zombie.", needs_process=True, guards=GROWTH,
+      "count after the warm-up and no child is left a zombie.", guards=GROWTH,
       defect="descriptors, threads or child processes leaked per connection (often on the reset path)")
 def test_tcp_resources_churn(impl, launch, bounds):
     server = launch()
@@ -164,7 +164,8 @@ SCALE_ECHOED = 64
       f"default, more than select()'s FD_SETSIZE of 1024; a fixed pool, its capacity) open at once, "
       "and they are still echoed, the newest among them.",
       guards=PROMISE, defect="a concurrent server that dies or stops serving at select()'s 1,024 descriptors, "
-      "or a pool smaller than it declares", models=("concurrent",))
+      "or a pool smaller than it declares", models=("concurrent",),
+      fresh_server=True)  # connections an earlier check left stuck would count against the limit
 def test_tcp_scale_connections(impl, endpoint, bounds):
     count = impl.connections or impl.capacity or SCALE
     within = bounds.crowd

@@ -23,10 +23,10 @@ from hypothesis import settings, strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
                                  run_state_machine_as_test)
 
-from .._cases import Violation, case, require
+from .._cases import MISDELIVERY, Violation, case, require
 from .._client import COMPLETE, EOF, abort, connect, exchange, listen_quietly
 from .._diff import describe_stream
-from .._expect import RAN_OUT, CheckBudget, budgeted, check_budget  # noqa: F401  (check_budget: a fixture)
+from .._expect import RAN_OUT, CheckBudget, budgeted, check_budget_fixture  # noqa: F401  (the check_budget fixture)
 
 MAX_OPEN = 4
 #: How long a waiting connection of a serial server is watched for (wrongly) arriving data.
@@ -238,7 +238,8 @@ def _available(sock: socket.socket) -> bytes:
 
 @case("tcp.stateful.interleavings", "Under any interleaving of opens, sends, reads, half-closes, closes and resets "
       "on up to 4 connections, each connection receives exactly its own bytes, in order, and all of "
-      "them once drained; a serial server serves connections one at a time, in order.")
+      "them once drained; a serial server serves connections one at a time, in order.", guards=MISDELIVERY,
+      defect="echoes sent to the wrong connection, lost or reordered when connections come and go")
 @budgeted
 def test_tcp_stateful(impl, endpoint, bounds, check_budget):
     machine = type("EchoMachine", (EchoMachine,),

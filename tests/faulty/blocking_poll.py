@@ -1,6 +1,6 @@
 """Defect: a single-threaded poll loop with BLOCKING client sockets and sendall(), so one client that does not read stalls every client.
 
-Models the origin's echo-poll defect: a reactor (select.poll) that never sets
+Models the classic poll-loop defect: a reactor (select.poll) that never sets
 the client sockets non-blocking and writes with a blocking ``sendall``; once a
 client stops reading and the socket buffers fill, the whole loop blocks in that
 client's send.

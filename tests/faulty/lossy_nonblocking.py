@@ -1,6 +1,6 @@
 """Defect: a non-blocking poll loop that ignores send()'s return count and drops the data on BlockingIOError.
 
-Models the origin's plain-send defect: ``sock.send(data)`` on a non-blocking
+Models the classic plain-send defect: ``sock.send(data)`` on a non-blocking
 socket treated as if it always sent everything; when the socket buffer is
 (nearly) full the unsent part is silently lost, so large transfers come back
 short.  The server also fixes SO_SNDBUF at 16 KiB (the kernel doubles it), a

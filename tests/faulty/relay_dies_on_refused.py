@@ -1,6 +1,6 @@
 """Defect: connects to the upstream in the accept loop with no error handling, so the first refused connection raises an exception that ends the whole relay process.
 
-Models the origin's relay: ``upstream = socket.create_connection(...)`` right after
+Models the naive relay: ``upstream = socket.create_connection(...)`` right after
 ``accept()``, as if the upstream were always there.  When it is down, ConnectionRefusedError
 propagates out of the accept loop and the relay exits (status 1): no client is served any
 more, even once the upstream is back.

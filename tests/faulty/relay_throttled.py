@@ -1,6 +1,6 @@
 """Defect: paces the copy with a sleep per byte forwarded (about 512 KiB/s per direction), so large transfers take many times longer than the network needs.
 
-Models the origin's relay, which slept per byte it forwarded: a "be gentle with the
+Models a relay that sleeps per byte it forwards: a "be gentle with the
 upstream" or debugging leftover.  16 MiB take more than 30 s each way.  Every byte arrives,
 in order, and half-close and resets are passed on correctly.
 Must be caught by: relay.throughput.

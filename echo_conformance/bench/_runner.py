@@ -1,0 +1,433 @@
+"""Running the bench: which points each implementation gets, its server(s), and one point.
+
+Each implementation is started once (through the suite's launch harness: a keeper process per
+server, so none outlives the bench, Ctrl-C included) and measured at every point that applies
+to it, one after the other; a relay is started in front of a fresh upstream (the fastest
+baseline), which is also measured directly in the same run.  During a point's measured interval
+the bench process itself only sleeps; it reads the server's CPU time (its whole process tree)
+and the machine's at both ends.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import psutil
+
+from .._bounds import Bounds
+from .._address import Address
+from .._launch import LaunchError, Server, free_port
+from ._baselines import fastest
+from ._generator import DRAIN, SATURATED, Generator, GeneratorError, Outcome, Plan, auto_processes
+
+#: Above this many connections, only implementations that declare it (``connections`` >= it)
+#: are measured: a server that holds 10,000 connections is a claim to make, not to assume.
+DEFAULT_CONNECTIONS_LIMIT = 1100  # the suite's own default (tcp.scale.connections)
+#: Pause between two points, for the server to close the previous point's connections ...
+SETTLE = 0.3
+#: ... and, for a server with a process per connection, at most this long for the previous
+#: point's processes to exit (their exit would be counted in the next point's CPU time).
+SETTLE_PROCESSES = 10.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    connections: tuple[int, ...]
+    sizes: tuple[int, ...]
+    duration: float
+    warmup: float
+    processes: int | None = None  # None: auto (one per core, at most one per connection)
+    loop: str = "auto"
+    rate: float | None = None  # open loop at this many messages a second in all
+    work_us: float = 0.0  # test hook (see _generator.Plan)
+    bounds: Bounds = field(default_factory=Bounds)
+
+    @property
+    def mode(self) -> str:
+        return "closed" if self.rate is None else "open"
+
+
+# --- which points ------------------------------------------------------------------------------
+
+def connections_limit(impl) -> int:
+    return impl.connections or impl.capacity or DEFAULT_CONNECTIONS_LIMIT
+
+
+def points_for(impl, settings: Settings) -> tuple[list[tuple[int, int]], list[dict]]:
+    """The (connections, size) points ``impl`` is measured at, and those skipped, with why."""
+    points, skipped = [], []
+
+    def skip(connections, size, reason):
+        skipped.append({"implementation": impl.name, "connections": connections, "size": size,
+                        "reason": reason})
+
+    if "tcp" not in impl.transports:
+        skip(None, None, "serves no TCP: the bench is TCP ping-pong")
+        return points, skipped
+    limit = connections_limit(impl)
+    for n in settings.connections:
+        for size in settings.sizes:
+            if impl.model == "serial" and n > 1:
+                skip(n, size, "serial: it serves one client at a time, so every connection but one "
+                              "would only wait")
+            elif n > limit:
+                declared = ("declares" if impl.connections or impl.capacity
+                            else "does not declare more than the default of")
+                skip(n, size, f"{declared} {limit:,} connections (--impl-connections N, or "
+                              f"connections = N in a manifest)")
+            else:
+                points.append((n, size))
+    return points, skipped
+
+
+# --- the server side ---------------------------------------------------------------------------
+
+#: (pid, start time) -> (user, system) CPU seconds: the process's own plus its reaped children's
+TreeCPU = dict
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") and "SC_CLK_TCK" in os.sysconf_names else 100
+
+
+def tree_cpu(pid: int) -> TreeCPU:
+    """A reading of the CPU time of process ``pid`` and each of its live descendants: their
+    own, and that of the children each has reaped (``children_*``).
+
+    On Linux it reads ``/proc/*/stat`` once per process (one file holds the parent, the four
+    times and the start time): a fork server's tree of 1,000 processes is read in a few tens of
+    milliseconds, where psutil's several reads per process took a second on a loaded machine
+    -- a second that would blur the interval measured.  Elsewhere, psutil."""
+    if os.path.isdir("/proc/self"):
+        reading = _proc_tree_cpu(pid)
+        if reading is not None:
+            return reading
+    return _psutil_tree_cpu(pid)
+
+
+def _proc_tree_cpu(pid: int) -> TreeCPU | None:
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[bytes]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        fields = data[data.rindex(b")") + 2:].split()  # after "pid (comm) ": state, ppid, ...
+        n = int(entry)
+        stats[n] = fields
+        children.setdefault(int(fields[1]), []).append(n)
+    if pid not in stats:
+        raise psutil.NoSuchProcess(pid)
+    reading: TreeCPU = {}
+    todo = [pid]
+    while todo:
+        n = todo.pop()
+        f = stats[n]
+        try:  # utime stime cutime cstime are fields 14-17 of stat, starttime 22
+            user, system = (int(f[11]) + int(f[13])) / _TICK, (int(f[12]) + int(f[14])) / _TICK
+            reading[(n, int(f[19]))] = (user, system)
+        except (IndexError, ValueError):
+            return None
+        todo.extend(children.get(n, ()))
+    return reading
+
+
+def _psutil_tree_cpu(pid: int) -> TreeCPU:
+    root = psutil.Process(pid)
+    reading: TreeCPU = {}
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            with proc.oneshot():
+                t = proc.cpu_times()
+                reading[(proc.pid, proc.create_time())] = (t.user + t.children_user, t.system + t.children_system)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            if proc is root:
+                raise psutil.NoSuchProcess(pid)
+    return reading
+
+
+def cpu_between(before: TreeCPU, after: TreeCPU) -> tuple[float, float]:
+    """(user, system) CPU seconds the tree used between two readings.  A process reaped in
+    between had its whole lifetime's CPU added to its parent's ``children_*``, so what it had
+    used by the first reading is taken off again; one born in between counts from zero."""
+    user = system = 0.0
+    for key, (u1, s1) in after.items():
+        u0, s0 = before.get(key, (0.0, 0.0))
+        user, system = user + u1 - u0, system + s1 - s0
+    for key, (u0, s0) in before.items():
+        if key not in after:
+            user, system = user - u0, system - s0
+    return max(user, 0.0), max(system, 0.0)
+
+
+def machine_cpu() -> float:
+    """CPU seconds the whole machine has spent busy (not idle, not waiting for I/O), all cores."""
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
+
+
+class Subject:
+    """An implementation's running server(s): the relay's upstream first, if it is one."""
+
+    def __init__(self, impl, bounds: Bounds) -> None:
+        self.impl, self.bounds = impl, bounds
+        self.server: Server | None = None
+        self.upstream: Server | None = None
+        self.upstream_impl = fastest() if impl.kind == "relay" else None
+
+    @property
+    def address(self) -> Address:
+        if self.impl.target is not None:
+            return Address(*self.impl.target)
+        assert self.server is not None
+        return self.server.address
+
+    @property
+    def pid(self) -> int | None:
+        return self.server.pid if self.server is not None else None
+
+    def start(self) -> "Subject":
+        if self.impl.target is not None:
+            return self
+        upstream_address = None
+        try:
+            if self.upstream_impl is not None:
+                self.upstream = Server(self.upstream_impl, Address("127.0.0.1", free_port()), self.bounds).start()
+                upstream_address = self.upstream.address
+            self.server = Server(self.impl, Address("127.0.0.1", free_port()), self.bounds,
+                                 upstream=upstream_address).start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def tree_size(self) -> int | None:
+        try:
+            return len(tree_cpu(self.pid)) if self.pid else None
+        except psutil.NoSuchProcess:
+            return None
+
+    def settle(self, processes: int | None) -> None:
+        """Wait a moment, and until the server's tree is back to ``processes`` processes
+        (bounded by SETTLE_PROCESSES)."""
+        time.sleep(SETTLE)
+        if processes is None:
+            return
+        deadline = time.monotonic() + SETTLE_PROCESSES
+        while time.monotonic() < deadline:
+            size = self.tree_size()
+            if size is None or size <= processes:
+                return
+            time.sleep(0.05)  # polling /proc: there is no event for "a child exited"
+
+    def alive(self) -> bool:
+        if self.impl.target is not None:
+            return True
+        return all(s is None or s.alive() for s in (self.server, self.upstream))
+
+    def stop(self) -> None:
+        for server in (self.server, self.upstream):
+            if server is not None:
+                server.stop()
+
+
+# --- one point -----------------------------------------------------------------------------------
+
+def _percentile(sorted_ns: list[int], q: float) -> float | None:
+    """Nearest-rank percentile, in microseconds."""
+    if not sorted_ns:
+        return None
+    rank = max(1, -(-len(sorted_ns) * q // 100))  # ceil(n * q / 100)
+    return sorted_ns[int(rank) - 1] / 1000
+
+
+def _sleep_until(instant: float) -> None:
+    left = instant - time.monotonic()
+    if left > 0:
+        time.sleep(left)
+
+
+def measure(subject: Subject, connections: int, size: int, settings: Settings) -> dict:
+    """Run one point; return its record (see ``_report.POINT_KEYS``).  A point that could not
+    be run has ``error`` set and its numbers None."""
+    impl = subject.impl
+    processes = settings.processes or auto_processes(connections)
+    processes = min(processes, connections)
+    plan = Plan(host=subject.address.host, port=subject.address.port, connections=connections, size=size,
+                warmup=settings.warmup, duration=settings.duration, processes=processes,
+                loop=settings.loop, rate=settings.rate, connect_timeout=settings.bounds.crowd * 3,
+                work_us=settings.work_us)
+    record = empty_point(impl, connections, size, settings, processes)
+    if subject.upstream_impl is not None:
+        record["upstream"] = subject.upstream_impl.name
+    server_pid = subject.pid
+    upstream_pid = subject.upstream.pid if subject.upstream is not None else None
+    try:
+        with Generator(plan) as generator:
+            generator.connect()
+            start, end = generator.go()
+            # Reading a tree of 1,000 processes takes a few ms: each reading is timed at the
+            # middle of the time it took.
+            _sleep_until(start)
+            a = time.monotonic()
+            s0 = tree_cpu(server_pid) if server_pid else None
+            u0 = tree_cpu(upstream_pid) if upstream_pid else None
+            m0, w0 = machine_cpu(), (a + time.monotonic()) / 2
+            _sleep_until(end)
+            a = time.monotonic()
+            s1 = tree_cpu(server_pid) if server_pid else None
+            u1 = tree_cpu(upstream_pid) if upstream_pid else None
+            m1, w1 = machine_cpu(), (a + time.monotonic()) / 2
+            generator.stop()  # only now: the server was under load for both readings
+            outcome = generator.collect()
+    except (GeneratorError, psutil.NoSuchProcess) as exc:
+        record["error"] = (f"the server exited during the point" if isinstance(exc, psutil.NoSuchProcess)
+                           else str(exc))
+        return record
+    record["generator_loop"] = outcome.loop
+    fill(record, outcome, settings, wall=w1 - w0,
+         server_cpu=None if s0 is None else cpu_between(s0, s1),
+         upstream_cpu=None if u0 is None else cpu_between(u0, u1), machine=m1 - m0)
+    return record
+
+
+def empty_point(impl, connections: int, size: int, settings: Settings, processes: int) -> dict:
+    from ._report import POINT_KEYS
+
+    record = dict.fromkeys(POINT_KEYS)
+    record.update(implementation=impl.name, kind=impl.kind, model=impl.model, connections=connections, size=size,
+                  mode=settings.mode, duration_s=settings.duration, warmup_s=settings.warmup,
+                  generator_processes=processes, generator_saturated=False)
+    if settings.rate is not None:
+        record["offered_rate"] = settings.rate
+    return record
+
+
+def fill(record: dict, outcome: Outcome, settings: Settings, wall: float,
+         server_cpu: tuple[float, float] | None, upstream_cpu: tuple[float, float] | None, machine: float) -> None:
+    """The numbers of a point, from what the generator measured and the CPU readings."""
+    rt = outcome.round_trips
+    rate = rt / settings.duration  # messages are counted by their completion time in the interval
+    lat = outcome.latencies_ns
+    record.update(
+        round_trips=rt, round_trips_per_s=rate, mib_per_s=rate * record["size"] / 2**20,
+        samples=len(lat), p50_us=_percentile(lat, 50), p90_us=_percentile(lat, 90),
+        p99_us=_percentile(lat, 99), p999_us=_percentile(lat, 99.9), max_us=lat[-1] / 1000 if lat else None,
+        generator_cpu_percent=100 * outcome.cpu_s / outcome.wall_s if outcome.wall_s else None,
+        generator_busy_percent=100 * outcome.busiest,
+        generator_wait_percent=100 * outcome.busiest_waiting if outcome.run_delay_measured else None,
+        generator_saturated=outcome.saturated,
+        machine_cpu_percent=100 * machine / wall if wall > 0 else None,
+        lost_connections=outcome.lost, stalled_messages=outcome.stalled,
+    )
+    if server_cpu is not None and wall > 0:
+        user, system = server_cpu
+        record["server_cpu_percent"] = 100 * (user + system) / wall
+        if rate:
+            record["server_cpu_us_per_rt"] = 1e6 * (user + system) / wall / rate
+            record["server_user_us_per_rt"] = 1e6 * user / wall / rate
+            record["server_system_us_per_rt"] = 1e6 * system / wall / rate
+    if upstream_cpu is not None and wall > 0 and rate:
+        record["upstream_cpu_us_per_rt"] = 1e6 * sum(upstream_cpu) / wall / rate
+    if server_cpu is not None and wall > 0 and outcome.wall_s:
+        ours = sum(server_cpu) / wall + sum(upstream_cpu or ()) / wall + outcome.cpu_s / outcome.wall_s
+        record["other_cpu_percent"] = max(0.0, 100 * (machine / wall - ours))
+    if settings.rate is not None:
+        record["unsent"] = outcome.unsent
+        record["send_lag_p99_us"] = _percentile(outcome.send_lag_ns, 99)
+    problems = []
+    if outcome.errors:
+        problems.append(outcome.errors[0])
+    if outcome.stalled:
+        problems.append(f"{outcome.stalled} message(s) not echoed within {DRAIN:g} s after the load stopped")
+    if outcome.extra_bytes:
+        problems.append(f"{outcome.extra_bytes:,} bytes came back beyond the echo")
+    if outcome.unsent:
+        problems.append(f"{outcome.unsent:,} scheduled message(s) not sent: the server did not keep up "
+                        "with the offered rate")
+    if not rt:
+        problems.append("no round trip completed in the measured interval")
+    if problems:
+        record["error"] = "; ".join(problems)
+
+
+# --- the whole run --------------------------------------------------------------------------------
+
+def _say(text: str) -> None:
+    print(f"bench: {text}", file=sys.stderr, flush=True)
+
+
+def run(impls: list, settings: Settings, progress=_say) -> tuple[list[dict], list[dict], list[dict]]:
+    """Measure every point of every implementation; return (points, skipped, failures)."""
+    points, skipped, failures = [], [], []
+    for impl in impls:
+        todo, skips = points_for(impl, settings)
+        skipped += skips
+        for s in skips:
+            if s["connections"] is None:
+                progress(f"{impl.name}: skipped ({s['reason']})")
+        if not todo:
+            continue
+        subject = Subject(impl, settings.bounds)
+        try:
+            subject.start()
+        except LaunchError as exc:
+            failures.append({"implementation": impl.name, "error": str(exc)})
+            progress(f"{impl.name}: could not be started:\n{exc}")
+            continue
+        try:
+            idle = subject.tree_size()
+            for connections, size in todo:
+                if not subject.alive():
+                    record = empty_point(impl, connections, size, settings, 0)
+                    record["error"] = "the server is no longer running"
+                else:
+                    record = measure(subject, connections, size, settings)
+                points.append(record)
+                progress(describe(record))
+                subject.settle(idle)
+        finally:
+            subject.stop()
+    return points, skipped, failures
+
+
+def describe(p: dict) -> str:
+    head = f"{p['implementation']}: {p['connections']:,} connection(s), {p['size']:,} B"
+    if p.get("round_trips_per_s") is None:
+        return f"{head}: {p.get('error')}"
+    text = f"{head}: {p['round_trips_per_s']:,.0f} round trips/s, p99 {p['p99_us']:,.0f} us"
+    if p.get("server_cpu_us_per_rt") is not None:
+        text += f", server {p['server_cpu_us_per_rt']:.1f} us CPU/round trip"
+    if p["generator_saturated"]:
+        text += f" [generator saturated: {p['generator_busy_percent']:.0f}% busy]"
+    if p.get("error"):
+        text += f" ({p['error']})"
+    return text
+
+
+def compare(points: list[dict], baseline: str | None) -> None:
+    """Add each point's ratios: to the baseline at the same connections and size, and for a
+    relay to its upstream measured directly."""
+    by_key = {(p["implementation"], p["connections"], p["size"]): p for p in points}
+    for p in points:
+        ref = by_key.get((baseline, p["connections"], p["size"])) if baseline else None
+        p["baseline"] = baseline if ref else None
+        p["cpu_vs_baseline"] = _ratio(p.get("server_cpu_us_per_rt"), ref and ref.get("server_cpu_us_per_rt"))
+        p["throughput_vs_baseline"] = _ratio(p.get("round_trips_per_s"), ref and ref.get("round_trips_per_s"))
+        if p.get("upstream"):
+            direct = by_key.get((p["upstream"], p["connections"], p["size"]))
+            p["throughput_vs_upstream_direct"] = _ratio(p.get("round_trips_per_s"),
+                                                        direct and direct.get("round_trips_per_s"))
+
+
+def _ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+__all__ = ["Settings", "points_for", "run", "compare", "measure", "Subject", "tree_cpu", "SATURATED"]

@@ -1,0 +1,120 @@
+"""The interop matrix in Markdown: each corpus implementation against each check group, from
+the expected verdicts (expected.toml) and the suite's catalogue of cases.
+
+    python -m interop._matrix        # from the repository root: prints the matrix
+
+A cell is ``pass`` when every case of the group that applies to the implementation is
+expected to pass, ``FAIL`` when one is an expected failure (a real defect, explained below
+the table with its reference), and ``n.a.`` when no case of the group applies (a relay-only
+group on an echo server, UDP on a TCP-only server, IPv6 on an IPv4-only one).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+HERE = Path(__file__).resolve().parent
+MANIFEST = HERE / "manifest.toml"
+EXPECTED = HERE / "expected.toml"
+
+
+def load_expected(path: Path = EXPECTED) -> dict[str, list[dict]]:
+    """``{implementation: [{case, why, reference}, ...]}`` from expected.toml, in file order."""
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    expected: dict[str, list[dict]] = {}
+    for entry in data.get("entry", []):
+        name = entry["name"]
+        if name in expected:
+            raise ValueError(f"{path}: entry {name!r} is listed twice")
+        failures = entry.get("failure", [])
+        for failure in failures:
+            missing = {"case", "why", "reference"} - set(failure)
+            if missing:
+                raise ValueError(f"{path}: a failure of {name!r} lacks {', '.join(sorted(missing))}")
+        expected[name] = failures
+    return expected
+
+
+def load_false_alarms(path: Path = EXPECTED) -> dict[str, list[dict]]:
+    """``{implementation: [{case, why}, ...]}``: cases the suite still fails wrongly there."""
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    return {entry["name"]: entry.get("false_alarm", []) for entry in data.get("entry", [])}
+
+
+def group(case_id: str) -> str:
+    """A case's check group: its ID without the last part (as in the suite's own matrix)."""
+    return case_id.rsplit(".", 1)[0]
+
+
+def _applicable(cases: Mapping, impl) -> set[str]:
+    """The IDs of the cases that apply to ``impl`` (every case, when only IDs are given)."""
+    return {cid for cid, spec in cases.items() if spec is None or spec.applies_to(impl) is None}
+
+
+def _link(reference: str) -> str:
+    """A reference as Markdown: ``URL`` or ``URL (where)`` links the URL; anything else is code."""
+    url, _, where = reference.partition(" ")
+    if url.startswith(("http://", "https://")):
+        return f"[{url}]({url})" + (f" {where}" if where else "")
+    return f"`{reference}`"
+
+
+def matrix(case_ids: Iterable[str] | Mapping | None = None, *, expected: Path = EXPECTED,
+           manifest: Path = MANIFEST) -> str:
+    """The Markdown matrix and its notes.  ``case_ids``: the suite's cases, as the mapping
+    ``echo_conformance._catalogue.load()`` returns (so that applicability is known) or plain
+    IDs (then every case counts as applicable); default: the catalogue."""
+    from echo_conformance._registry import load_manifest
+
+    if case_ids is None:
+        from echo_conformance._catalogue import load
+
+        case_ids = load()
+    cases = dict(case_ids) if isinstance(case_ids, Mapping) else dict.fromkeys(case_ids)
+    verdicts = load_expected(expected)
+    impls = load_manifest(manifest)
+    unknown = sorted(set(verdicts) - {i.name for i in impls})
+    if unknown:
+        raise ValueError(f"{expected}: entries not in {manifest}: {', '.join(unknown)}")
+    groups = sorted({group(c) for c in cases})
+    lines = ["| implementation | " + " | ".join(f"`{g}`" for g in groups) + " |",
+             "|---|" + "---|" * len(groups)]
+    notes = []
+    for impl in impls:
+        if impl.name not in verdicts:
+            raise ValueError(f"{expected}: no entry for {impl.name!r}")
+        failing = {f["case"]: f for f in verdicts[impl.name]}
+        applicable = _applicable(cases, impl)
+        strange = sorted(set(failing) - applicable)
+        if strange:
+            raise ValueError(f"{impl.name}: expected failures of cases that do not apply to it: {strange}")
+        cells = []
+        for g in groups:
+            mine = [c for c in applicable if group(c) == g]
+            cells.append("n.a." if not mine else "**FAIL**" if any(c in failing for c in mine) else "pass")
+        lines.append(f"| {impl.name} | " + " | ".join(cells) + " |")
+        for cid in sorted(failing):
+            f = failing[cid]
+            when = " (not in every run)" if f.get("sometimes") else ""
+            notes.append(f"- **{impl.name}** fails `{cid}`{when}: {f['why']} ({_link(f['reference'])})")
+    if notes:
+        lines += ["", "Each expected failure is a real defect of that implementation:", "", *notes]
+    alarms = [f"- **{name}** `{a['case']}`: {a['why']}"
+              for name, items in load_false_alarms(expected).items() for a in items]
+    if alarms:
+        heading = ("Cases the suite still fails wrongly (shown as pass above: the implementation does "
+                   "what it documents):")
+        lines += ["", heading, "", *alarms]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.path.insert(0, str(HERE.parent))
+    print(matrix())

@@ -1,0 +1,232 @@
+"""The bench (``echo-conformance bench``): it runs, its JSON is complete, its table prints, it
+plots (or says clearly why not), it reports a saturated load generator, and it leaves no process
+behind.  A benchmark, not a test: nothing here asserts a timing or compares two numbers.
+
+Each run is tiny (0.4 s measured per point) and goes through the command, in a subprocess, as a
+user runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from echo_conformance.bench._report import MATPLOTLIB_MISSING, POINT_KEYS
+
+from ._suite import ROOT
+
+TINY = ["--duration", "0.4", "--warmup", "0.2", "--size", "1024"]
+THREAD = "{python} -m echo_conformance.implementations.echo_thread --host {host} --port {port}"
+#: the keys issue 11 asks every point for, and that a measured point has a value for
+REQUIRED = ("implementation", "connections", "size", "round_trips_per_s", "mib_per_s", "p50_us", "p99_us",
+            "p999_us", "server_cpu_us_per_rt", "generator_cpu_percent", "generator_saturated")
+
+
+def bench(*args: str, tmp: Path, timeout: float = 180, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "echo_conformance", "bench", *args], cwd=tmp,
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+
+
+def points(path: Path) -> dict[tuple[str, int], dict]:
+    doc = json.loads(path.read_text())
+    assert isinstance(doc["points"], list) and doc["points"]
+    for p in doc["points"]:
+        assert set(POINT_KEYS) <= set(p), f"missing keys: {set(POINT_KEYS) - set(p)}"
+    return {(p["implementation"], p["connections"]): p for p in doc["points"]}
+
+
+def assert_measured(point: dict) -> None:
+    assert point["error"] is None, point["error"]
+    missing = [k for k in REQUIRED if point[k] is None]
+    assert not missing, f"{point['implementation']} at {point['connections']}: no value for {missing}"
+    assert point["round_trips"] > 0 and point["samples"] > 0
+    assert point["p50_us"] <= point["p99_us"] <= point["p999_us"] <= point["max_us"]
+
+
+@pytest.fixture(scope="module")
+def bundled_run(tmp_path_factory):
+    """Bundled servers by name: an event-driven one, a serial one (one connection only), a
+    UDP-only one (not measured) and the asyncio baseline."""
+    tmp = tmp_path_factory.mktemp("bench")
+    run = bench("--impl", "echo-reactor", "--impl", "echo-iterative", "--impl", "echo-udp",
+                "--impl", "baseline-asyncio", "--connections", "1,10", *TINY,
+                "--json", "out/bench.json", "--markdown", "out/bench.md", tmp=tmp)
+    return tmp, run
+
+
+def test_bench_measures_bundled_servers_by_name(bundled_run):
+    tmp, run = bundled_run
+    assert run.returncode == 0, run.stdout + run.stderr
+    measured = points(tmp / "out" / "bench.json")
+    assert set(measured) == {("baseline-asyncio", 1), ("baseline-asyncio", 10), ("echo-reactor", 1),
+                             ("echo-reactor", 10), ("echo-iterative", 1)}
+    for point in measured.values():
+        assert_measured(point)
+        assert point["baseline"] == "baseline-asyncio" and point["cpu_vs_baseline"] is not None
+    assert measured[("echo-reactor", 10)]["generator_processes"] >= 1
+
+
+def test_bench_says_what_it_did_not_measure_and_why(bundled_run):
+    tmp, run = bundled_run
+    doc = json.loads((tmp / "out" / "bench.json").read_text())
+    reasons = {(s["implementation"], s["connections"]): s["reason"] for s in doc["skipped"]}
+    assert "serial" in reasons[("echo-iterative", 10)]
+    assert "TCP" in reasons[("echo-udp", None)]
+    assert "not measured:" in run.stdout and "echo-iterative at 10 connections: serial" in run.stdout
+
+
+def test_bench_prints_a_table_and_writes_markdown(bundled_run):
+    tmp, run = bundled_run
+    lines = run.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("implementation"))
+    for column in ("conns", "round trips/s", "MiB/s", "p50 us", "p99 us", "p99.9 us", "server us/rt", "gen CPU"):
+        assert column in header
+    assert sum(line.startswith("echo-reactor ") for line in lines) == 2
+    text = (tmp / "out" / "bench.md").read_text()
+    assert "echo-conformance bench --impl echo-reactor" in text and "| echo-reactor | 10 | 1 KiB |" in text
+
+
+def test_bench_plots_or_says_it_needs_matplotlib(bundled_run, tmp_path):
+    tmp, _ = bundled_run
+    source = tmp / "out" / "bench.json"
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        run = bench("--from-json", str(source), "--plot", "plot.png", tmp=tmp_path)
+        assert run.returncode == 4 and MATPLOTLIB_MISSING in run.stderr
+        return
+    run = bench("--from-json", str(source), "--plot", "plot.png", tmp=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # ... and without matplotlib, a clear one-line message before anything runs
+    hidden = tmp_path / "no-matplotlib"
+    (hidden / "matplotlib").mkdir(parents=True)
+    (hidden / "matplotlib" / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
+    run = bench("--impl", "echo-reactor", "--plot", "plot2.png", tmp=tmp_path,
+                env={"PYTHONPATH": os.pathsep.join([str(hidden), str(ROOT)])})
+    assert run.returncode == 4 and MATPLOTLIB_MISSING in run.stderr, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and not (tmp_path / "plot2.png").exists()
+
+
+def test_bench_measures_a_server_given_by_command(tmp_path):
+    run = bench("--impl-cmd", THREAD, "--impl-name", "my-thread-server", "--no-baseline", "--connections", "1,10",
+                *TINY, "--json", "bench.json", tmp=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    measured = points(tmp_path / "bench.json")
+    assert set(measured) == {("my-thread-server", 1), ("my-thread-server", 10)}
+    for point in measured.values():
+        assert_measured(point)
+
+
+def test_bench_measures_a_relay_in_front_of_an_upstream_measured_directly(tmp_path):
+    run = bench("--impl", "tcp-relay-poll", "--no-baseline", "--connections", "1", *TINY, "--json", "bench.json",
+                tmp=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    measured = points(tmp_path / "bench.json")
+    relay = measured[("tcp-relay-poll", 1)]
+    assert_measured(relay)
+    assert relay["upstream"].startswith("baseline-") and relay["upstream_cpu_us_per_rt"] is not None
+    assert_measured(measured[(relay["upstream"], 1)])  # the same upstream, measured directly
+    assert relay["throughput_vs_upstream_direct"] is not None and "x direct" in run.stdout
+
+
+def test_bench_marks_a_saturated_generator(tmp_path):
+    """One generator process that burns 300 us of CPU per echo (a test hook) against 10
+    connections cannot keep up with any server: the point must say the generator was the limit."""
+    run = bench("--impl", "baseline-asyncio", "--connections", "10", *TINY, "--generator-processes", "1",
+                "--generator-work-us", "300", "--json", "bench.json", tmp=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    point = points(tmp_path / "bench.json")[("baseline-asyncio", 10)]
+    assert_measured(point)
+    assert point["generator_saturated"] is True and point["generator_busy_percent"] >= 90
+    assert "GENERATOR SATURATED" in run.stdout
+
+
+USAGE = [
+    (["--size", "0"], "message sizes must be positive"),
+    (["--connections", "ten"], "not a comma-separated list of whole numbers"),
+    (["--impl", "nonesuch"], "--impl: no implementation named nonesuch"),
+    (["--impl-cmd", "server --host {host}"], "must contain {port}"),
+    (["--target", "127.0.0.1:7", "--impl-cwd", "."], "--impl-cwd does not apply to --target"),
+    (["--from-json", "missing.json"], "--from-json:"),
+]
+
+
+@pytest.mark.parametrize("args, message", USAGE, ids=[m for _, m in USAGE])
+def test_bench_usage_error_is_one_line_and_exit_4(args, message, tmp_path):
+    run = bench(*args, tmp=tmp_path, timeout=60)
+    assert run.returncode == 4, run.stdout + run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and message in errors[0], run.stderr
+
+
+def test_ctrl_c_leaves_no_process_behind(tmp_path):
+    """Ctrl-C in the middle of a point: the bench exits 2 and its servers, keepers and
+    generator processes are all gone."""
+    proc = subprocess.Popen([sys.executable, "-m", "echo_conformance", "bench", "--impl", "echo-reactor",
+                             "--no-baseline", "--connections", "10", "--size", "1024", "--duration", "60"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 60
+        tree: list[psutil.Process] = []
+        while time.monotonic() < deadline:  # until the generator's workers are running
+            tree = psutil.Process(proc.pid).children(recursive=True)
+            if sum("echo_conformance.bench._worker" in " ".join(_cmdline(p)) for p in tree) >= 1 and any(
+                    "echo_conformance.implementations.echo_reactor" in " ".join(_cmdline(p)) for p in tree):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the bench never started its server and generator")
+        time.sleep(0.5)
+        os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 2, err
+        assert "interrupted" in err
+        left = [p for p in tree if _alive(p)]
+        gone_by = time.monotonic() + 15
+        while left and time.monotonic() < gone_by:
+            time.sleep(0.1)
+            left = [p for p in left if _alive(p)]
+        assert not left, f"still running after Ctrl-C: {[' '.join(_cmdline(p)) for p in left]}"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _cmdline(p: psutil.Process) -> list[str]:
+    try:
+        return p.cmdline()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+        return []
+
+
+def _alive(p: psutil.Process) -> bool:
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_server_cpu_counts_children_that_exit_during_the_interval_once():
+    """A fork server's child reaped between the two readings: its lifetime CPU moves to its
+    parent's children_* account, and only what it used after the first reading counts."""
+    from echo_conformance.bench._runner import cpu_between
+
+    parent, child, newborn = (1, 0.0), (2, 0.0), (3, 0.0)
+    before = {parent: (1.0, 0.5), child: (0.25, 0.25)}
+    # the child used 0.5 s more (user) and was reaped: the parent's children_user grows by 0.75 s
+    after = {parent: (1.0 + 0.75, 0.5 + 0.25), newborn: (0.125, 0.0)}
+    user, system = cpu_between(before, after)
+    assert (user, system) == (0.5 + 0.125, 0.0)

@@ -1,0 +1,114 @@
+"""The interop corpus: real, widely used echo servers and relays (interop/manifest.toml) get
+the verdicts interop/expected.toml records -- no check fails a correct server, and each real
+defect is caught by the case that names it.
+
+The corpus is installed by scripts/install-test-deps.sh.  Without it these tests are skipped,
+except under CI (the CI variable set), where a missing corpus is a failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+
+import pytest
+
+from echo_conformance._catalogue import load
+from echo_conformance._registry import load_manifest
+
+from ._suite import ROOT, run_suite
+
+INTEROP = ROOT / "interop"
+MANIFEST = INTEROP / "manifest.toml"
+EXPECTED = INTEROP / "expected.toml"
+INSTALL = "scripts/install-test-deps.sh"
+
+IMPLS = load_manifest(MANIFEST)
+
+
+def _load_matrix():
+    """interop/_matrix.py, which reads expected.toml (interop/ is not a package of the suite)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("interop_matrix", INTEROP / "_matrix.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+_MATRIX = _load_matrix()
+EXPECTED_FAILURES = _MATRIX.load_expected(EXPECTED)
+FALSE_ALARMS = _MATRIX.load_false_alarms(EXPECTED)
+
+
+def _missing(impl) -> list[str]:
+    """What the entry needs (its ``needs`` key: commands on PATH, or paths relative to
+    interop/) and is not installed."""
+    missing = []
+    needs = impl.extra.get("needs", [])
+    if any(n.startswith(".venv/") for n in needs):
+        # interop/.venv must hold what interop/requirements.txt pins (the install script
+        # records the file's hash once it has installed them)
+        stamp = INTEROP / ".venv" / ".requirements.sha256"
+        want = hashlib.sha256((INTEROP / "requirements.txt").read_bytes()).hexdigest()
+        if not stamp.exists() or stamp.read_text().strip() != want:
+            missing.append("interop/.venv with interop/requirements.txt installed")
+    for need in needs:
+        if "/" in need:
+            if not (INTEROP / need).exists():
+                missing.append(need)
+        elif shutil.which(need) is None:
+            missing.append(need)
+    return missing
+
+
+def _require_installed(impl) -> None:
+    missing = _missing(impl)
+    if missing:
+        message = (f"{impl.name}: not installed ({', '.join(missing)} missing); "
+                   f"run {INSTALL} (as root) to install the interop corpus")
+        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+            pytest.fail(message + " -- CI runs that script first, so this is a failure here")
+        pytest.skip(message)
+
+
+def test_every_entry_has_expected_verdicts():
+    names = [i.name for i in IMPLS]
+    assert sorted(EXPECTED_FAILURES) == sorted(names), "interop/expected.toml and manifest.toml list different entries"
+    cases = load()
+    for impl in IMPLS:
+        assert impl.extra.get("needs"), f"{impl.name}: declares no `needs` (what must be installed)"
+        for failure in EXPECTED_FAILURES[impl.name] + FALSE_ALARMS.get(impl.name, []):
+            spec = cases.get(failure["case"])
+            assert spec is not None, f"{impl.name}: expected failure of an unknown case {failure['case']!r}"
+            assert spec.applies_to(impl) is None, (
+                f"{impl.name}: expected failure of {failure['case']}, which does not apply: {spec.applies_to(impl)}")
+
+
+@pytest.mark.parametrize("impl", IMPLS, ids=lambda i: i.name)
+def test_interop(impl, tmp_path):
+    _require_installed(impl)
+    expected = {f["case"]: f for f in EXPECTED_FAILURES[impl.name]}
+    tolerated = {a["case"] for a in FALSE_ALARMS.get(impl.name, [])}
+    run = run_suite("-n", "2", f"--impl-file={MANIFEST}", "--impl", impl.name, tmp=tmp_path)
+    assert run.report is not None, f"the suite wrote no report (exit {run.status}):\n{run.output[-3000:]}"
+    outcomes = run.outcomes(impl.name)
+    assert outcomes, f"no case ran for {impl.name}:\n{run.output[-3000:]}"
+    details = {c["id"]: c for c in run.report["implementations"][impl.name]["cases"]}
+    wrong = []
+    for case_id, outcome in sorted(outcomes.items()):
+        if case_id in tolerated:
+            continue  # a false alarm of the suite, recorded in expected.toml until it is fixed
+        if case_id in expected and outcome != "fail":
+            if expected[case_id].get("sometimes") and outcome == "pass":
+                continue  # a consequence of a listed defect that does not show in every run
+            wrong.append(f"{case_id}: {outcome}, but expected to fail ({expected[case_id]['why']})")
+        elif case_id not in expected and outcome not in ("pass", "skip"):
+            seen = details[case_id]
+            wrong.append(f"{case_id}: {outcome}, but expected to pass\n    expected: {seen.get('expected')}"
+                         f"\n    observed: {seen.get('observed')}\n    reproduce: {seen.get('reproduce')}")
+    for case_id in sorted(set(expected) - set(outcomes)):
+        wrong.append(f"{case_id}: not run, but expected to fail")
+    assert not wrong, f"{impl.name} ({impl.description}):\n  " + "\n  ".join(wrong)

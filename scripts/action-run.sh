@@ -27,6 +27,7 @@ case "${INPUT_IPV6:-false}" in
   *) usage_error "ipv6 must be true or false, not '${INPUT_IPV6}'" ;;
 esac
 add --impl-capacity  "${INPUT_CAPACITY:-}"
+add --impl-connections "${INPUT_CONNECTIONS:-}"
 add --impl-cwd       "${INPUT_CWD:-}"
 add --known-failures "${INPUT_KNOWN_FAILURES:-}"
 report_dir="${INPUT_REPORT_DIR:-echo-conformance-report}"

@@ -221,7 +221,7 @@ ACTION = ROOT / "action.yml"
 ACTION_RUN = ROOT / "scripts" / "action-run.sh"
 # action input -> the declaration it sets
 INPUT_OF = {"name": "name", "command": "impl-cmd", "model": "model", "kind": "kind", "transports": "transports",
-            "ipv6": "ipv6", "capacity": "capacity", "cwd": "cwd"}
+            "ipv6": "ipv6", "capacity": "capacity", "connections": "connections", "cwd": "cwd"}
 
 
 def action_inputs() -> list[str]:
@@ -247,13 +247,13 @@ def test_the_action_has_an_input_for_every_declaration_and_passes_it_on(tmp_path
     recorder = tmp_path / "record.py"
     recorder.write_text("import json, sys\njson.dump(sys.argv[1:], open('argv.json', 'w'))\n")
     values = {"impl-cmd": "./srv --port {port}", "name": "my srv", "model": "serial", "kind": "echo",
-              "transports": "tcp,udp", "ipv6": "true", "capacity": "10", "cwd": "/tmp", "known-failures": "k.toml",
+              "transports": "tcp,udp", "ipv6": "true", "capacity": "10", "connections": "20", "cwd": "/tmp", "known-failures": "k.toml",
               "report-dir": "rep", "extra-args": "--case 'tcp.echo' --strict-should"}
     run = run_action(tmp_path, values, f"{sys.executable} {recorder}")
     assert run.returncode == 0, run.stderr
     argv = json.loads((tmp_path / "argv.json").read_text())
     assert argv == ["--impl-cmd=./srv --port {port}", "--impl-name=my srv", "--impl-model=serial", "--impl-kind=echo",
-                    "--impl-transport=tcp,udp", "--impl-ipv6", "--impl-capacity=10", "--impl-cwd=/tmp",
+                    "--impl-transport=tcp,udp", "--impl-ipv6", "--impl-capacity=10", "--impl-connections=20", "--impl-cwd=/tmp",
                     "--known-failures=k.toml", "--report=rep", "--case", "tcp.echo", "--strict-should"]
     for d in DECLARATIONS:
         if d.option:

@@ -91,7 +91,7 @@ def test_the_table_is_the_implementation_fields_and_the_manifest_keys():
     assert MANIFEST_KEYS == {d.field for d in DECLARATIONS}
     assert {d.option for d in DECLARATIONS if d.option} == {
         "--impl-name", "--impl-cmd", "--impl-model", "--impl-kind", "--impl-transport", "--impl-ipv6",
-        "--impl-capacity", "--impl-cwd"}
+        "--impl-capacity", "--impl-connections", "--impl-cwd"}
 
 
 def test_pytest_plugin_and_command_offer_every_declaration_option():

@@ -68,26 +68,24 @@ def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
         attempts += 1
         sock = socket.socket(address.family, socket.SOCK_STREAM)
         try:
-            # A socket timeout makes connect() wait with poll() on this one socket: far
-            # cheaper than a selector per connection when a check opens 10,000 of them.
-            sock.settimeout(max(0.001, min(wait, deadline - time.monotonic())))
-            try:
-                sock.connect((address.host, address.port))
-            except TimeoutError:
-                sock.close()  # SYN dropped (a full backlog): a new socket sends a new SYN at once
-                if time.monotonic() >= deadline:
-                    raise TimeoutError(f"connecting to {address}: no handshake within {bounds.progress:g} s "
-                                       f"({attempts} SYNs sent; the server does not accept connections, or "
-                                       "its listen backlog stays full)") from None
-                wait = min(wait * 2, 0.25 * bounds.scale)
-                continue
-            sock.settimeout(bounds.progress)
-            if nodelay:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return sock
+            # connect() with a timeout polls for the handshake (non-blocking connect, in C)
+            sock.settimeout(max(1e-3, min(wait, deadline - time.monotonic())))
+            sock.connect((address.host, address.port))
+        except TimeoutError:
+            sock.close()  # SYN dropped (a full backlog): a new socket sends a new SYN at once
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"connecting to {address}: no handshake within {bounds.progress:g} s "
+                                   f"({attempts} SYNs sent; the server does not accept connections, or "
+                                   "its listen backlog stays full)") from None
+            wait = min(wait * 2, 0.25 * bounds.scale)
+            continue
         except BaseException:
             sock.close()
             raise
+        sock.settimeout(bounds.progress)
+        if nodelay:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
 
 
 def abort(sock: socket.socket) -> None:
@@ -241,21 +239,26 @@ def chunked(payload: bytes, sizes: Iterable[int]) -> list[bytes]:
 
 
 def gather(socks: list[socket.socket], expect: list[int], *, within: float,
-           bounds: Bounds | None = None) -> list[bytes]:
+           bounds: Bounds | None = None, stall: float | None = None) -> list[bytes]:
     """Read from every socket at once until each has ``expect[i]`` bytes, one has closed,
     or ``within`` seconds pass; returns what each received.  Given ``bounds``, a socket
     whose echo has begun gets the rest at the ``per_mib`` rate or is given up on (its byte n
     is due within ``progress + n / 1 MiB * per_mib`` of its first): a server that trickles
-    cannot hold the whole crowd for ``within``."""
+    cannot hold the whole crowd for ``within``.  Given ``stall``, the wait also ends once
+    no socket has completed its echo for ``stall`` seconds: a server that works through a
+    crowd one connection at a time (a fork per client) may take ``within``, a hung one
+    is given up on after ``stall``."""
     received = [bytearray() for _ in socks]
     began: list[float | None] = [None] * len(socks)
     per_byte = bounds.per_mib / MiB if bounds is not None else 0.0
-    deadline = time.monotonic() + within
+    start = time.monotonic()
+    deadline = start + within
+    last_done = start
     with selectors.DefaultSelector() as sel:
         for i, sock in enumerate(socks):
             if expect[i] > 0:
                 sel.register(sock, selectors.EVENT_READ, i)
-        while sel.get_map() and (left := deadline - time.monotonic()) > 0:
+        while sel.get_map() and (left := min(deadline, last_done + (stall or within)) - time.monotonic()) > 0:
             for key, _ in sel.select(timeout=min(left, 0.1)):
                 i = key.data
                 try:
@@ -269,6 +272,7 @@ def gather(socks: list[socket.socket], expect: list[int], *, within: float,
                     began[i] = time.monotonic()
                 if not data or len(received[i]) >= expect[i]:
                     sel.unregister(socks[i])
+                    last_done = time.monotonic()
             if bounds is not None:
                 now = time.monotonic()
                 for key in list(sel.get_map().values()):

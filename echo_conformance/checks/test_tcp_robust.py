@@ -168,7 +168,7 @@ SCALE_ECHOED = 64
       fresh_server=True)  # connections an earlier check left stuck would count against the limit
 def test_tcp_scale_connections(impl, endpoint, bounds):
     count = impl.connections or impl.capacity or SCALE
-    within = bounds.crowd
+    within = bounds.crowd + count * bounds.crowd_each
     socks = []
     try:
         for i in range(count):
@@ -181,12 +181,13 @@ def test_tcp_scale_connections(impl, endpoint, bounds):
             with step(f"sending on connection {i + 1} of {count:,}"):
                 socks[i].sendall(payloads[i])
         got = dict(zip(chosen, gather([socks[i] for i in chosen], [len(payloads[i]) for i in chosen],
-                                      within=within)))
+                                      within=within, stall=bounds.crowd)))
     finally:
         for sock in socks:
             sock.close()
     wrong = [i for i in chosen if payloads[i] != got[i]]
     require(not wrong, expected=f"with {count:,} connections open, each of {len(chosen)} of them (the "
-                                f"newest {SCALE_ECHOED // 2} and a spread of the rest) echoed within {within:g} s",
+                                f"newest {SCALE_ECHOED // 2} and a spread of the rest) echoed within {within:g} s, "
+                                f"one at least every {bounds.crowd:g} s",
             observed=lambda: f"{len(wrong)} were not, e.g. "
                              + describe_stream(payloads[wrong[0]], got[wrong[0]], who=f"connection {wrong[0] + 1}"))

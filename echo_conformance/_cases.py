@@ -46,6 +46,9 @@ class Case:
     guards: str = ""
     #: the concrete defect it catches (MUST), or why a failure is not fatal (SHOULD)
     defect: str = ""
+    #: the check takes seconds, not milliseconds: it is scheduled first, so that parallel
+    #: workers do not end the run waiting on one that drew a heavy check last
+    heavy: bool = False
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def applies_to(self, impl) -> str | None:

@@ -6,6 +6,8 @@ can tell a reset from an orderly close, and a stall from a wrong answer.
 
 from __future__ import annotations
 
+import functools
+import random
 import selectors
 import socket
 import struct
@@ -27,6 +29,13 @@ WRONG = "wrong"  # a byte arrived that differs from the one expected there: no n
 TIMEOUT = "timeout"  # data kept moving but the exchange passed Bounds.exchange
 
 MiB = 1 << 20
+
+
+@functools.lru_cache(maxsize=16)
+def pseudo_random(seed: int, size: int) -> bytes:
+    """``size`` reproducible pseudo-random bytes.  Kept per worker: making the 64 MiB of
+    tcp.echo.large costs 0.4 s of CPU, paid once instead of once per implementation."""
+    return random.Random(seed).randbytes(size)
 
 
 @dataclass

@@ -49,9 +49,33 @@ def _say(line: str) -> None:
         pass
 
 
-def _descendants() -> list[int]:
-    """Every live descendant of this process, from /proc (no third-party imports here)."""
-    children: dict[int, list[int]] = {}
+#: Linux lists each thread's children in /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN).
+_CHILDREN_FILES = os.path.exists(f"/proc/self/task/{os.getpid()}/children")
+
+
+def children(pid: int) -> list[int]:
+    """The live children of ``pid``.  From its threads' children files, which cost a read
+    per thread of ``pid``; without them, from a scan of every process on the machine, which
+    costs a read per process -- and the suite runs a keeper per server, all polling."""
+    if not _CHILDREN_FILES:
+        return _scan().get(pid, [])
+    found = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                found += [int(child) for child in f.read().split()]
+        except OSError:  # the thread ended meanwhile
+            pass
+    return found
+
+
+def _scan() -> dict[int, list[int]]:
+    """Every process's children, from each /proc/PID/stat."""
+    table: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -61,12 +85,17 @@ def _descendants() -> list[int]:
         except OSError:
             continue
         ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [os.getpid()]
+        table.setdefault(ppid, []).append(int(entry))
+    return table
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (no third-party imports here: the keeper runs with -I -S)."""
+    found, todo = [], [pid]
     while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
+        kids = children(todo.pop())
+        found += kids
+        todo += kids
     return found
 
 
@@ -77,7 +106,7 @@ def _kill_all(proc: subprocess.Popen, grace: float) -> None:
             os.killpg(proc.pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
-        for pid in _descendants():
+        for pid in descendants(os.getpid()):
             try:
                 os.kill(pid, sig)
             except (ProcessLookupError, PermissionError):
@@ -85,7 +114,7 @@ def _kill_all(proc: subprocess.Popen, grace: float) -> None:
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             _reap_orphans(proc)
-            if proc.poll() is not None and not _descendants():
+            if proc.poll() is not None and not children(os.getpid()):
                 return
             time.sleep(0.01)
 
@@ -157,8 +186,9 @@ def _die_with_keeper() -> None:
 
 
 def _reap_orphans(proc: subprocess.Popen) -> None:
-    """Reap reparented grandchildren, but never the server itself (its waiter owns it)."""
-    for pid in _descendants():
+    """Reap reparented grandchildren, but never the server itself (its waiter owns it).  Orphans
+    are reparented to the keeper, a subreaper, so its own children are all there is to look at."""
+    for pid in children(os.getpid()):
         if pid == proc.pid:
             continue
         try:

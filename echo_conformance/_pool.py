@@ -17,7 +17,7 @@ from ._registry import Implementation, make
 
 #: The echo server relays are tested in front of: the bundled thread-per-connection server
 #: (any correct echo server would do; this one starts fast and serves any number of clients).
-UPSTREAM = make("upstream-echo", "{python} -m echo_conformance.implementations.echo_thread --host {host} --port {port}",
+UPSTREAM = make("upstream-echo", "{python} -m echo_conformance.implementations.echo_reactor --host {host} --port {port}",
                 cwd=Path(__file__).resolve().parent.parent)  # the folder that holds the package
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import psutil
 
+from ._keeper import descendants
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -28,11 +30,9 @@ class Snapshot:
 
 def snapshot(pid: int) -> Snapshot:
     root = psutil.Process(pid)
-    procs = [root]
-    try:
-        procs += root.children(recursive=True)
-    except psutil.NoSuchProcess:
-        pass
+    # Not root.children(): psutil finds children by reading every process's stat on the
+    # machine, and checks poll this every 50 ms while a run has hundreds of processes.
+    procs = [root, *_processes(descendants(pid))]
     live = zombies = fds = threads = rss = 0
     for proc in procs:
         try:
@@ -94,12 +94,21 @@ def memory(pid: int) -> int:
     """The tree's memory in bytes: the sum of each process's proportional set size (PSS), so
     pages that forked children share copy-on-write count once, not once per process (RSS
     would make a prefork server's 64 idle children look like 64 copies of the parent)."""
-    root = psutil.Process(pid)
     total = 0
-    for proc in [root, *root.children(recursive=True)]:
+    for proc in [psutil.Process(pid), *_processes(descendants(pid))]:
         try:
             info = proc.memory_full_info()
             total += getattr(info, "pss", info.rss)
         except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
             pass
     return total
+
+
+def _processes(pids: list[int]) -> list[psutil.Process]:
+    procs = []
+    for pid in pids:
+        try:
+            procs.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            pass
+    return procs

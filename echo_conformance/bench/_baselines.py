@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import signal
 import socket
-import sys
 
 
 HIGH_WATER = 1024 * 1024

@@ -287,7 +287,7 @@ def measure(subject: Subject, connections: int, size: int, settings: Settings) -
             generator.stop()  # only now: the server was under load for both readings
             outcome = generator.collect()
     except (GeneratorError, psutil.NoSuchProcess) as exc:
-        record["error"] = (f"the server exited during the point" if isinstance(exc, psutil.NoSuchProcess)
+        record["error"] = ("the server exited during the point" if isinstance(exc, psutil.NoSuchProcess)
                            else str(exc))
         return record
     record["generator_loop"] = outcome.loop

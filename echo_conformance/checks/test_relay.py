@@ -18,7 +18,8 @@ import psutil
 import pytest
 
 from .._cases import DATA, GROWTH, HANG, SHOULD, case, require, step
-from .._client import (COMPLETE, EOF, RESET, STALLED, Outcome, abort, chunked, connect, exchange, fill_without_reading)
+from .._client import (COMPLETE, EOF, RESET, STALLED, Outcome, abort, chunked, connect, exchange, fill_without_reading,
+                       pseudo_random)
 from .._diff import describe_stream
 from .._expect import roundtrip
 from .._process import memory, steady, wait_for
@@ -329,7 +330,7 @@ THROUGHPUT_SIZE = 16 * 1024 * 1024
       "within the throughput bound: the relay does not throttle.", **RELAY, level=SHOULD,
       defect="a relay slowed down on purpose (sleeping per byte); nothing is lost and nothing hangs")
 def test_relay_throughput(impl, endpoint, bounds):
-    payload = random.Random(16).randbytes(THROUGHPUT_SIZE)
+    payload = pseudo_random(16, THROUGHPUT_SIZE)
     # The exchange gives up at the throughput bound rather than the general exchange bound.
     within = dataclasses.replace(bounds, exchange=bounds.throughput / bounds.scale)
     with connect(endpoint, bounds) as sock:

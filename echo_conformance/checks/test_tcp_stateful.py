@@ -238,7 +238,7 @@ def _available(sock: socket.socket) -> bytes:
 
 @case("tcp.stateful.interleavings", "Under any interleaving of opens, sends, reads, half-closes, closes and resets "
       "on up to 4 connections, each connection receives exactly its own bytes, in order, and all of "
-      "them once drained; a serial server serves connections one at a time, in order.", guards=MISDELIVERY,
+      "them once drained; a serial server serves connections one at a time, in order.", guards=MISDELIVERY, heavy=True,
       defect="echoes sent to the wrong connection, lost or reordered when connections come and go")
 @budgeted
 def test_tcp_stateful(impl, endpoint, bounds, check_budget):

@@ -314,6 +314,22 @@ def run(ns: argparse.Namespace, extra: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    status = _main(argv)
+    if status == INTERRUPTED:
+        _forget_the_interrupt()
+    return status
+
+
+def _forget_the_interrupt() -> None:
+    """Exit 2 after Ctrl-C, not by SIGINT.  CPython kills itself with SIGINT at exit if a
+    KeyboardInterrupt ever left code run by exec() of a string (dataclasses and namedtuples
+    build their methods so), even one caught later, as pytest catches it: the flag is set in
+    run_eval_code_obj() in Python/pythonrun.c and cleared only by the next such exec.  Seen
+    as exit status -2 in about 1 of 10 interrupted runs."""
+    exec("pass")
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS:

@@ -202,7 +202,7 @@ def test_interrupted_exits_2_and_leaves_no_server(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 2, output
+    assert proc.returncode == 2, f"exit status {proc.returncode}\n{output}"
     _wait_for(lambda: not _servers(token), 20, "every server process to be gone")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -11,6 +12,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULTY = ROOT / "tests" / "faulty" / "manifest.toml"
+
+
+def as_in_a_terminal() -> None:
+    """``preexec_fn`` for a child that a test interrupts the way a terminal does: SIGINT and
+    SIGQUIT at their default actions.  A non-interactive shell starts a background job (``cmd &``)
+    with both ignored, and an ignored signal stays ignored across fork and exec: a test run started
+    so (seen here: ``(/usr/bin/time pytest ... &)``) would hand that on, and its Ctrl-C would do
+    nothing (Python installs its KeyboardInterrupt handler only where SIGINT is not ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 @dataclass

@@ -21,7 +21,7 @@ import pytest
 
 from echo_conformance.bench._report import MATPLOTLIB_MISSING, POINT_KEYS
 
-from ._suite import ROOT
+from ._suite import ROOT, as_in_a_terminal
 
 TINY = ["--duration", "0.4", "--warmup", "0.2", "--size", "1024"]
 THREAD = "{python} -m echo_conformance.implementations.echo_thread --host {host} --port {port}"
@@ -175,7 +175,7 @@ def test_ctrl_c_leaves_no_process_behind(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "echo_conformance", "bench", "--impl", "echo-reactor",
                              "--no-baseline", "--connections", "10", "--size", "1024", "--duration", "60"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL, start_new_session=True,
+                            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=as_in_a_terminal,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         deadline = time.monotonic() + 60

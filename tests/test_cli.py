@@ -24,7 +24,7 @@ from echo_conformance._launch import free_port
 from echo_conformance._registry import DECLARATIONS
 from echo_conformance.cli import EXIT_STATUS
 
-from ._suite import ROOT
+from ._suite import ROOT, as_in_a_terminal
 from .test_harness import _servers, _wait_for
 
 NODE_ECHO = f"node {ROOT / 'examples' / 'node' / 'echo.js'} {{host}} {{port}}"
@@ -191,7 +191,8 @@ def test_interrupted_exits_2_and_leaves_no_server(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "echo_conformance", "--impl-cmd", never_closes, "--case",
                              "tcp.halfclose.small", "--timeout-scale", "30", "-n", "0"], cwd=tmp_path,
                             env=command_env(tmp_path, ECHO_CONFORMANCE_TEST_TOKEN=token),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                            preexec_fn=as_in_a_terminal)
     try:
         _wait_for(lambda: [p for p in _servers(token) if "never_close" in " ".join(p.cmdline())], 60,
                   "the server to start")

@@ -13,7 +13,7 @@ import uuid
 import psutil
 import pytest
 
-from ._suite import ROOT, run_suite
+from ._suite import ROOT, as_in_a_terminal, run_suite
 
 THREAD = "{python} -m echo_conformance.implementations.echo_thread --host {host} --port {port}"
 QUICK = ["--case", "tcp.echo.unbuffered"]
@@ -120,7 +120,7 @@ def _start_suite(token: str, *args: str) -> subprocess.Popen:
     # A session of its own, so a signal can go to its whole process group as a terminal's would.
     return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "ECHO_CONFORMANCE_TEST_TOKEN": token},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=as_in_a_terminal)
 
 
 def _sleepers(token: str) -> list[psutil.Process]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 
 from .._cases import DATA, GROWTH, HANG, PROMISE, case, require, step
 from .._client import COMPLETE, abort, chunked, connect, exchange, fill_without_reading, gather, pseudo_random
@@ -121,7 +122,7 @@ def _churn(server, bounds, cycles: int, what: str) -> None:
     for i in range(cycles):
         with step(f"{what}: cycle {i + 1} of {cycles}"), connect(server.address, bounds) as sock:
             sock.sendall(b"churn")
-            got = _recv_exactly(sock, 5)
+            got = _recv_exactly(sock, 5, bounds.progress)
             if i % RESET_EVERY == 0:
                 abort(sock)
         require(got == b"churn", expected="every churn cycle is echoed", observed=f"{what}, cycle {i}: {got!r}")
@@ -145,11 +146,16 @@ def test_tcp_resources_churn(impl, launch, bounds):
                              + (after.describe() if after else f"the server exited (status {server.exit_code})"))
 
 
-def _recv_exactly(sock, n: int) -> bytes:
-    """Blocking reads (the socket's timeout is the progress bound) until n bytes or EOF."""
+def _recv_exactly(sock, n: int, within: float) -> bytes:
+    """Reads until n bytes, EOF or ``within`` seconds in all: a server that trickles a byte
+    now and then must not hold each cycle for a progress bound per byte."""
     data = b""
+    deadline = time.monotonic() + within
     try:
-        while len(data) < n and (chunk := sock.recv(n - len(data))):
+        while len(data) < n and (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            if not (chunk := sock.recv(n - len(data))):
+                break
             data += chunk
     except OSError:
         pass
@@ -183,13 +189,13 @@ def test_tcp_scale_connections(impl, endpoint, bounds):
             with step(f"sending on connection {i + 1} of {count:,}"):
                 socks[i].sendall(payloads[i])
         got = dict(zip(chosen, gather([socks[i] for i in chosen], [len(payloads[i]) for i in chosen],
-                                      within=within, stall=bounds.crowd)))
+                                      within=within, stall=bounds.crowd_stall, bounds=bounds)))
     finally:
         for sock in socks:
             sock.close()
     wrong = [i for i in chosen if payloads[i] != got[i]]
     require(not wrong, expected=f"with {count:,} connections open, each of {len(chosen)} of them (the "
                                 f"newest {SCALE_ECHOED // 2} and a spread of the rest) echoed within {within:g} s, "
-                                f"one at least every {bounds.crowd:g} s",
+                                f"one at least every {bounds.crowd_stall:g} s",
             observed=lambda: f"{len(wrong)} were not, e.g. "
                              + describe_stream(payloads[wrong[0]], got[wrong[0]], who=f"connection {wrong[0] + 1}"))

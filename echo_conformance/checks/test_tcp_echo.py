@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from hypothesis import example, given, strategies as st
 
 from .._cases import DATA, HANG, RFC862, case, require

@@ -47,16 +47,18 @@ class Outcome:
     stall: float | None = None  # the stall bound this exchange used
 
     def describe(self) -> str:
-        if self.ended == STALLED and self.stall is not None:
-            return f"nothing more arrived (no progress for {self.stall:g} s)"
+        # Only the stalled and slow outcomes name the stall bound; listen_quietly() has none.
+        stall = "the stall bound" if self.stall is None else f"{self.stall:g} s"
+        if self.ended == STALLED:
+            return f"nothing more arrived (no progress for {stall})"
+        if self.ended == SLOW:
+            return (f"the echo came too slowly: {len(self.received):,} bytes after {self.elapsed:.2f} s, "
+                    f"behind the slowest rate allowed (the byte at offset n is due within {stall} "
+                    "plus n / 1 MiB times the per_mib bound)")
         return {
             COMPLETE: "all expected bytes arrived",
             EOF: "the server closed the connection (EOF)",
             RESET: "the connection was reset",
-            STALLED: "nothing more arrived (no progress for the stall bound)",
-            SLOW: (f"the echo came too slowly: {len(self.received):,} bytes after {self.elapsed:.2f} s, "
-                   f"behind the slowest rate allowed (the byte at offset n is due within {self.stall:g} s "
-                   "plus n / 1 MiB times the per_mib bound)"),
             WRONG: "a byte came back that differs from the byte sent (the exchange stopped there)",
             TIMEOUT: "the exchange exceeded its overall bound",
         }[self.ended]

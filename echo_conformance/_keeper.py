@@ -91,9 +91,11 @@ def _scan() -> dict[int, list[int]]:
 
 def descendants(pid: int) -> list[int]:
     """Every live descendant of ``pid`` (no third-party imports here: the keeper runs with -I -S)."""
+    table = None if _CHILDREN_FILES else _scan()  # one scan for the whole tree, not one per node
     found, todo = [], [pid]
     while todo:
-        kids = children(todo.pop())
+        parent = todo.pop()
+        kids = children(parent) if table is None else table.get(parent, [])
         found += kids
         todo += kids
     return found

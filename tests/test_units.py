@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from echo_conformance._client import chunked
+from echo_conformance._client import COMPLETE, EOF, RESET, SLOW, STALLED, TIMEOUT, WRONG, Outcome, chunked
 from echo_conformance._diff import describe_stream, first_difference
 from echo_conformance._registry import (DECLARATIONS, MANIFEST_KEYS, Implementation, ManifestError, bundled,
                                         from_options, load_manifest, make, parse_target, parse_transports)
@@ -194,3 +194,10 @@ def test_bad_manifest_entries_name_the_file_the_entry_and_the_key(entry, message
     with pytest.raises(ManifestError) as info:
         load_manifest(manifest)
     assert str(info.value).startswith(f"{manifest}: ") and message in str(info.value)
+
+
+@pytest.mark.parametrize("ended", [COMPLETE, EOF, RESET, STALLED, SLOW, WRONG, TIMEOUT])
+@pytest.mark.parametrize("stall", [None, 2.0])
+def test_every_outcome_describes_itself_with_or_without_a_stall_bound(ended, stall):
+    """listen_quietly() returns outcomes without a stall bound: describing one must not fail."""
+    assert Outcome(b"ab", ended, 0.5, stall=stall).describe()

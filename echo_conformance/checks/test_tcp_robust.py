@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from .._cases import DATA, GROWTH, HANG, PROMISE, case, require, step
 from .._client import COMPLETE, abort, chunked, connect, exchange, fill_without_reading, gather, pseudo_random
 from .._diff import describe_stream
@@ -121,11 +119,11 @@ WARM_UP = 50
 def _churn(server, bounds, cycles: int, what: str) -> None:
     for i in range(cycles):
         with step(f"{what}: cycle {i + 1} of {cycles}"), connect(server.address, bounds) as sock:
-            sock.sendall(b"churn")
-            got = _recv_exactly(sock, 5, bounds.progress)
+            out = exchange(sock, [b"churn"], expect=5, bounds=bounds, expected=b"churn")
             if i % RESET_EVERY == 0:
                 abort(sock)
-        require(got == b"churn", expected="every churn cycle is echoed", observed=f"{what}, cycle {i}: {got!r}")
+        require(out.received == b"churn", expected="every churn cycle is echoed",
+                observed=lambda: f"{what}, cycle {i}: {out.received!r}; {out.describe()}")
 
 
 @case("tcp.resources.churn", f"After {CHURN:,} connect/echo/close cycles (every {RESET_EVERY}th reset), "
@@ -144,22 +142,6 @@ def test_tcp_resources_churn(impl, launch, bounds):
             expected=f"back to the count after the warm-up ({baseline.describe()}) within {bounds.release:g} s",
             observed=lambda: f"after {CHURN:,} more cycles: "
                              + (after.describe() if after else f"the server exited (status {server.exit_code})"))
-
-
-def _recv_exactly(sock, n: int, within: float) -> bytes:
-    """Reads until n bytes, EOF or ``within`` seconds in all: a server that trickles a byte
-    now and then must not hold each cycle for a progress bound per byte."""
-    data = b""
-    deadline = time.monotonic() + within
-    try:
-        while len(data) < n and (left := deadline - time.monotonic()) > 0:
-            sock.settimeout(left)
-            if not (chunk := sock.recv(n - len(data))):
-                break
-            data += chunk
-    except OSError:
-        pass
-    return data
 
 
 SCALE = 1100

@@ -7,12 +7,14 @@ from __future__ import annotations
 import re
 
 from echo_conformance._catalogue import load, markdown_table
+from echo_conformance.bench import _report as bench_report
 from echo_conformance._registry import load_manifest
 from interop._matrix import matrix
 
 from ._suite import FAULTY, ROOT
 
 README = ROOT / "README.md"
+BENCH_RESULTS = ROOT / "docs" / "bench" / "results.json"
 
 
 def faulty_table() -> str:
@@ -27,6 +29,7 @@ SECTIONS = {
     "checks": markdown_table,
     "faulty": faulty_table,
     "interop": lambda: matrix(load()),
+    "bench": lambda: bench_report.markdown_headline(bench_report.read_json(BENCH_RESULTS)),
 }
 
 

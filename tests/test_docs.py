@@ -20,3 +20,13 @@ def test_ci_runs_exactly_the_readme_commands():
     readme = [line for line in TEXT.splitlines() if ".venv/bin/pytest" in line
               and line.startswith(("python3", "scripts/"))]
     assert ci == readme and len(ci) == 2
+
+
+def test_bench_results_markdown_is_the_json():
+    from echo_conformance.bench import _report
+
+    from ._docs import BENCH_RESULTS
+
+    doc = _report.read_json(BENCH_RESULTS)
+    assert (BENCH_RESULTS.parent / "results.md").read_text(encoding="utf-8") == _report.markdown_document(doc), \
+        "docs/bench/results.md is not docs/bench/results.json: run bench --from-json docs/bench/results.json --markdown docs/bench/results.md"

@@ -180,16 +180,35 @@ def headline(points: list[dict]) -> tuple[int, int] | None:
 
 
 def summary(points: list[dict]) -> list[dict]:
-    """One point per implementation at the headline point, cheapest server first (the
-    baseline's own first); relays by their throughput against their upstream direct."""
+    """One point per echo server at the headline point, cheapest server first."""
     key = headline(points)
-    chosen = [p for p in points if (p["connections"], p["size"]) == key and p.get("round_trips_per_s")]
-    return sorted(chosen, key=lambda p: (p.get("kind") == "relay", p.get("server_cpu_us_per_rt") or float("inf")))
+    chosen = [p for p in points if (p["connections"], p["size"]) == key and p.get("round_trips_per_s")
+              and p.get("kind") != "relay"]
+    return sorted(chosen, key=lambda p: p.get("server_cpu_us_per_rt") or float("inf"))
+
+
+def markdown_headline(doc: dict) -> str:
+    """The command, the machine and the headline table (every implementation at one point):
+    the results as the README shows them."""
+    return "\n".join(_headline_lines(doc)) + "\n"
 
 
 def markdown_document(doc: dict) -> str:
-    """The Markdown the README's results section is made of: the headline table (every
-    implementation at one point), then every point."""
+    """The whole run in Markdown: the headline, then every point, what was not measured and
+    what failed to start."""
+    out = _headline_lines(doc)
+    if headline(doc["points"]):
+        out += ["", "Every point:", ""]
+    out += [markdown(doc["points"])]
+    if doc.get("skipped"):
+        out += ["", "Not measured:", ""] + [f"- {line}" for line in skipped_summary(doc["skipped"])]
+    if doc.get("failures"):
+        out += ["", "Failed to start:", ""] + [f"- {f['implementation']}: {f['error'].splitlines()[0]}"
+                                               for f in doc["failures"]]
+    return "\n".join(out) + "\n"
+
+
+def _headline_lines(doc: dict) -> list[str]:
     m = doc.get("machine", {})
     s = doc.get("settings", {})
     out = [f"Command: `{doc.get('command', '')}`", "",
@@ -200,15 +219,17 @@ def markdown_document(doc: dict) -> str:
            f"{m.get('busy_before_percent', 0):.0f}% busy before the run.", ""]
     key = headline(doc["points"])
     if key:
-        out += [f"Every implementation at {key[0]:,} connections, {_size(key[1])} messages, cheapest "
-                "server first:", "", markdown(summary(doc["points"])), "", "Every point:", ""]
-    out += [markdown(doc["points"])]
-    if doc.get("skipped"):
-        out += ["", "Not measured:", ""] + [f"- {line}" for line in skipped_summary(doc["skipped"])]
-    if doc.get("failures"):
-        out += ["", "Failed to start:", ""] + [f"- {f['implementation']}: {f['error'].splitlines()[0]}"
-                                               for f in doc["failures"]]
-    return "\n".join(out) + "\n"
+        echoes = summary(doc["points"])
+        if echoes:
+            out += [f"Every echo server at {key[0]:,} connections, {_size(key[1])} messages, cheapest "
+                    "first:", "", markdown(echoes)]
+        relays = [p for p in doc["points"] if p.get("kind") == "relay" and p["connections"] == key[0]
+                  and p.get("round_trips_per_s")]
+        if relays:
+            out += ([""] if echoes else []) + [f"Every relay at {key[0]:,} connections, every message size (x direct: its "
+                    "throughput over its upstream's, measured directly in the same run):", "",
+                    markdown(relays)]
+    return out
 
 
 # --- plots ----------------------------------------------------------------------------------------

@@ -28,26 +28,13 @@ every worker before it exits: no zombie, and nothing left listening.
 RFC 862: any data received is sent back until the calling user terminates the connection.
 """
 
-import ctypes
-import logging
 import os
-import signal
 import socket
 import sys
-import time
 
 from . import _common as common
+from . import _supervisor as supervisor
 from ._reactor import Acceptor, EchoConnection, Reactor
-
-log = logging.getLogger("echo_reactors_processes")
-
-STOP = {signal.SIGTERM, signal.SIGINT}
-WATCH = STOP | {signal.SIGCHLD}
-# A worker that dies this young is failing, not unlucky: replace it only after
-# a pause, so the parent does not become a fork loop.
-YOUNG = 1.0
-RESPAWN_PAUSE = 1.0
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 # --- the listening sockets ----------------------------------------------------
@@ -86,113 +73,26 @@ def worker(listener):
     reactor.run()
 
 
-def die_with_parent(parent):
-    """Linux: have the kernel SIGKILL this worker when the parent dies, however
-    it dies (even by SIGKILL, when it cannot stop its workers itself). An
-    orphaned worker would go on serving the port, sharing it with the next run."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux
-        pass
-    if os.getppid() != parent:  # the parent died before we asked
-        os._exit(0)
-
-
-def spawn(listeners, slot):
-    """Fork the worker for listeners[slot]; return its pid. Called with WATCH
-    blocked, so no signal can run parent code in the child between fork() and
-    its own handlers."""
-    parent = os.getpid()
-    pid = os.fork()
-    if pid:
-        return pid
-    try:
-        # A worker keeps SIGTERM's and SIGINT's default action: it dies at
-        # once, wherever it is; the kernel closes its sockets.
-        for signum in STOP:
-            signal.signal(signum, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, WATCH)
-        die_with_parent(parent)
+def start(listeners, slot):
+    """Fork the worker for listeners[slot]; return its pid."""
+    def work():
         for i, sock in enumerate(listeners):
             if i != slot:
                 sock.close()  # our copies only: the parent keeps them open
         worker(listeners[slot])
-    except BaseException:
-        log.exception("worker %d failed", os.getpid())
-    finally:
-        # Never return into the parent's code: its `finally` would stop our
-        # siblings (we hold a copy of its table of workers).
-        os._exit(1)
+    return supervisor.fork_worker(work)
 
 
-# --- the parent: a supervisor ---------------------------------------------------
-
-def describe(status):
-    code = os.waitstatus_to_exitcode(status)
-    return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
-
-
-def supervise(listeners, workers):
-    """Keep a worker on every socket until a stop signal arrives.
-
-    Signals are blocked and taken here with sigwaitinfo(), in one place: no
-    handler can interrupt the parent between a fork() and recording the
-    child's pid, and a SIGCHLD is never lost while we fork.
-    """
-    idle = set(range(len(listeners)))  # slots whose worker must be (re)started
-    pause_until = 0.0
-    while True:
-        now = time.monotonic()
-        if idle and now >= pause_until:
-            for slot in sorted(idle):
-                workers[spawn(listeners, slot)] = (slot, now)
-            idle.clear()
-        if idle:  # replacements paused: wake when they may start
-            info = signal.sigtimedwait(WATCH, pause_until - now)
-            if info is None:
-                continue
-        else:
-            info = signal.sigwaitinfo(WATCH)
-        if info.si_signo in STOP:
-            log.debug("%s received, stopping %d workers", signal.Signals(info.si_signo).name,
-                      len(workers))
-            return
-        # SIGCHLD: several workers may have died for one signal; reap them all.
-        while workers:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
-                break
-            slot, started = workers.pop(pid)
-            log.warning("worker %d (pid %d) %s; replacing it", slot, pid, describe(status))
-            idle.add(slot)
-            if time.monotonic() - started < YOUNG:
-                pause_until = time.monotonic() + RESPAWN_PAUSE
-
-
-def stop(workers):
-    """SIGTERM every worker and reap it: none outlives us holding the port."""
-    for pid in workers:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:  # already dead, not yet reaped
-            pass
-    for pid in workers:  # a worker not yet past its SIG_UNBLOCK dies right there
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
-    workers.clear()
-
+# --- the parent: a supervisor (_supervisor.py) ---------------------------------
 
 def serve(args):
-    # Block before listening: the harness may send SIGTERM as soon as the port accepts.
-    signal.pthread_sigmask(signal.SIG_BLOCK, WATCH)
+    supervisor.block_signals()
     listeners = listen_all(args.host, args.port, args.workers)
     workers = {}  # pid -> (slot, start time)
     try:
-        supervise(listeners, workers)
+        supervisor.supervise(range(len(listeners)), lambda slot: start(listeners, slot), workers)
     finally:
-        stop(workers)
+        supervisor.stop(workers)
         for sock in listeners:
             sock.close()
 

@@ -55,6 +55,16 @@ def resolve(host, port, kind=socket.SOCK_STREAM):
     return family, sockaddr
 
 
+def no_delay(*socks):
+    """Turn Nagle's algorithm off on a relay's sockets: pass each piece on at once.
+
+    With Nagle, a small write waits while an earlier one is unacknowledged, and the receiver
+    may hold its ACK back for up to 40 ms (delayed ACK).  A relay that reads a message in two
+    pieces and writes each as it comes would add that wait to the message."""
+    for sock in socks:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def listen(host, port):
     """A TCP listening socket on host:port with SO_REUSEADDR and a large backlog."""
     family, sockaddr = resolve(host, port)

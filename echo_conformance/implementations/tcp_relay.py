@@ -58,6 +58,7 @@ def relay(client, peer, upstream_addr):
         client.close()
         return
     upstream.settimeout(None)  # back to plain blocking mode for the transfer
+    common.no_delay(client, upstream)
     with client, upstream:
         other = common.start_thread(pump, client, upstream, "client->upstream")
         pump(upstream, client, "upstream->client")

@@ -104,6 +104,7 @@ def serve(args):
             client.setblocking(False)
             upstream = socket.socket(family, socket.SOCK_STREAM)
             upstream.setblocking(False)
+            common.no_delay(client, upstream)
             # Non-blocking connect: EINPROGRESS now, POLLOUT when the handshake
             # ends, and SO_ERROR then says whether it worked.
             err = upstream.connect_ex(sockaddr)

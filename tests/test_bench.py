@@ -158,6 +158,7 @@ USAGE = [
     (["--impl-cmd", "server --host {host}"], "must contain {port}"),
     (["--target", "127.0.0.1:7", "--impl-cwd", "."], "--impl-cwd does not apply to --target"),
     (["--from-json", "missing.json"], "--from-json:"),
+    (["--repeat", "0"], "a number of runs, at least 1"),
 ]
 
 
@@ -230,3 +231,39 @@ def test_server_cpu_counts_children_that_exit_during_the_interval_once():
     after = {parent: (1.0 + 0.75, 0.5 + 0.25), newborn: (0.125, 0.0)}
     user, system = cpu_between(before, after)
     assert (user, system) == (0.5 + 0.125, 0.0)
+
+
+def _run(cpu, rts=1000.0, error=None):
+    return {"implementation": "x", "connections": 1, "size": 1, "server_cpu_us_per_rt": cpu,
+            "round_trips_per_s": rts, "error": error}
+
+
+@pytest.mark.parametrize("runs, cpu, rts, repeats, error", [
+    ([_run(3.0), _run(1.0), _run(2.0)], 2.0, 1000.0, 3, None),                    # the median by CPU
+    ([_run(5.0, 10.0), _run(1.0, 30.0)], 1.0, 30.0, 2, None),                     # even: the lower middle
+    ([_run(None, 10.0), _run(None, 30.0), _run(None, 20.0)], None, 20.0, 3, None),  # --target: by throughput
+    ([_run(1.0), _run(None, None, "the server is no longer running")], 1.0, 1000.0, 1,
+     "1 of 2 runs failed: the server is no longer running"),                     # a failure is never outvoted
+    ([_run(None, None, "refused")], None, None, 0, "refused"),
+])
+def test_repeated_runs_keep_the_median_run_and_their_spread(runs, cpu, rts, repeats, error):
+    from echo_conformance.bench._runner import median_point
+
+    point = median_point(runs)
+    assert (point["server_cpu_us_per_rt"], point["round_trips_per_s"]) == (cpu, rts)
+    assert point["repeats"] == repeats and point["error"] == error
+    if repeats:
+        low, high = point["round_trips_per_s_range"]
+        assert low <= rts <= high
+
+
+def test_bench_repeat_measures_each_point_that_many_times(tmp_path):
+    run = bench("--impl", "echo-reactor", "--no-baseline", "--connections", "10", *TINY, "--repeat", "3",
+                "--json", "bench.json", "--markdown", "bench.md", tmp=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    point = points(tmp_path / "bench.json")[("echo-reactor", 10)]
+    assert_measured(point)
+    assert point["repeats"] == 3
+    low, high = point["server_cpu_us_per_rt_range"]
+    assert low <= point["server_cpu_us_per_rt"] <= high
+    assert "in 3 runs" in run.stdout and "the median of 3 runs" in (tmp_path / "bench.md").read_text()

@@ -16,6 +16,7 @@ POINT_KEYS = (
     "generator_saturated", "machine_cpu_percent", "other_cpu_percent", "lost_connections", "stalled_messages",
     "offered_rate", "unsent", "send_lag_p99_us",
     "baseline", "cpu_vs_baseline", "throughput_vs_baseline", "throughput_vs_upstream_direct",
+    "repeats", "round_trips_per_s_range", "server_cpu_us_per_rt_range",
     "error",
 )
 
@@ -48,6 +49,10 @@ GLOSSARY = {
     "cpu_vs_baseline": "server_cpu_us_per_rt / the baseline's at the same connections and size",
     "throughput_vs_baseline": "round_trips_per_s / the baseline's at the same connections and size",
     "throughput_vs_upstream_direct": "a relay's round_trips_per_s / its upstream's measured directly",
+    "repeats": "how many runs measured this point (--repeat); its numbers are the run with the median "
+               "server_cpu_us_per_rt (the median round_trips_per_s where that is not known)",
+    "round_trips_per_s_range/server_cpu_us_per_rt_range": "[lowest, highest] over those runs: how much "
+                                                          "the point varied from run to run",
 }
 
 
@@ -114,6 +119,9 @@ def _note(point: dict) -> str:
     if point.get("generator_saturated"):
         wait = point.get("generator_wait_percent")
         notes.append("GENERATOR SATURATED" + (f" ({wait:.0f}% waiting for a CPU)" if wait and wait >= 10 else ""))
+    spread = point.get("server_cpu_us_per_rt_range")
+    if (point.get("repeats") or 0) > 1 and spread:
+        notes.append(f"{spread[0]:.1f}-{spread[1]:.1f} us/rt in {point['repeats']} runs")
     if point.get("throughput_vs_upstream_direct") is not None:
         notes.append(f"{point['throughput_vs_upstream_direct']:.2f}x direct")
     if point.get("error"):
@@ -208,13 +216,18 @@ def markdown_document(doc: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def _runs(repeat: int) -> str:
+    return f", each point the median of {repeat} runs" if repeat > 1 else ""
+
+
 def _headline_lines(doc: dict) -> list[str]:
     m = doc.get("machine", {})
     s = doc.get("settings", {})
     out = [f"Command: `{doc.get('command', '')}`", "",
            f"Machine: {m.get('cpus')} cores, {m.get('platform', '')}, Python {m.get('python', '')}; "
            f"generator: {m.get('generator_loop', '')} event loop; {s.get('mode', 'closed')} loop, "
-           f"{s.get('warmup_s')} s warm-up then {s.get('duration_s')} s measured per point; "
+           f"{s.get('warmup_s')} s warm-up then {s.get('duration_s')} s measured per point"
+           f"{_runs(s.get('repeat') or 1)}; "
            f"baseline: {doc.get('baseline') or 'none'}; {doc.get('started', '')}; the machine was "
            f"{m.get('busy_before_percent', 0):.0f}% busy before the run.", ""]
     key = headline(doc["points"])
@@ -226,7 +239,9 @@ def _headline_lines(doc: dict) -> list[str]:
         relays = [p for p in doc["points"] if p.get("kind") == "relay" and p["connections"] == key[0]
                   and p.get("round_trips_per_s")]
         if relays:
-            out += ([""] if echoes else []) + [f"Every relay at {key[0]:,} connections, every message size (x direct: its "
+            if echoes:
+                out.append("")
+            out += [f"Every relay at {key[0]:,} connections, every message size (x direct: its "
                     "throughput over its upstream's, measured directly in the same run):", "",
                     markdown(relays)]
     return out

@@ -397,6 +397,51 @@ def run(impls: list, settings: Settings, progress=_say) -> tuple[list[dict], lis
     return points, skipped, failures
 
 
+def run_rounds(impls: list, settings: Settings, repeat: int,
+               progress=_say) -> tuple[list[dict], list[dict], list[dict]]:
+    """run() `repeat` times, each with freshly started servers, and keep one run per point:
+    the median (see median_point).
+
+    Why whole rounds rather than N measurements in a row: on a shared machine much of the
+    spread between two runs of one point comes from where the scheduler put the processes
+    (the generator's and the server's on the same CPU or not), and that holds for as long as
+    the processes live.  Restarting everything samples it anew."""
+    rounds = []
+    for number in range(1, repeat + 1):
+        if repeat > 1:
+            progress(f"run {number} of {repeat}")
+        rounds.append(run(impls, settings, progress))
+    points: dict[tuple, list[dict]] = {}
+    for round_points, _, _ in rounds:
+        for p in round_points:
+            points.setdefault((p["implementation"], p["connections"], p["size"]), []).append(p)
+    failures = {f["implementation"]: f for _, _, fs in rounds for f in fs}
+    return [median_point(runs) for runs in points.values()], rounds[0][1], list(failures.values())
+
+
+def median_point(runs: list[dict]) -> dict:
+    """One point for several runs of it: the run with the median server CPU per round trip
+    (the median throughput where the server's CPU is not known), whole, so that its numbers
+    stay consistent with each other; plus how many runs measured it and their spread.  A run
+    that failed makes the point fail: a failure is never outvoted."""
+    measured = [p for p in runs if p.get("round_trips_per_s") and not p.get("error")]
+    if not measured:
+        return {**runs[0], "repeats": 0, "round_trips_per_s_range": None, "server_cpu_us_per_rt_range": None}
+    known = all(p.get("server_cpu_us_per_rt") is not None for p in measured)
+    measured.sort(key=(lambda p: p["server_cpu_us_per_rt"]) if known else (lambda p: -p["round_trips_per_s"]))
+    point = dict(measured[(len(measured) - 1) // 2])
+    rts = [p["round_trips_per_s"] for p in measured]
+    point["repeats"] = len(measured)
+    point["round_trips_per_s_range"] = [min(rts), max(rts)]
+    cpus = [p["server_cpu_us_per_rt"] for p in measured] if known else None
+    point["server_cpu_us_per_rt_range"] = [min(cpus), max(cpus)] if cpus else None
+    failed = [p for p in runs if p not in measured]
+    if failed:
+        point["error"] = (f"{len(failed)} of {len(runs)} runs failed: "
+                          f"{failed[0].get('error') or 'nothing was echoed'}")
+    return point
+
+
 def describe(p: dict) -> str:
     head = f"{p['implementation']}: {p['connections']:,} connection(s), {p['size']:,} B"
     if p.get("round_trips_per_s") is None:
@@ -430,4 +475,4 @@ def _ratio(a, b):
     return a / b if a is not None and b else None
 
 
-__all__ = ["Settings", "points_for", "run", "compare", "measure", "Subject", "tree_cpu", "SATURATED"]
+__all__ = ["Settings", "points_for", "run", "run_rounds", "median_point", "compare", "measure", "Subject", "tree_cpu", "SATURATED"]

@@ -121,6 +121,12 @@ def _processes(text: str) -> int | None:
     return int(text)
 
 
+def _repeats(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a number of runs, at least 1, not {text!r}")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
                 add_help=False, allow_abbrev=False)
@@ -151,6 +157,10 @@ def parser() -> argparse.ArgumentParser:
                       help="measured time per point (default: 3)")
     load.add_argument("--warmup", type=_non_negative, default=1.0, metavar="SECONDS",
                       help="load before the measured time, not counted (default: 1)")
+    load.add_argument("--repeat", type=_repeats, default=1, metavar="N",
+                      help="measure everything N times, each time with freshly started servers, and keep "
+                           "for each point the run with the median server CPU per round trip (the median "
+                           "throughput with --target); the JSON keeps how far the runs spread (default: 1)")
     load.add_argument("--rate", type=_positive, default=None, metavar="MESSAGES/S",
                       help="open loop: send this many messages a second in all, whatever comes back "
                            "(default: closed loop)")
@@ -253,7 +263,8 @@ def _meta(argv: list[str], ns: argparse.Namespace, started: str) -> dict:
                     "generator_loop": loop_name(ns.generator_loop)},
         "settings": {"mode": "closed" if ns.rate is None else "open", "rate": ns.rate,
                      "connections": list(ns.connections), "sizes": list(ns.size), "duration_s": ns.duration,
-                     "warmup_s": ns.warmup, "generator_processes": ns.generator_processes or "auto",
+                     "warmup_s": ns.warmup, "repeat": ns.repeat,
+                     "generator_processes": ns.generator_processes or "auto",
                      "generator_work_us": ns.generator_work_us,
                      "saturated_threshold_percent": round(SATURATED * 100)},
     }
@@ -308,7 +319,7 @@ def run(argv: list[str]) -> int:
     if busy >= BUSY_WARNING:
         print(f"bench: warning: the machine is busy before the run ({busy:.0f}% of its CPU in use): "
               f"the numbers will be noisy (other_cpu_percent shows it per point)", file=sys.stderr)
-    points, skipped, failures = _runner.run(impls, settings)
+    points, skipped, failures = _runner.run_rounds(impls, settings, ns.repeat)
     measured = {p["implementation"] for p in points}
     baseline = next((b.name for b in reversed(baselines()) if b.name in measured), None)
     _runner.compare(points, baseline)

@@ -29,10 +29,7 @@ import socket
 from ._poller import DEAD, IN, OUT, Poller
 from .echo_reactor import HIGH_WATER, RECV_SIZE, EchoConnection  # noqa: F401 (re-exported)
 
-
 log = logging.getLogger("reactor")
-
-
 
 
 class Reactor:

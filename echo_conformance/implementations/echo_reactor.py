@@ -1,11 +1,11 @@
 """Reactor-pattern TCP echo server: a poll loop dispatching to handler objects.
 
-Model 5 (poll reactor), same behaviour as echo_poll but structured the classic
-way: a Reactor owns a poller (epoll on Linux, poll elsewhere: _poller.py says
-why) and a table fd -> handler and only dispatches events; the protocol lives
-in handlers (Acceptor, EchoConnection). Clients do not block each other as
-long as no handler blocks. Unlike echo_poll, a connection writes its echo at
-once and waits for POLLOUT only for what the socket did not take.
+Model 5 (poll reactor): echo_poll's model, structured the classic way. A
+Reactor owns a poller (epoll on Linux, poll elsewhere: _poller.py says why)
+and a table fd -> handler, and only dispatches events; the protocol lives in
+handlers (Acceptor, EchoConnection). Clients do not block each other as long
+as no handler blocks. Unlike echo_poll, a connection writes its echo at once
+and waits for POLLOUT only for what the socket did not take.
 RFC 862: any data received is sent back until the calling user terminates the connection.
 """
 
@@ -19,7 +19,6 @@ log = logging.getLogger("echo_reactor")
 
 RECV_SIZE = 64 * 1024
 HIGH_WATER = 1024 * 1024  # stop reading a client with this much unsent echo
-
 
 
 class Reactor:

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from hypothesis import HealthCheck, Phase, settings
-
+from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
 from . import _report, _verdict
 from ._bounds import Bounds
 from ._cases import Case, Violation
@@ -24,24 +23,6 @@ from ._launch import LaunchError, Server
 from ._pool import Pool
 from ._registry import DECLARATIONS, SOURCES, Implementation, ManifestError, from_options
 
-# Hypothesis: no per-example deadline (servers are timed by the suite's own bounds); the
-# endpoint fixture is deliberately shared by all examples of one check.  One case, one
-# verdict: Hypothesis shrinks the first failure it finds instead of hunting on for others
-# (report_multiple_bugs), and a failing check's CheckBudget (_expect) caps the time spent
-# after its first failure.  Verdicts are reproducible: the default profile draws the same
-# examples in every run (derandomize), so a server's verdict never depends on the draw; the
-# thorough profile (--hypothesis-profile=thorough) explores 400 fresh random ones.
-settings.register_profile(
-    "conformance", deadline=None, max_examples=25, print_blob=True, report_multiple_bugs=False,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large])
-settings.register_profile("thorough", parent=settings.get_profile("conformance"), max_examples=400,
-                          derandomize=False)
-# A verdict only, fast: no shrinking, no example database (the project's own proof runs).
-settings.register_profile("verdict", parent=settings.get_profile("conformance"), database=None,
-                          phases=[Phase.explicit, Phase.generate])
-settings.load_profile("conformance")
 
 IMPLS = pytest.StashKey[list]()
 BOUNDS = pytest.StashKey[Bounds]()

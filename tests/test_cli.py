@@ -283,3 +283,23 @@ def test_the_action_runs_the_command_and_writes_the_report_and_the_summary(tmp_p
                      command, env)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert report_cases(tmp_path / "banner")["tcp.echo.no-banner"]["outcome"] == "fail"
+
+
+def test_the_plugin_leaves_a_projects_own_hypothesis_settings_alone(tmp_path):
+    """``pytest -p echo_conformance`` in another project's run: the suite's checks take the
+    suite's profile, the project's own property tests keep Hypothesis' defaults (25 derandomized
+    examples, as the suite's profile has, would quietly weaken them)."""
+    (tmp_path / "test_theirs.py").write_text(
+        "from hypothesis import given, settings, strategies as st\n\n\n"
+        "@given(st.integers())\n"
+        "def test_theirs(n):\n"
+        "    assert settings.get_current_profile_name() not in ('conformance', 'thorough', 'verdict')\n"
+        "    assert settings.default.max_examples == 100, settings.default\n")
+    # --confcutdir: the checks are the checkout's, whose own conftest.py is not the package's
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "echo_conformance", "-p", "no:cacheprovider",
+                          f"--confcutdir={ROOT / 'echo_conformance'}", "--impl-cmd", THREAD, "--impl-name", "thread", "--case", "tcp.echo.binary",
+                          "test_theirs.py"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300, env=command_env(tmp_path),
+                         stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "2 passed" in run.stdout, run.stdout[-3000:]

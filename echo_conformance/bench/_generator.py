@@ -72,8 +72,11 @@ CONNECT_AT_ONCE = 128
 #: After the measured interval the load goes on until the parent, having read the server's
 #: CPU time, says stop (so the server is still under load when it is read) -- or this long.
 TAIL = 10.0
-#: After the stop, how long the outstanding messages get to come back.
+#: After the stop, how long the outstanding messages get to come back: DRAIN, or twice the
+#: slowest echo of the measured interval where that is longer (a message in flight at the stop
+#: waits behind as many others as one during the run), but never more than DRAIN_MAX.
 DRAIN = 2.0
+DRAIN_MAX = 10.0
 #: Latency samples kept per worker; beyond, a uniform reservoir sample of them.
 SAMPLE_CAP = 4_000_000
 #: Open loop: a connection with this many bytes waiting to be sent skips its turn.
@@ -141,7 +144,8 @@ class WorkerResult:
     run_delay_s: float | None = None  # time runnable but not running, ditto (Linux)
     wall_s: float = 0.0
     lost: int = 0  # connections closed or reset by the server before the end
-    stalled: int = 0  # messages still outstanding DRAIN seconds after the load stopped
+    stalled: int = 0  # messages still outstanding drain_s seconds after the load stopped
+    drain_s: float = DRAIN
     extra_bytes: int = 0  # bytes received beyond the echo of what was sent
     unsent: int = 0  # open loop: turns skipped because the connection's backlog was full
     send_lag: array = field(default_factory=lambda: array("q"))  # open loop: ns late, sampled
@@ -164,6 +168,11 @@ def _run_delay() -> float | None:
         return None
 
 
+def drain_time(slowest_ns: int) -> float:
+    """Seconds the messages outstanding at the stop get to come back (see DRAIN)."""
+    return min(DRAIN_MAX, max(DRAIN, 2 * slowest_ns / 1e9))
+
+
 class _Stats:
     """Shared by a worker's connections: the measured interval and what was measured in it."""
 
@@ -174,6 +183,7 @@ class _Stats:
         self.start_ns = self.end_ns = self.stop_ns = 0
         self.samples = array("q")
         self.count = 0
+        self.slowest_ns = 0
         self.lost = self.extra = 0
         self.error = ""
         self.running = 0  # connections that have not finished their last message
@@ -182,6 +192,7 @@ class _Stats:
 
     def record(self, ns: int) -> None:
         self.count += 1
+        self.slowest_ns = max(self.slowest_ns, ns)
         if len(self.samples) < SAMPLE_CAP:
             self.samples.append(ns)
         else:  # Algorithm R: every sample kept with the same probability
@@ -423,7 +434,7 @@ async def _drive(loop, pipe, plan: Plan, count: int) -> WorkerResult:
     # Wait for every connection's last echo after the stop (bounded: the stop comes at the
     # latest TAIL after the interval, and the echoes get DRAIN more).
     while not stats.all_done.done():
-        left = (stats.stop_ns - time.perf_counter_ns()) / 1e9 + DRAIN
+        left = (stats.stop_ns - time.perf_counter_ns()) / 1e9 + drain_time(stats.slowest_ns)
         if left <= 0:
             break
         try:
@@ -436,6 +447,7 @@ async def _drive(loop, pipe, plan: Plan, count: int) -> WorkerResult:
         end_timer.cancel()
         read_cpu()
     result.stalled = sum(1 for c in conns if c.active)
+    result.drain_s = drain_time(stats.slowest_ns)
     for c in conns:
         c.active = False
         if c.transport is not None:
@@ -503,6 +515,7 @@ class Outcome:
     run_delay_measured: bool
     lost: int
     stalled: int
+    drain_s: float  # how long the messages outstanding at the stop got to come back
     extra_bytes: int
     unsent: int
     send_lag_ns: list[int]  # sorted
@@ -601,7 +614,7 @@ class Generator:
         """Stop the load if it is still on, and gather what every worker measured."""
         assert self._t0 is not None
         self.stop()
-        until = self._t0 + self.plan.warmup + self.plan.duration + TAIL + DRAIN + 30
+        until = self._t0 + self.plan.warmup + self.plan.duration + TAIL + DRAIN_MAX + 30
         results: list[WorkerResult] = []
         for pipe, proc in zip(self._pipes, self._workers):
             word, result = self._receive(pipe, proc, until, "report")
@@ -623,6 +636,7 @@ class Generator:
             busiest_waiting=max(results, key=lambda r: r.busy).waiting if results else 0.0,
             run_delay_measured=all(r.run_delay_s is not None for r in results),
             lost=sum(r.lost for r in results), stalled=sum(r.stalled for r in results),
+            drain_s=max((r.drain_s for r in results), default=DRAIN),
             extra_bytes=sum(r.extra_bytes for r in results), unsent=sum(r.unsent for r in results),
             send_lag_ns=lags, errors=[r.error for r in results if r.error])
 

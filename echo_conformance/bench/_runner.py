@@ -21,7 +21,7 @@ from .._bounds import Bounds
 from .._address import Address
 from .._launch import LaunchError, Server, free_port
 from ._baselines import fastest
-from ._generator import DRAIN, SATURATED, Generator, GeneratorError, Outcome, Plan, auto_processes
+from ._generator import SATURATED, Generator, GeneratorError, Outcome, Plan, auto_processes
 
 #: Above this many connections, only implementations that declare it (``connections`` >= it)
 #: are measured: a server that holds 10,000 connections is a claim to make, not to assume.
@@ -345,7 +345,8 @@ def fill(record: dict, outcome: Outcome, settings: Settings, wall: float,
     if outcome.errors:
         problems.append(outcome.errors[0])
     if outcome.stalled:
-        problems.append(f"{outcome.stalled} message(s) not echoed within {DRAIN:g} s after the load stopped")
+        problems.append(f"{outcome.stalled} message(s) not echoed within {outcome.drain_s:.1f} s after the load "
+                        "stopped")
     if outcome.extra_bytes:
         problems.append(f"{outcome.extra_bytes:,} bytes came back beyond the echo")
     if outcome.unsent:

@@ -8,6 +8,7 @@ from .._cases import DATA, HANG, RFC862, case, require
 from .._client import chunked, connect, exchange, listen_quietly, pseudo_random
 from .._diff import describe_stream
 from .._expect import budgeted, check_budget_fixture, roundtrip  # noqa: F401  (the check_budget fixture)
+from .._hypothesis import check_settings
 
 RFC = 'RFC 862: "Once a connection is established any data received is sent back."'
 
@@ -16,6 +17,7 @@ RFC = 'RFC 862: "Once a connection is established any data received is sent back
       f"any chunking comes back byte-exact while the client keeps sending. {RFC}", guards=RFC862,
       defect="bytes altered, dropped, reordered or added (text-mode I/O, encodings, off-by-one buffers)")
 @budgeted
+@check_settings()
 @given(payload=st.binary(min_size=1, max_size=200_000) | st.sampled_from(
            [bytes(range(256)), b"\x00" * 64, b"\r\n\r\n.\r\n", b"\xff\xfe\xc3\x28\xed\xa0\x80"]),
        sizes=st.lists(st.integers(1, 70_000), min_size=1, max_size=12))

@@ -27,6 +27,7 @@ from .._cases import MISDELIVERY, Violation, case, require
 from .._client import COMPLETE, EOF, abort, connect, exchange, listen_quietly
 from .._diff import describe_stream
 from .._expect import RAN_OUT, CheckBudget, budgeted, check_budget_fixture  # noqa: F401  (the check_budget fixture)
+from .._hypothesis import check_settings
 
 MAX_OPEN = 4
 #: How long a waiting connection of a serial server is watched for (wrongly) arriving data.
@@ -245,4 +246,4 @@ def test_tcp_stateful(impl, endpoint, bounds, check_budget):
     machine = type("EchoMachine", (EchoMachine,),
                    {"endpoint": endpoint, "bounds": bounds, "serial": impl.model == "serial",
                     "budget": check_budget})
-    run_state_machine_as_test(machine, settings=settings(settings(), stateful_step_count=20))
+    run_state_machine_as_test(machine, settings=settings(check_settings(), stateful_step_count=20))

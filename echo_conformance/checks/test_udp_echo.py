@@ -15,6 +15,7 @@ from hypothesis import given, strategies as st
 
 from .._cases import HANG, MISDELIVERY, RFC862, case, require
 from .._expect import CheckBudget, budgeted, check_budget_fixture  # noqa: F401  (the check_budget fixture)
+from .._hypothesis import check_settings
 from .._udp import ANSWERED, LOST, MAX_IPV4, TRIES, ask, collect, multiset_difference, size_list, udp_socket
 
 RFC = 'RFC 862: "When a datagram is received, the data from it is sent back in an answering datagram."'
@@ -53,6 +54,7 @@ class Datagram:
       f"holding exactly its data, sent to the address it came from. {RFC}", **UDP, guards=RFC862,
       defect="datagrams truncated, altered or left unanswered")
 @budgeted
+@check_settings()
 @given(payload=st.binary(max_size=512)
        | st.builds(Datagram, st.integers(0, MAX_IPV4), st.just("random"), st.integers(0, 2**32))
        | st.builds(Datagram, st.sampled_from([0, 1, 4096, 4097, 65_000, MAX_IPV4]),

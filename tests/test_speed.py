@@ -23,6 +23,7 @@ from echo_conformance._cases import Violation, require
 from echo_conformance._catalogue import load
 from echo_conformance._client import SLOW, WRONG, connect, exchange
 from echo_conformance._expect import CheckBudget, budgeted
+from echo_conformance._hypothesis import check_settings
 from echo_conformance._launch import Address
 from echo_conformance._registry import load_manifest
 
@@ -118,7 +119,7 @@ def test_a_first_failure_that_ran_out_stops_hypothesis():
 
     @budgeted
     @given(n=st.integers())
-    @settings(database=None, max_examples=50, report_multiple_bugs=False)
+    @settings(check_settings(), database=None, max_examples=50, report_multiple_bugs=False)
     def check(check_budget, n):
         with check_budget.example(n):
             calls.append(n)
@@ -136,7 +137,7 @@ def test_a_failure_seen_at_once_still_shrinks():
 
     @budgeted
     @given(data=st.binary(min_size=1))
-    @settings(database=None, max_examples=200)
+    @settings(check_settings(), database=None, max_examples=200)  # the checks' own settings
     def check(check_budget, data):
         with check_budget.example(data):
             calls.append(data)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
 from . import _report, _verdict
 from ._bounds import Bounds
@@ -22,7 +23,6 @@ from ._address import Address
 from ._launch import LaunchError, Server
 from ._pool import Pool
 from ._registry import DECLARATIONS, SOURCES, Implementation, ManifestError, from_options
-
 
 IMPLS = pytest.StashKey[list]()
 BOUNDS = pytest.StashKey[Bounds]()

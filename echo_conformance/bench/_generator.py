@@ -432,7 +432,7 @@ async def _drive(loop, pipe, plan: Plan, count: int) -> WorkerResult:
         # this worker's share of the rate: in proportion to its share of the connections
         _schedule_open_loop(conns, plan.rate * count / plan.connections, stats, t0_ns, result, at)
     # Wait for every connection's last echo after the stop (bounded: the stop comes at the
-    # latest TAIL after the interval, and the echoes get DRAIN more).
+    # latest TAIL after the interval, and the echoes get drain_time() more).
     while not stats.all_done.done():
         left = (stats.stop_ns - time.perf_counter_ns()) / 1e9 + drain_time(stats.slowest_ns)
         if left <= 0:

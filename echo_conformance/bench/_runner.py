@@ -426,6 +426,7 @@ def median_point(runs: list[dict]) -> dict:
     stay consistent with each other; plus how many runs measured it and their spread.  A run
     that failed makes the point fail: a failure is never outvoted."""
     measured = [p for p in runs if p.get("round_trips_per_s") and not p.get("error")]
+    failed = len(runs) - len(measured)
     if not measured:
         return {**runs[0], "repeats": 0, "round_trips_per_s_range": None, "server_cpu_us_per_rt_range": None}
     known = all(p.get("server_cpu_us_per_rt") is not None for p in measured)
@@ -436,10 +437,9 @@ def median_point(runs: list[dict]) -> dict:
     point["round_trips_per_s_range"] = [min(rts), max(rts)]
     cpus = [p["server_cpu_us_per_rt"] for p in measured] if known else None
     point["server_cpu_us_per_rt_range"] = [min(cpus), max(cpus)] if cpus else None
-    failed = [p for p in runs if p not in measured]
     if failed:
-        point["error"] = (f"{len(failed)} of {len(runs)} runs failed: "
-                          f"{failed[0].get('error') or 'nothing was echoed'}")
+        first = next(p for p in runs if not p.get("round_trips_per_s") or p.get("error"))
+        point["error"] = f"{failed} of {len(runs)} runs failed: {first.get('error') or 'nothing was echoed'}"
     return point
 
 
@@ -476,4 +476,5 @@ def _ratio(a, b):
     return a / b if a is not None and b else None
 
 
-__all__ = ["Settings", "points_for", "run", "run_rounds", "median_point", "compare", "measure", "Subject", "tree_cpu", "SATURATED"]
+__all__ = ["Settings", "points_for", "run", "run_rounds", "median_point", "compare", "measure", "Subject",
+           "tree_cpu", "SATURATED"]

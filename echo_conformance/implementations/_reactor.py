@@ -75,17 +75,18 @@ class Reactor:
 
     def run(self):
         self.running = True
+        poll, handlers = self.poller.poll, self.handlers
         while self.running:
-            ready = [(fd, self.handlers.get(fd), events) for fd, events in self.poller.poll()]
+            ready = [(fd, handlers.get(fd), events) for fd, events in poll()]
             for fd, handler, events in ready:
-                if handler is None or self.handlers.get(fd) is not handler:
+                if handler is None or handlers.get(fd) is not handler:
                     continue  # closed earlier in this round (its fd maybe reused)
                 if events & DEAD:
                     handler.handle_close()
                     continue
                 if events & IN:
                     handler.handle_read()
-                if events & OUT and self.handlers.get(fd) is handler:
+                if events & OUT and handlers.get(fd) is handler:
                     handler.handle_write()
 
     def close(self):

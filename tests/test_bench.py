@@ -267,3 +267,34 @@ def test_bench_repeat_measures_each_point_that_many_times(tmp_path):
     low, high = point["server_cpu_us_per_rt_range"]
     assert low <= point["server_cpu_us_per_rt"] <= high
     assert "in 3 runs" in run.stdout and "the median of 3 runs" in (tmp_path / "bench.md").read_text()
+
+
+class _Transport:
+    def __init__(self, sock):
+        self.sock = sock
+
+    def get_extra_info(self, name):
+        return self.sock if name == "socket" else None
+
+
+@pytest.mark.skipif(not hasattr(__import__("socket"), "TCP_INFO"), reason="TCP_INFO is Linux's")
+def test_a_message_the_generator_sent_after_the_stop_is_told_apart_from_one_the_server_kept():
+    """_sent_after reads when the socket last sent data from the kernel (TCP_INFO), so a message
+    held back in the generator's own loop is not blamed on the server."""
+    import socket
+
+    from echo_conformance.bench._generator import _sent_after
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+    with client, server:
+        before = time.perf_counter_ns()
+        time.sleep(0.05)  # the kernel counts in milliseconds: keep the two instants well apart
+        client.sendall(b"x" * 64)
+        time.sleep(0.05)
+        after = time.perf_counter_ns()
+        assert _sent_after(_Transport(client), before), "sent after `before`, but not seen so"
+        assert not _sent_after(_Transport(client), after), "sent before `after`, but seen as later"
+        assert not _sent_after(_Transport(None), before)  # no socket: never blamed on the generator
+        assert not _sent_after(None, before)

@@ -30,3 +30,16 @@ def test_bench_results_markdown_is_the_json():
     doc = _report.read_json(BENCH_RESULTS)
     assert (BENCH_RESULTS.parent / "results.md").read_text(encoding="utf-8") == _report.markdown_document(doc), \
         "docs/bench/results.md is not docs/bench/results.json: run bench --from-json docs/bench/results.json --markdown docs/bench/results.md"
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/bench/README.md"])
+def test_the_bench_command_shown_is_the_one_that_made_the_results(page):
+    from echo_conformance.bench import _report
+
+    from ._docs import BENCH_RESULTS
+
+    made_by = _report.read_json(BENCH_RESULTS)["command"].removeprefix("echo-conformance bench ")
+    shown = [line for line in (ROOT / page).read_text(encoding="utf-8").splitlines()
+             if "-m echo_conformance bench --connections" in line]
+    assert shown and all(line.endswith(f"-m echo_conformance bench {made_by}") for line in shown), \
+        f"{page} shows {shown}, but results.json was made by `{made_by}`"

@@ -347,6 +347,10 @@ def fill(record: dict, outcome: Outcome, settings: Settings, wall: float,
     if outcome.stalled:
         problems.append(f"{outcome.stalled} message(s) not echoed within {outcome.drain_s:.1f} s after the load "
                         "stopped")
+    if outcome.held:
+        problems.append(f"the generator's event loop ({outcome.loop}) sent {outcome.held} message(s) only after "
+                        "the load stopped: a failure of the generator, not of the server (try "
+                        "--generator-loop asyncio)")
     if outcome.extra_bytes:
         problems.append(f"{outcome.extra_bytes:,} bytes came back beyond the echo")
     if outcome.unsent:

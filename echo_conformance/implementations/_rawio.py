@@ -7,9 +7,10 @@ parse their arguments the old way (a tuple, then a format string) and go through
 that implements socket timeouts, while os.read and os.write take their arguments directly.  In an
 event loop that makes one recv and one send per message, that is a measurable share of the
 server's own (user) CPU time.  Measured on the project's machine, one 1 KiB send + recv pair on a
-socketpair: 1.2-1.4 us of user time through the socket methods, 0.9 us through these; at the
-bench's 100 connections x 1 KiB it took echo-reactor's user time per round trip from 2.85 to
-2.65 us, to uvloop's level (its loop is C; only its data_received is Python).
+socketpair: 1.2-1.4 us of user time through the socket methods, 0.9 us through these.  In the
+bench (100 connections x 1 KiB, one run each, side by side) echo-reactor's user time per round
+trip went from 2.85 to 2.65 us; uvloop's, whose loop is C and only data_received Python, was
+2.3-2.7 us in the same session's runs.
 
 Both raise what the socket methods raise for a non-blocking socket: BlockingIOError when nothing
 can be read or written now, ConnectionResetError, BrokenPipeError (Python ignores SIGPIPE).

@@ -170,6 +170,11 @@ def _run_delay() -> float | None:
         return None
 
 
+#: Offset of tcpi_last_data_sent (u32, ms) in Linux's struct tcp_info: 8 one-byte fields, then
+#: rto, ato, snd_mss, rcv_mss, unacked, sacked, lost, retrans, fackets (u32 each).
+_TCPI_LAST_DATA_SENT = 8 + 9 * 4
+
+
 def _sent_after(transport, t_ns: int) -> bool:
     """Whether the last data this connection's socket sent left it after ``t_ns``
     (perf_counter_ns), by the kernel's own account (TCP_INFO's tcpi_last_data_sent: milliseconds
@@ -188,15 +193,10 @@ def _sent_after(transport, t_ns: int) -> bool:
         info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
     except OSError:
         return False
-    if len(info) < 48:
+    if len(info) < _TCPI_LAST_DATA_SENT + 4:
         return False
     (ms_since,) = struct.unpack_from("I", info, _TCPI_LAST_DATA_SENT)
     return time.perf_counter_ns() - ms_since * 1_000_000 > t_ns
-
-
-#: Offset of tcpi_last_data_sent (u32, ms) in Linux's struct tcp_info: 8 one-byte fields, then
-#: rto, ato, snd_mss, rcv_mss, unacked, sacked, lost, retrans, fackets (u32 each).
-_TCPI_LAST_DATA_SENT = 8 + 9 * 4
 
 
 def drain_time(slowest_ns: int) -> float:

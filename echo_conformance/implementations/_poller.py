@@ -21,31 +21,33 @@ ERR = select.POLLERR | select.POLLNVAL
 DEAD = ERR | HUP
 
 
-class _Epoll:
+class _Wrapped:
+    """register, modify and unregister straight from the system's poller (no Python in between)."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.register, self.modify, self.unregister = inner.register, inner.modify, inner.unregister
+
+
+class _Epoll(_Wrapped):
     """select.epoll with select.poll's methods: poll(timeout) takes milliseconds."""
 
     def __init__(self):
-        self._epoll = select.epoll()
-        self.register = self._epoll.register
-        self.modify = self._epoll.modify
-        self.unregister = self._epoll.unregister
+        super().__init__(select.epoll())
 
     def poll(self, timeout=None):
-        return self._epoll.poll(-1 if timeout is None else timeout / 1000)
+        return self._inner.poll(-1 if timeout is None else timeout / 1000)
 
     def close(self):
-        self._epoll.close()
+        self._inner.close()
 
 
-class _Poll:
+class _Poll(_Wrapped):
     """select.poll, with a close() that has nothing to release."""
 
     def __init__(self):
-        self._poll = select.poll()
-        self.register = self._poll.register
-        self.modify = self._poll.modify
-        self.unregister = self._poll.unregister
-        self.poll = self._poll.poll
+        super().__init__(select.poll())
+        self.poll = self._inner.poll
 
     def close(self):
         pass

@@ -83,6 +83,15 @@ class Bounds:
     #: start (a fork can take tens of ms on a loaded machine).
     serial_quiet: float = 0.5
 
+    #: A half-closed client that reads slowly waits this long before it starts reading
+    #: (tcp.halfclose.slow-reader, relay.halfclose.*): a server or relay that gives up a fixed
+    #: time after the client's EOF (socat's -t: 0.5 s by default) loses what it still holds
+    #: when its timer is shorter.  A user who half-closes, then takes "a second or two" to read
+    #: is common (a command piped into the client, a loaded machine); a timer longer than this
+    #: passes, and HAProxy's and nginx's (tens of seconds) do.  It is paid in full by each of
+    #: those three cases.
+    halfclose_pause: float = 2.0
+
     # --- a failing check is as fast as a passing one ------------------------------------
     #: Once a check has failed, the verdict is known: its later waits (Hypothesis shrinking
     #: the failing example to a minimal one, the further sizes of udp.echo.sizes) only pick
@@ -111,11 +120,98 @@ class Bounds:
     #: 3 s, so 10 s is a 3x margin; a relay that never gives up keeps the client forever.
     upstream_giveup: float = 10.0
 
+    # --- a failing run is as fast as a passing one: each case's time budget ----------------
+    #: Every case's call must end within its time budget (``_budget``): every blocking helper
+    #: of the client clamps its waits to the case's deadline, and a wait cut short ends like
+    #: a stall, failing the case "(the case's time budget of X s ran out)".  So a run lasts at
+    #: most the sum of its cases' budgets over the workers, plus the servers' starts and stops,
+    #: whatever the defect (tests/test_speed.py adds them up: under 20 s for an --impl-cmd run).
+    #: Starting a server does not count (``ready`` bounds it).  A case not listed in
+    #: ``CASE_BUDGETS`` below gets this: a correct server needs at most its quiet windows
+    #: (0.3-0.5 s) and milliseconds of echo -- the slowest such case seen took 0.9 s (a fork
+    #: server's 64 clients, with the machine's load at 46); 0.35 s on a quiet machine.
+    case_budget: float = 2.0
+    #: Once the suite is done with a server (a case's own server at its end, a shared one that
+    #: failed, every one at the end of the run), it gets this long after SIGTERM before SIGKILL,
+    #: in the background.  No verdict waits on it: it only lets the server remove its files (a
+    #: pid file, a Unix socket) as on any stop.  A correct server exits in milliseconds; one
+    #: that ignores SIGTERM used to hold every teardown for ``stop_grace``.
+    teardown_grace: float = 0.5
+
     def __getattribute__(self, name: str):
         value = object.__getattribute__(self, name)
         if name != "scale" and isinstance(value, float):
             return value * object.__getattribute__(self, "scale")
         return value
+
+
+# --- what counts as a leak (not a time: not scaled) ------------------------------------------
+#: A leak grows with the work; a runtime's own pools do not.  A count of the server's
+#: descriptors, threads, processes or zombie children that, after N connections, stands at
+#: least ``LEAK_PER_CONNECTION * N`` above its count after the warm-up is a leak; less is a
+#: fluctuation.  A leak of one per connection shows as N, one on the reset path alone (every
+#: 4th connection of tcp.resources.churn) as N / 4: both at least 2.5x this.  Runtimes that
+#: open pipes, timers and worker threads lazily and in bursts (the JVM, Go, libuv) were seen
+#: moving by up to 4 descriptors and 1 thread over 1,800 connections without growing, and a
+#: fork server that reaps on its next accept leaves one zombie: 300 connections allow 30.
+LEAK_PER_CONNECTION = 0.1
+
+
+def leak_allowance(connections: int) -> int:
+    """How far above its post-warm-up count a resource may stand after ``connections``
+    more connections without counting as a leak (see ``LEAK_PER_CONNECTION``)."""
+    return max(1, int(LEAK_PER_CONNECTION * connections))
+
+
+# --- case budgets (seconds at --timeout-scale 1, stretched by it) ------------------------------
+#: The cases that legitimately take longer than ``Bounds.case_budget``, each with what a correct
+#: server needs (call phase: a server's start is not counted; "loaded" = this 2-core machine at a
+#: load average of 8-46, other engineers' runs included) and the margin that leaves.  A callable
+#: takes the bounds (scaled), the connections the case opens, and returns seconds (already scaled).
+CASE_BUDGETS: dict = {
+    # SIGTERM, then the exit within ``sigterm_exit`` (3 s) and the port freed within what is left
+    # of it: 3.5 s for a server that exits just in time; a correct one needs 0.1-0.6 s.
+    "lifecycle.sigterm": lambda b, n: b.sigterm_exit + 1.5 * b.scale,
+    # Both wait up to ``stop_grace`` for the exit after SIGTERM, as their verdict asks.
+    "lifecycle.exit-status": lambda b, n: b.stop_grace + 1.0 * b.scale,
+    "lifecycle.restart": lambda b, n: b.stop_grace + 1.5 * b.scale,
+    # 64 MiB each way: 0.4-1.1 s (loaded); 5x-12x.
+    "tcp.echo.large": 5.0,
+    # 5 x 8 MiB: 0.2-2.1 s (loaded, a serial server); 2.4x.
+    "tcp.halfclose.large": 5.0,
+    "tcp6.halfclose.large": 5.0,
+    # 16 MiB pushed unread, then read: 0.2-0.55 s; 4x.
+    "tcp.robust.slow-reader": 2.5,
+    # Hypothesis' 25 examples of up to 200 KB: 0.4-0.5 s; 5x (a failure shrinks within it).
+    "tcp.echo.binary": 2.5,
+    # The half-close pause (2 s) is paid in full, plus up to 8 MiB: 2.2-2.8 s (loaded).
+    "tcp.halfclose.slow-reader": lambda b, n: b.halfclose_pause + 3.0 * b.scale,
+    "relay.halfclose.slow-reader": lambda b, n: b.halfclose_pause + 3.0 * b.scale,
+    "relay.halfclose.slow-upstream": lambda b, n: b.halfclose_pause + 3.0 * b.scale,
+    # 350 connect/echo/close cycles and two settle windows: 0.9-3 s (a fork server, loaded); 2.3x.
+    "tcp.resources.churn": 7.0,
+    # A warm-up, a settle window and up to 256 MiB pushed unread: 1-1.8 s (loaded); 2.2x.
+    "tcp.resources.memory": 4.0,
+    # 25 runs of up to 20 steps on 4 connections: 0.9-2.8 s (a serial server, loaded); 2.1x.
+    "tcp.stateful.interleavings": 6.0,
+    # 1,100 connections opened and held: 2 s for a fork server on a quiet machine, 6 s with
+    # both cores busy, 13-15 s at a load of 8-46 (other runs); event loops 0.3-3 s for 10,000.
+    "tcp.scale.connections": lambda b, n: 4.0 * b.scale + n * 0.01 * b.scale,
+    # 16 MiB through the relay and back: 0.7-1 s; 4x.
+    "relay.throughput": 4.0,
+    # A relay may retry a refused upstream first (HAProxy: about 3 s); others close at once.
+    "relay.upstream.refused": 5.0,
+    # 100 clients relayed and reset, then a settle: 0.7-0.9 s; 3.3x.
+    "relay.client.reset": 3.0,
+}
+
+
+def case_budget(bounds: Bounds, case_id: str, connections: int = 1100) -> float:
+    """The time budget of case ``case_id`` (scaled), opening ``connections`` at most."""
+    entry = CASE_BUDGETS.get(case_id)
+    if entry is None:
+        return bounds.case_budget
+    return entry(bounds, connections) if callable(entry) else entry * bounds.scale
 
 
 def describe(bounds: Bounds) -> str:

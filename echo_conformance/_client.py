@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterable
 
+from . import _budget, _trace
 from ._bounds import Bounds
 
 RECV_SIZE = 256 * 1024
@@ -29,6 +30,8 @@ WRONG = "wrong"  # a byte arrived that differs from the one expected there: no n
 TIMEOUT = "timeout"  # data kept moving but the exchange passed Bounds.exchange
 
 MiB = 1 << 20
+#: Hold a partial segment back until more data or the FIN (Linux; elsewhere 0: no effect).
+MSG_MORE = getattr(socket, "MSG_MORE", 0)
 
 
 @functools.lru_cache(maxsize=16)
@@ -45,8 +48,13 @@ class Outcome:
     elapsed: float
     sent: int = 0
     stall: float | None = None  # the stall bound this exchange used
+    cut: str = ""  # why the wait ended before its own bound: the case's time budget ran out
 
     def describe(self) -> str:
+        text = self._describe()
+        return f"{text} {self.cut}" if self.cut else text
+
+    def _describe(self) -> str:
         # Only the stalled and slow outcomes name the stall bound; listen_quietly() has none.
         stall = "the stall bound" if self.stall is None else f"{self.stall:g} s"
         if self.ended == STALLED:
@@ -73,32 +81,41 @@ def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
     again.  So the handshake is awaited ``bounds.syn_resend`` (doubling, at most 0.25 s)
     and then started over on a new socket, with a new SYN, until the progress bound."""
     deadline = time.monotonic() + bounds.progress
+    budget = _budget.current()  # the case's deadline may come first
     wait = bounds.syn_resend
     attempts = 0
     while True:
         attempts += 1
-        sock = socket.socket(address.family, socket.SOCK_STREAM)
+        sock = _trace.TracedSocket(address.family, socket.SOCK_STREAM)  # records once connected
         try:
             # connect() with a timeout polls for the handshake (non-blocking connect, in C)
-            sock.settimeout(max(1e-3, min(wait, deadline - time.monotonic())))
+            sock.settimeout(max(1e-3, min(wait, budget.until(deadline) - time.monotonic())))
             sock.connect((address.host, address.port))
         except TimeoutError:
             sock.close()  # SYN dropped (a full backlog): a new socket sends a new SYN at once
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= budget.until(deadline):
+                _trace.connect_failed(TimeoutError(), since=deadline - bounds.progress)
+                if budget.cuts(deadline):
+                    budget.mark("connect")
+                    raise TimeoutError(f"connecting to {address}: no handshake ({attempts} SYNs sent) "
+                                       f"{budget.note()}") from None
                 raise TimeoutError(f"connecting to {address}: no handshake within {bounds.progress:g} s "
                                    f"({attempts} SYNs sent; the server does not accept connections, or "
                                    "its listen backlog stays full)") from None
             wait = min(wait * 2, 0.25 * bounds.scale)
             continue
-        except BaseException:
+        except BaseException as exc:
             sock.close()
+            _trace.connect_failed(exc, since=deadline - bounds.progress)
             raise
         sock.settimeout(bounds.progress)
         if nodelay:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _trace.connected(sock, since=deadline - bounds.progress, attempts=attempts)
         return sock
 
 
+@_trace.aborts
 def abort(sock: socket.socket) -> None:
     """Close with SO_LINGER 0, so the peer sees a reset (RST) rather than FIN."""
     try:
@@ -108,6 +125,7 @@ def abort(sock: socket.socket) -> None:
     sock.close()
 
 
+@_trace.judged
 def exchange(
     sock: socket.socket,
     chunks: Iterable[bytes],
@@ -128,11 +146,21 @@ def exchange(
     within ``stall + n / 1 MiB * bounds.per_mib`` of the start (else the exchange ends as
     SLOW), so a trickle of bytes cannot hold it for long.  Given ``expected`` (the bytes
     that should come back), the exchange ends as WRONG at the first byte that differs:
-    waiting on cannot make a wrong echo right."""
+    waiting on cannot make a wrong echo right.
+
+    With ``half_close``, the last chunk is sent with MSG_MORE, so the kernel holds its last
+    segment until the shutdown and sends the data and the FIN together (Linux puts the FIN on
+    an unsent segment).  The server then reads its last data with the EOF already there: a
+    server or relay that closes at EOF without flushing the echo it still holds loses it in
+    every run, instead of only when the FIN happens to overtake its echo (a race the suite
+    would otherwise lose whenever the server is quick).  A correct server cannot tell."""
     stall = bounds.progress if stall is None else stall
     per_byte = bounds.per_mib / MiB
+    budget = _budget.current()
     start = last_progress = time.monotonic()
     chunks = iter(chunks)
+    upcoming = next(chunks, None)  # one chunk ahead, to know which one is the last
+    more = 0  # MSG_MORE while sending the last chunk before a half-close
     pending = memoryview(b"")
     sent = 0
     received = bytearray()
@@ -143,7 +171,7 @@ def exchange(
         try:
             while True:
                 if writing and not pending:
-                    nxt = next(chunks, None)
+                    nxt, upcoming = upcoming, (next(chunks, None) if upcoming is not None else None)
                     if nxt is None:
                         writing = False
                         if half_close:
@@ -151,6 +179,7 @@ def exchange(
                         sel.modify(sock, selectors.EVENT_READ)
                     else:
                         pending = memoryview(nxt)
+                        more = MSG_MORE if half_close and upcoming is None else 0
                         continue
                 if not writing and not until_eof and len(received) >= expect:
                     return Outcome(bytes(received), COMPLETE, time.monotonic() - start, sent, stall)
@@ -161,10 +190,13 @@ def exchange(
                     return Outcome(bytes(received), STALLED, now - start, sent, stall)
                 if len(received) < expect and now - start > stall + len(received) * per_byte:
                     return Outcome(bytes(received), SLOW, now - start, sent, stall)
-                for _, events in sel.select(timeout=0.05):
+                if budget.expired("exchange"):  # ends like a stall, at the case's deadline
+                    return Outcome(bytes(received), STALLED, now - start, sent, stall,
+                                   cut=f"{now - last_progress:.2f} s after the last progress {budget.note()}")
+                for _, events in sel.select(timeout=max(0.0, min(0.05, budget.left()))):
                     if events & selectors.EVENT_WRITE and pending:
                         try:
-                            n = sock.send(pending[:RECV_SIZE])
+                            n = sock.send(pending[:RECV_SIZE], more)
                         except BlockingIOError:
                             n = 0
                         if n:
@@ -188,9 +220,13 @@ def exchange(
             sock.settimeout(bounds.progress)
 
 
+@_trace.judged
 def listen_quietly(sock: socket.socket, seconds: float) -> Outcome:
     """Collect whatever arrives within ``seconds`` (a negative check's window)."""
     start = time.monotonic()
+    budget = _budget.current()
+    cut = budget.cuts(start + seconds)  # the window would outlast the case's budget
+    seconds = max(0.0, budget.until(start + seconds) - start)
     received = bytearray()
     try:
         while (left := seconds - (time.monotonic() - start)) > 0:
@@ -204,9 +240,13 @@ def listen_quietly(sock: socket.socket, seconds: float) -> Outcome:
             received += data
     except (ConnectionResetError, ConnectionAbortedError):
         return Outcome(bytes(received), RESET, time.monotonic() - start)
+    if cut:  # a quiet window cut short proves nothing: the case fails on its budget
+        budget.mark("listen_quietly")
+        return Outcome(bytes(received), STALLED, time.monotonic() - start, cut=budget.note())
     return Outcome(bytes(received), STALLED, time.monotonic() - start)
 
 
+@_trace.filled
 def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, bounds: Bounds,
                          data: bytes | None = None) -> int:
     """Send (``data``, or filler) without ever reading until sending makes no progress for
@@ -215,15 +255,16 @@ def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, boun
     view = memoryview(data) if data is not None else None
     block = b"\xa5" * RECV_SIZE
     sent = 0
+    budget = _budget.current()
     start = last_progress = time.monotonic()
     sock.setblocking(False)
     try:
         with selectors.DefaultSelector() as sel:
             sel.register(sock, selectors.EVENT_WRITE)
             while sent < limit and time.monotonic() - start < bounds.exchange:
-                if time.monotonic() - last_progress > settle:
+                if time.monotonic() - last_progress > settle or budget.expired("fill_without_reading"):
                     break
-                if sel.select(timeout=0.02):
+                if sel.select(timeout=max(0.0, min(0.02, budget.left()))):
                     try:
                         n = min(RECV_SIZE, limit - sent)
                         n = sock.send(view[sent : sent + n] if view is not None else block[:n])
@@ -249,8 +290,9 @@ def chunked(payload: bytes, sizes: Iterable[int]) -> list[bytes]:
     return out
 
 
+@_trace.gathered
 def gather(socks: list[socket.socket], expect: list[int], *, within: float,
-           bounds: Bounds | None = None, stall: float | None = None) -> list[bytes]:
+           bounds: Bounds | None = None, stall: float | None = None, enough: int | None = None) -> list[bytes]:
     """Read from every socket at once until each has ``expect[i]`` bytes, one has closed,
     or ``within`` seconds pass; returns what each received.  Given ``bounds``, a socket
     whose echo has begun gets the rest at the ``per_mib`` rate or is given up on (its byte n
@@ -258,12 +300,14 @@ def gather(socks: list[socket.socket], expect: list[int], *, within: float,
     cannot hold the whole crowd for ``within``.  Given ``stall``, the wait also ends once
     no socket has completed its echo for ``stall`` seconds: a server that works through a
     crowd one connection at a time (a fork per client) may take ``within``, a hung one
-    is given up on after ``stall``."""
+    is given up on after ``stall``.  Given ``enough``, the wait ends as soon as that many
+    sockets have their ``expect`` bytes (a pool serves only so many at once)."""
     received = [bytearray() for _ in socks]
     began: list[float | None] = [None] * len(socks)
     per_byte = bounds.per_mib / MiB if bounds is not None else 0.0
     start = time.monotonic()
-    deadline = start + within
+    budget = _budget.current()
+    deadline = budget.until(start + within)  # the case's deadline may come first
     last_done = start
     with selectors.DefaultSelector() as sel:
         for i, sock in enumerate(socks):
@@ -284,10 +328,14 @@ def gather(socks: list[socket.socket], expect: list[int], *, within: float,
                 if not data or len(received[i]) >= expect[i]:
                     sel.unregister(socks[i])
                     last_done = time.monotonic()
+                    if enough is not None and sum(len(r) >= n for r, n in zip(received, expect)) >= enough:
+                        return [bytes(r) for r in received]
             if bounds is not None:
                 now = time.monotonic()
                 for key in list(sel.get_map().values()):
                     i = key.data
                     if began[i] is not None and now - began[i] > bounds.progress + len(received[i]) * per_byte:
                         sel.unregister(socks[i])  # too slow: what it has is what it gets
+        if sel.get_map() and budget.cuts(min(start + within, last_done + (stall or within))):
+            budget.mark("gather")  # still waiting on some when the case's budget ran out
     return [bytes(r) for r in received]

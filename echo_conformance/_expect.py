@@ -12,6 +12,7 @@ from hypothesis import reject
 from hypothesis.control import current_build_context
 from hypothesis.errors import InvalidArgument
 
+from . import _budget
 from ._cases import Violation, require
 from ._client import COMPLETE, EOF, SLOW, STALLED, TIMEOUT, connect, exchange
 from ._diff import describe_stream
@@ -69,13 +70,19 @@ class CheckBudget:
     :func:`budgeted` (above ``@given``) and run each example inside :meth:`example` (a state
     machine calls :meth:`start` when a run begins and :meth:`record` when it fails).  Failed
     examples are remembered, so Hypothesis replaying one to report it gets the same failure
-    at once."""
+    at once.
+
+    The case's own time budget (``_budget``) caps all of it: once it has run out, Hypothesis
+    is stopped before the next example, and the check fails with the smallest failure found by
+    then (or, if every example so far passed, with the budget's own verdict)."""
 
     def __init__(self, bounds) -> None:
         self.bounds = bounds
         self.failed_at: float | None = None
         self.final = False  # the first failure was a wait that ran out
+        self.out_of_time = False  # the case's time budget stopped Hypothesis
         self._failures: dict = {}  # example -> the exception it failed with
+        self._examples = 0  # examples started
 
     @property
     def failing(self) -> bool:
@@ -117,9 +124,20 @@ class CheckBudget:
         self.final = True
 
     def start(self) -> None:
-        """Stop Hypothesis before the next example if the budget is spent."""
+        """Stop Hypothesis before the next example if the budget is spent, or the case's
+        time budget has run out."""
         if self.spent:
             raise _Enough()
+        case = _budget.current()
+        if case.left() <= 0 and not _final_replay():
+            self.out_of_time = True
+            if not self._failures:
+                self._failures[_NoFailure(self._examples)] = Violation(
+                    expected=f"its examples run within the case's time budget of {case.seconds:g} s",
+                    observed=f"the budget ran out after {self._examples} example(s), none of which failed "
+                             "(each took far longer than a correct server needs)")
+            raise _Enough()
+        self._examples += 1
 
     def record(self, example, exc: BaseException) -> None:
         """``example`` (hashable, its repr shown in the verdict) failed with ``exc``."""
@@ -142,12 +160,20 @@ class CheckBudget:
         """The failure to report when Hypothesis was stopped: the smallest example's."""
         example, exc = min(self._failures.items(), key=lambda item: len(repr(item[0])))
         why = ("its first failure was a wait that ran out, and every further example would wait as long"
-               if self.final else f"it has shrunk the failure for {self.bounds.shrink_budget:g} s")
+               if self.final else f"the case's time budget of {_budget.current().seconds:g} s ran out"
+               if self.out_of_time else f"it has shrunk the failure for {self.bounds.shrink_budget:g} s")
         notes = getattr(exc, "__notes__", None)
         if notes is None:
             notes = exc.__notes__ = []
         notes.append(f"failing example: {_short_repr(example)}\n(Hypothesis was stopped: {why})")
         return exc
+
+
+class _NoFailure(int):
+    """The key of the failure recorded when the case's budget ran out before any example failed."""
+
+    def __repr__(self) -> str:
+        return f"none (the time budget ran out after {int(self)} passing example(s))"
 
 
 class _Enough(KeyboardInterrupt):

@@ -15,7 +15,8 @@ run in the last case, so each server is started by a keeper, which
   signal (SIGTERM) backs this up.
 
 Protocol (one line each): stdin ``term`` sends SIGTERM to the server, ``kill`` sends SIGKILL
-to its group; stdout reports ``pid N``, ``exit CODE`` (negative: killed by that signal),
+to its group, ``grace SECONDS`` sets how long the stop at EOF waits after SIGTERM before
+SIGKILL (default: GRACE from the command line); stdout reports ``pid N``, ``exit CODE`` (negative: killed by that signal),
 and ``error MESSAGE`` if the command could not be started at all.
 
 Usage: python _keeper.py PARENT_PID OUTPUT_FILE CWD GRACE -- ARGV...
@@ -122,7 +123,8 @@ def _kill_all(proc: subprocess.Popen, grace: float) -> None:
 
 
 def main() -> int:
-    parent, output, cwd, grace = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
+    parent, output, cwd = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    grace = [float(sys.argv[4])]  # the stop's grace; a ``grace`` command changes it
     argv = sys.argv[sys.argv.index("--") + 1 :]
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the suite's to handle
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
@@ -169,14 +171,16 @@ def main() -> int:
                     os.kill(proc.pid, signal.SIGTERM)
                 elif command == "kill":
                     os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
+                elif command.startswith("grace "):
+                    grace[0] = max(0.0, float(command.split()[1]))
+            except (ProcessLookupError, PermissionError, ValueError, IndexError):
                 pass
         stopping.set()  # EOF: the suite is finished with this server, or gone
 
     threading.Thread(target=read_commands, daemon=True).start()
     while not stopping.wait(0.5):
         _reap_orphans(proc)
-    _kill_all(proc, grace)
+    _kill_all(proc, grace[0])
     return 0
 
 

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+from . import _budget
 from ._address import Address
 from ._bounds import Bounds
 from ._registry import Implementation
@@ -102,6 +103,10 @@ class Server:
                 f"  its output (last lines):\n{self.output_tail()}")
 
     def start(self, transport: str = "tcp") -> "Server":
+        with _budget.current().paused():  # a case's budget does not count a start: ``ready`` bounds it
+            return self._start(transport)
+
+    def _start(self, transport: str) -> "Server":
         argv = self.argv()
         keeper_argv = [sys.executable, "-I", "-S", str(KEEPER), str(os.getpid()), self._output_path,
                        str(self.impl.cwd or os.getcwd()), str(self.bounds.stop_grace), "--", *argv]
@@ -135,28 +140,61 @@ class Server:
         return self.pid is not None and not self._exited.is_set()
 
     def _wait_ready(self, transport: str) -> None:
+        if transport == "udp":
+            return self._wait_ready_udp()
         deadline = time.monotonic() + self.bounds.ready
         while time.monotonic() < deadline:
             if self._exited.is_set():
                 self._fail(f"exited with status {self.exit_code} before it was ready on {self.address}")
-            if (_probe_udp if transport == "udp" else _probe_tcp)(self.address):
+            if _probe_tcp(self.address):
                 return
             time.sleep(0.02)  # polling a port that is not listening yet: no event to wait for
-        what = "answer a UDP datagram" if transport == "udp" else "accept a TCP connection"
-        self._fail(f"did not {what} on {self.address} within {self.bounds.ready:g} s")
+        self._fail(f"did not accept a TCP connection on {self.address} within {self.bounds.ready:g} s")
+
+    def _wait_ready_udp(self) -> None:
+        """Ready once the server's port is bound: a datagram sent there is then queued for it,
+        whenever it reads.  A probe datagram goes out (from a socket connected to the port)
+        every 0.1 s until it is answered, or until ``udp_answer`` after the port was first found
+        bound: the kernel answers a datagram to an unbound port with an ICMP port unreachable
+        (seen here as ECONNREFUSED, at once on loopback), so silence means bound.  A server that
+        binds and then never answers is the checks' to judge (each with its own verdict), not a
+        launch failure that every check waits out in full."""
+        deadline = time.monotonic() + self.bounds.ready
+        bound_at = None
+        with socket.socket(self.address.family, socket.SOCK_DGRAM) as probe:
+            probe.connect((self.address.host, self.address.port))
+            while time.monotonic() < deadline:
+                if self._exited.is_set():
+                    self._fail(f"exited with status {self.exit_code} before it was ready on {self.address}")
+                state = _probe_udp(probe)
+                if state == _ANSWERED:
+                    return
+                if state == _SILENT:
+                    bound_at = bound_at or time.monotonic()
+                    if time.monotonic() - bound_at >= self.bounds.udp_answer:
+                        return  # bound, silent: the checks say what is wrong with that
+                else:
+                    bound_at = None
+                    time.sleep(0.02)  # polling a port that is not bound yet: no event to wait for
+        self._fail(f"did not bind UDP port {self.address} within {self.bounds.ready:g} s")
 
     def _fail(self, what: str) -> None:
         message = self.describe_failure(what)
-        self.stop()
+        self.stop(grace=self.bounds.teardown_grace)
         raise LaunchError(message)
 
     def terminate(self) -> float | None:
         """Send SIGTERM; return how long the server took to exit, or None if it did not
-        exit within the grace period (it is then left for :meth:`stop` to kill)."""
+        exit within the grace period (it is then left for :meth:`stop` to kill).  The wait
+        ends at the case's deadline too (``_budget``)."""
         start = time.monotonic()
+        budget = _budget.current()
         self._command("term")
-        if self._exited.wait(self.bounds.stop_grace):
+        wait = max(0.0, min(self.bounds.stop_grace, budget.left()))
+        if self._exited.wait(wait):
             return time.monotonic() - start
+        if wait < self.bounds.stop_grace:
+            budget.mark("terminate")
         return None
 
     def _command(self, command: str) -> None:
@@ -167,21 +205,28 @@ class Server:
             except (BrokenPipeError, ValueError):
                 pass
 
-    def request_stop(self) -> None:
-        """Tell the keeper to stop the server and everything it started; returns at once."""
+    def request_stop(self, grace: float | None = None) -> None:
+        """Tell the keeper to stop the server and everything it started, giving it ``grace``
+        seconds after SIGTERM before SIGKILL (default ``stop_grace``); returns at once."""
         if self._keeper is not None and self._keeper.stdin and not self._keeper.stdin.closed:
+            if grace is not None:
+                self._command(f"grace {grace}")
             try:
                 self._keeper.stdin.close()
             except (BrokenPipeError, OSError):
                 pass
 
-    def stop(self) -> None:
+    def stopped(self) -> bool:
+        """The keeper, and with it the server and everything it started, is gone."""
+        return self._keeper is None or self._keeper.poll() is not None
+
+    def stop(self, grace: float | None = None) -> None:
         """Stop the server and everything it started, and wait until they are gone (idempotent)."""
-        self.request_stop()
+        self.request_stop(grace)
         keeper, self._keeper = self._keeper, None
         if keeper is not None:
             try:
-                keeper.wait(self.bounds.stop_grace + 5)
+                keeper.wait((self.bounds.stop_grace if grace is None else grace) + 5)
             except subprocess.TimeoutExpired:
                 keeper.kill()
                 keeper.wait()
@@ -199,11 +244,21 @@ def _probe_tcp(address: Address) -> bool:
         return False
 
 
-def _probe_udp(address: Address) -> bool:
-    with socket.socket(address.family, socket.SOCK_DGRAM) as s:
-        s.settimeout(0.1)
-        try:
-            s.sendto(b"ready?", (address.host, address.port))
-            return s.recv(64) == b"ready?"
-        except OSError:
-            return False
+_ANSWERED, _SILENT, _UNBOUND = "answered", "silent", "unbound"
+
+
+def _probe_udp(probe: socket.socket) -> str:
+    """Send one probe datagram on ``probe`` (connected to the server's port) and wait up to
+    0.1 s: its answer, silence (the port is bound), or ECONNREFUSED (nothing is bound there)."""
+    probe.settimeout(0.1)
+    try:
+        probe.send(b"ready?")
+        while True:
+            if probe.recv(64) == b"ready?":  # an answer to this probe or an earlier one
+                return _ANSWERED
+    except ConnectionRefusedError:
+        return _UNBOUND
+    except TimeoutError:
+        return _SILENT
+    except OSError:
+        return _UNBOUND

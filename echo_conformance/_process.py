@@ -18,10 +18,15 @@ class Snapshot:
     threads: int
     rss: int  # bytes, summed over the tree
 
-    def back_to(self, baseline: "Snapshot") -> bool:
-        """No more processes, fds or threads than ``baseline``, and no zombie."""
-        return (self.processes <= baseline.processes and self.zombies == 0
-                and self.fds <= baseline.fds and self.threads <= baseline.threads)
+    def growth(self, baseline: "Snapshot") -> dict[str, int]:
+        """How many processes, zombies, fds and threads more than ``baseline`` (those that grew)."""
+        counts = {"processes": (self.processes, baseline.processes), "zombie(s)": (self.zombies, baseline.zombies),
+                  "open fds": (self.fds, baseline.fds), "threads": (self.threads, baseline.threads)}
+        return {name: now - then for name, (now, then) in counts.items() if now > then}
+
+    def within(self, baseline: "Snapshot", allowance: int) -> bool:
+        """No count more than ``allowance`` above ``baseline``'s (``_bounds.leak_allowance``)."""
+        return all(grown <= allowance for grown in self.growth(baseline).values())
 
     def describe(self) -> str:
         return (f"{self.processes} process(es), {self.zombies} zombie(s), {self.fds} open fds, "
@@ -63,11 +68,11 @@ def wait_for(pid: int, done, within: float) -> Snapshot | None:
         time.sleep(0.05)  # polling /proc: there is no event for "a thread ended"
 
 
-def settle(pid: int, baseline: Snapshot, within: float) -> Snapshot | None:
-    """Wait (up to ``within``) for the tree to return to ``baseline``'s process, fd and
-    thread counts with no zombie -- servers release per-connection resources
+def settle(pid: int, baseline: Snapshot, allowance: int, within: float) -> Snapshot | None:
+    """Wait (up to ``within``) for the tree's process, zombie, fd and thread counts to come
+    within ``allowance`` of ``baseline``'s -- servers release per-connection resources
     asynchronously."""
-    return wait_for(pid, lambda now: now.back_to(baseline), within)
+    return wait_for(pid, lambda now: now.within(baseline, allowance), within)
 
 
 def steady(pid: int, within: float, window: float = 0.3) -> Snapshot | None:

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from . import _trace
 from ._verdict import FAILING, ORDER, PASS, SKIP, XFAIL, parse_known_failures
 
 KNOWN = pytest.StashKey[dict]()
 #: the per-case details a report carries, as recorded by the plugin (``_verdict``'s properties)
-DETAILS = ("expected", "observed", "step", "notes", "server_exit", "server_output")
+DETAILS = ("expected", "observed", "step", "notes", "server_exit", "server_output", _trace.PROPERTY)
 
 
 def addoption(group) -> None:
@@ -91,6 +92,8 @@ class Collector:
         for key in ("reason", "message", *DETAILS):
             r.pop(key, None)
         r.update({k: props[k] for k in DETAILS if k in props})
+        if isinstance(r.get(_trace.PROPERTY), str):  # what happened on the wire (_trace), as JSON
+            r[_trace.PROPERTY] = json.loads(r[_trace.PROPERTY])
         if outcome == XFAIL:
             r["reason"] = report.wasxfail
         elif outcome == SKIP:
@@ -242,6 +245,8 @@ def markdown(document: dict) -> str:
             lines += ["- **Observed:**", "", *fence(_observed(r))]
             if r.get("notes"):
                 lines += ["Details:", "", *fence(r["notes"])]
+            if r.get(_trace.PROPERTY):
+                lines += ["On the wire:", "", *fence(_trace.text(r[_trace.PROPERTY]))]
             if _server_died(r):
                 lines += [_server_died(r), "", *fence(r["server_output"] or "(no output)")]
             lines += ["Reproduce:", "", *fence(r["reproduce"])]
@@ -291,6 +296,7 @@ td a{color:inherit}
 pre.cmd span{display:inline-block;max-width:100%}
 summary{cursor:pointer;color:#57606a} details[open] summary{margin-bottom:.3rem}
 ul.skips{padding-left:1.2rem} ul.skips li{overflow-wrap:anywhere}
+figure.timeline{margin:0;min-width:0} figure.timeline svg{display:block;width:100%;height:auto;max-width:760px}
 """
 
 
@@ -303,6 +309,14 @@ def _wrap_name(name: str) -> str:
     return escape(name).replace("-", "-<wbr>")
 
 
+def _timeline(trace: dict) -> str:
+    """A failure's trace: the SVG timeline, and the same as text."""
+    count = len(_trace.text(trace).splitlines())
+    return (f"<figure class='timeline'>{_trace.svg(trace)}"
+            f"<details><summary>as text ({count} lines)</summary><pre>{escape(_trace.text(trace))}</pre>"
+            "</details></figure>")
+
+
 def _card(r: dict) -> str:
     outcome = r["outcome"]
     rows = [("Requirement", escape(r["requirement"]))]
@@ -311,6 +325,8 @@ def _card(r: dict) -> str:
     if r.get("expected"):
         rows.append(("Expected", escape(r["expected"])))
     rows.append(("Observed", f"<pre>{escape(_observed(r))}</pre>"))
+    if r.get(_trace.PROPERTY):
+        rows.append(("On the wire", _timeline(r[_trace.PROPERTY])))
     if r.get("notes"):
         count = len(r["notes"].splitlines())
         rows.append(("Details", f"<details><summary>the failing example and how to replay it ({count} lines)"

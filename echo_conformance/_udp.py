@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from . import _budget, _trace
 from ._diff import describe_stream
 
 #: The largest UDP payload over IPv4: 65,535 - 20 (IP header) - 8 (UDP header).
@@ -31,11 +32,12 @@ ANSWERED, LOST, WRONG = "answered", "lost", "wrong"
 def udp_socket(address, *, rcvbuf: int | None = None) -> socket.socket:
     """An unconnected UDP socket on the loopback address of ``address``'s family (unconnected,
     so an answer sent to the wrong address or from the wrong port is still seen)."""
-    sock = socket.socket(address.family, socket.SOCK_DGRAM)
+    sock = _trace.TracedSocket(address.family, socket.SOCK_DGRAM)
     try:
         if rcvbuf:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         sock.bind(("::1" if address.family == socket.AF_INET6 else "127.0.0.1", 0))
+        _trace.opened(sock, "peer")
     except BaseException:
         sock.close()
         raise
@@ -53,8 +55,12 @@ class Answer:
     got: bytes | None = None  # the (first) answer, if any
     source: tuple | None = None
     errors: list[str] = field(default_factory=list)
+    cut: str = ""  # the case's time budget ran out before the loss window did
 
     def describe(self, who: str = "the client") -> str:
+        if self.verdict == LOST and self.cut:
+            return (f"lost: {who} got no answer to its {len(self.sent):,}-byte datagram, sent "
+                    f"{self.tries} time(s) over {self.elapsed:.2f} s {self.cut}")
         if self.verdict == ANSWERED:
             return f"{who} got its {len(self.sent):,}-byte datagram back after {self.elapsed:.3f} s"
         if self.verdict == LOST:
@@ -81,19 +87,23 @@ def resend_waits(wait: float, tries: int) -> list[float]:
     return waits
 
 
+@_trace.asked
 def ask(sock: socket.socket, address, data: bytes, *, wait: float, tries: int = TRIES) -> Answer:
     """Send ``data`` to ``address`` and wait for the answer; while nothing arrives, resend it
     (see :func:`resend_waits`) until ``tries * wait`` seconds have passed.  The first answer
     that arrives decides: equal to ``data`` (answered) or not (wrong)."""
     start = time.monotonic()
+    budget = _budget.current()
     errors: list[str] = []
     waits = resend_waits(wait, tries)
     for attempt, each in enumerate(waits, 1):
+        if budget.expired("ask"):  # the case's deadline came before the loss window's end
+            return Answer(data, LOST, attempt - 1, time.monotonic() - start, errors=errors, cut=budget.note())
         try:
             sock.sendto(data, (address.host, address.port))
         except OSError as exc:  # e.g. ECONNREFUSED from an earlier ICMP error
             errors.append(f"try {attempt}: {exc}")
-        deadline = time.monotonic() + each
+        deadline = budget.until(time.monotonic() + each)
         while (left := deadline - time.monotonic()) > 0:
             sock.settimeout(left)
             try:
@@ -105,14 +115,18 @@ def ask(sock: socket.socket, address, data: bytes, *, wait: float, tries: int = 
                 continue
             verdict = ANSWERED if got == data else WRONG
             return Answer(data, verdict, attempt, time.monotonic() - start, got, source, errors)
+    if budget.expired("ask"):
+        return Answer(data, LOST, len(waits), time.monotonic() - start, errors=errors, cut=budget.note())
     return Answer(data, LOST, len(waits), time.monotonic() - start, errors=errors)
 
 
+@_trace.collected
 def collect(socks: list[socket.socket], expect: list[int], *, within: float) -> list[list[bytes]]:
     """Read datagrams on every socket at once until each has ``expect[i]`` of them or
     ``within`` seconds pass; returns what each received."""
     received: list[list[bytes]] = [[] for _ in socks]
-    deadline = time.monotonic() + within
+    budget = _budget.current()
+    deadline = budget.until(time.monotonic() + within)  # the case's deadline may come first
     with selectors.DefaultSelector() as sel:
         for i, sock in enumerate(socks):
             sock.setblocking(False)
@@ -132,6 +146,8 @@ def collect(socks: list[socket.socket], expect: list[int], *, within: float) -> 
                         received[i].append(got)
                     if len(received[i]) >= expect[i]:
                         sel.unregister(socks[i])
+            if sel.get_map():
+                budget.expired("collect")  # still waiting on some: marked if the budget cut it
         finally:
             for sock in socks:
                 sock.setblocking(True)

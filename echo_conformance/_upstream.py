@@ -11,6 +11,8 @@ they can make it misbehave on purpose.  Modes:
 * ``reset``  -- once ``after`` bytes have arrived, reset the connection (SO_LINGER 0).
 * ``refuse`` -- the port is bound but not listening: connections are refused (RST).
   :meth:`FakeUpstream.listen` starts listening (in ``echo`` mode) later.
+* ``answer`` -- read the request until EOF, then, ``delay`` seconds later, send ``answer``
+  and close: a server that answers a half-closed request (slowly, if asked to).
 
 It listens on 127.0.0.1 only, on a port the kernel picks, runs one selector loop in one
 daemon thread, never buffers more than ``high_water`` bytes of echo per connection (it
@@ -24,12 +26,14 @@ import selectors
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 
+from . import _trace
 from ._address import Address
 
-ECHO, CLOSE, RESET, REFUSE = "echo", "close", "reset", "refuse"
-MODES = (ECHO, CLOSE, RESET, REFUSE)
+ECHO, CLOSE, RESET, REFUSE, ANSWER = "echo", "close", "reset", "refuse", "answer"
+MODES = (ECHO, CLOSE, RESET, REFUSE, ANSWER)
 RECV_SIZE = 64 * 1024
 
 
@@ -57,15 +61,19 @@ class _Conn:
         self.sock, self.record = sock, record
         self.out = bytearray()
         self.reading = True
+        self.lane = _trace.accepted("upstream")  # its side, in the check's trace
 
 
 class FakeUpstream:
     def __init__(self, mode: str = ECHO, *, after: int = 0, close_on_eof: bool = True,
-                 high_water: int = 1 << 20, keep: int = 4 << 20, buffer_size: int = 256 * 1024) -> None:
+                 high_water: int = 1 << 20, keep: int = 4 << 20, buffer_size: int = 256 * 1024,
+                 answer: bytes = b"", delay: float = 0.0) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown fake upstream mode {mode!r}")
         self.mode, self.after, self.close_on_eof = mode, after, close_on_eof
         self.high_water, self.keep = high_water, keep
+        self.answer, self.delay = answer, delay
+        self._due: list[tuple[float, _Conn]] = []  # answer mode: when each answer is sent
         #: Fixed socket buffers (which turns kernel autotuning off): what the relay under test
         #: can push into the fake's side stays small and predictable (backpressure check).
         self.buffer_size = buffer_size
@@ -153,8 +161,12 @@ class FakeUpstream:
 
     def wait_until(self, predicate, timeout: float) -> bool:
         """Wait (on the fake's own events, no polling) until ``predicate(self)`` is true."""
+        since = time.monotonic()
         with self.lock:
-            return self.lock.wait_for(lambda: predicate(self), timeout)
+            ok = self.lock.wait_for(lambda: predicate(self), timeout)
+        if not ok:
+            _trace.waited(since, f"waited {timeout:g} s on the fake upstream: in vain")
+        return ok
 
     def describe(self) -> str:
         with self.lock:
@@ -178,7 +190,18 @@ class FakeUpstream:
                     return
                 if self._listening and self._listener.fileno() not in self._sel.get_map():
                     self._sel.register(self._listener, selectors.EVENT_READ, "listener")
-            for key, events in self._sel.select(timeout=1.0):
+            now = time.monotonic()
+            for due, conn in [d for d in self._due if d[0] <= now]:
+                self._due.remove((due, conn))
+                if conn.record.open:
+                    conn.out += self.answer
+                    if conn in self._parked:  # it had nothing to do while the answer was due
+                        self._parked.remove(conn)
+                        self._conns[conn.sock.fileno()] = conn
+                        self._sel.register(conn.sock, selectors.EVENT_WRITE, "conn")
+                    self._update(conn)
+            timeout = min([1.0, *(due - now for due, _ in self._due)])
+            for key, events in self._sel.select(timeout=max(0.0, timeout)):
                 if key.data == "wake":
                     try:
                         self._wake_r.recv(4096)
@@ -213,6 +236,7 @@ class FakeUpstream:
         try:
             if events & selectors.EVENT_READ and conn.reading:
                 data = conn.sock.recv(RECV_SIZE)
+                _trace.received(conn.lane, data)
                 with self.lock:
                     if data:
                         if len(rec.data) < self.keep:
@@ -221,12 +245,16 @@ class FakeUpstream:
                     else:
                         rec.eof, rec.received_at_eof = True, rec.received
                         conn.reading = False
+                        if self.mode == ANSWER:
+                            self._due.append((time.monotonic() + self.delay, conn))
                     self.lock.notify_all()
                 if data:
                     if self.mode == RESET and rec.received >= self.after:
                         self._drop(conn, f"reset by the fake after {rec.received:,} bytes", reset=True)
                         return
-                    if self.mode == CLOSE:
+                    if self.mode == ANSWER:
+                        pass  # the request is only recorded; the answer follows its EOF
+                    elif self.mode == CLOSE:
                         take = max(0, self.after - (rec.received - len(data)))
                         conn.out += data[:take]
                         if rec.received >= self.after:
@@ -235,10 +263,12 @@ class FakeUpstream:
                         conn.out += data
             if events & selectors.EVENT_WRITE and conn.out:
                 sent = conn.sock.send(conn.out)
+                _trace.data(conn.lane, _trace.SEND, sent, conn.out)
                 del conn.out[:sent]
         except BlockingIOError:
             pass
         except OSError as exc:
+            _trace.failed(conn.lane, exc)
             with self.lock:
                 rec.reset_by_peer = isinstance(exc, ConnectionResetError)
             self._drop(conn, f"error: {exc}")
@@ -251,7 +281,9 @@ class FakeUpstream:
             if self.mode == CLOSE and rec.received >= self.after:
                 self._drop(conn, f"closed by the fake after echoing {self.after:,} bytes")
                 return
-            if rec.eof and self.close_on_eof:
+            if rec.eof and self.mode == ANSWER and any(c is conn for _, c in self._due):
+                pass  # its answer is still to come
+            elif rec.eof and self.close_on_eof:
                 self._drop(conn, "closed by the fake after the peer's EOF")
                 return
         events = 0
@@ -281,6 +313,7 @@ class FakeUpstream:
                 pass
             del self._conns[fd]
         conn.sock.close()
+        _trace.mark(conn.lane, _trace.ABORT if reset else _trace.CLOSE, how)
         with self.lock:
             if conn.record.open:
                 conn.record.open, conn.record.how_closed = False, how

@@ -8,7 +8,8 @@ separate value for a path to test).  The declaration options (``--impl-name``,
 ``--impl-model``, ...) come from ``_registry.DECLARATIONS``, like the plugin's.
 
 Subcommands (``echo-conformance NAME ...``) go in :data:`SUBCOMMANDS`: ``bench`` (the benchmark,
-``echo_conformance.bench``; see ``echo-conformance bench --help``).
+``echo_conformance.bench``; see ``echo-conformance bench --help``) and ``demo`` (the two-client
+scene, ``echo_conformance._demo``; see ``echo-conformance demo --help``).
 """
 
 from __future__ import annotations
@@ -52,8 +53,14 @@ def _bench(argv: list[str]) -> int:
     return bench_main(argv)
 
 
+def _demo(argv: list[str]) -> int:
+    from ._demo import main as demo_main
+
+    return demo_main(argv)
+
+
 #: ``echo-conformance NAME ARGS...`` runs ``SUBCOMMANDS[NAME](ARGS)``.
-SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {"bench": _bench}
+SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {"bench": _bench, "demo": _demo}
 
 
 class UsageError(Exception):
@@ -133,7 +140,10 @@ EXAMPLES
 
 SEE ALSO
     pytest -p echo_conformance --impl-cmd TEMPLATE runs the same cases inside your own pytest
-    run (and its JUnit XML), with the same options.  RFC 862: Echo Protocol.
+    run (and its JUnit XML), with the same options.
+    {PROG} demo NAME (or --impl-cmd, --target) plays the classic two-client scene
+    on a server and prints its timeline; {PROG} bench measures it.
+    RFC 862: Echo Protocol.
 """)
 
 

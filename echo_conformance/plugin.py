@@ -16,8 +16,8 @@ import psutil
 import pytest
 
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
-from . import _report, _verdict
-from ._bounds import Bounds
+from . import _budget, _report, _trace, _verdict
+from ._bounds import Bounds, case_budget
 from ._cases import Case, Violation
 from ._address import Address
 from ._launch import LaunchError, Server
@@ -116,6 +116,7 @@ def pytest_configure(config: pytest.Config) -> None:  # the checks are imported 
     _add_the_checks(config)
     config.stash[BOUNDS] = Bounds(scale=config.option.timeout_scale)
     _raise_fd_limit()
+    config.pluginmanager.register(_CaseBudgets(), "echo-conformance-budgets")
     _report.configure(config)
 
 
@@ -214,6 +215,51 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
                              ("reproduce", reproduce_command(item))]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """A case's trace of what happened on the wire starts with its call (``_trace``)."""
+    if _case_of(item) is not None:
+        _trace.start()
+
+
+class _CaseBudgets:
+    """Each case's call runs under its time budget (``_budget``; how much: ``_bounds.case_budget``).
+    When a wait was cut short by it, the case fails: with its own failure and the budget's
+    note, or -- if it passed anyway, a quiet window cut short proves nothing -- with the
+    budget's own verdict."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        spec, impl = _case_of(item), _impl_of(item)
+        if spec is None or impl is None:
+            return (yield)
+        seconds = case_budget(item.config.stash[BOUNDS], spec.id, impl.connections or impl.capacity or 1100)
+        with _budget.running(seconds, spec.id) as budget:
+            try:
+                result = yield
+            except Exception as exc:  # pytest's own outcomes (skip, fail) are BaseExceptions
+                if budget.ran_out:
+                    _add_budget_note(exc, budget)
+                raise
+        if budget.ran_out:
+            raise Violation(expected=f"the case completes within its time budget of {seconds:g} s",
+                            observed=f"a wait ({budget.where}) was cut short when the budget ran out: what the "
+                                     "case saw until then proves nothing")
+        return result
+
+
+def _add_budget_note(exc: Exception, budget: _budget.Budget) -> None:
+    note = budget.note()
+    if isinstance(exc, Violation):
+        if note not in exc.observed:
+            exc.observed = f"{exc.observed} {note}"
+    elif note not in str(exc):
+        notes = getattr(exc, "__notes__", None)
+        if notes is None:
+            notes = exc.__notes__ = []
+        notes.append(note)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """Turn what happened into the case's verdict (the policy is ``_verdict.decide``)."""
@@ -244,6 +290,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if verdict.lines:
         report.longrepr = verdict.message
     report.user_properties += list(verdict.properties)
+    _trace.annotate(report, verdict.outcome)  # a failure's timeline: observed, never judged
 
 
 _FAILED = pytest.StashKey[bool]()

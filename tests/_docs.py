@@ -1,20 +1,29 @@
 """The README's generated tables, each between ``<!-- generated: NAME -->`` and
-``<!-- end: NAME -->``.  ``python -m tests._docs`` rewrites them in place; tests/test_docs.py
-fails while the README is out of date."""
+``<!-- end: NAME -->``, and the demo column of its table of reference servers, which links
+each one's picture of ``echo-conformance demo`` (``docs/demo/NAME.svg``).
+``python -m tests._docs`` rewrites them in place (``--demo``: after drawing the pictures again,
+which plays the demo on every bundled server); tests/test_docs.py and tests/test_demo.py fail
+while the README or a picture is out of date."""
 
 from __future__ import annotations
 
+import io
 import re
+import sys
 
 from echo_conformance._catalogue import load, markdown_table
 from echo_conformance.bench import _report as bench_report
-from echo_conformance._registry import load_manifest
+from echo_conformance._registry import bundled, load_manifest
 from interop._matrix import matrix
 
 from ._suite import FAULTY, ROOT
 
 README = ROOT / "README.md"
 BENCH_RESULTS = ROOT / "docs" / "bench" / "results.json"
+DEMO = ROOT / "docs" / "demo"
+#: the demo column's link text, by what the picture's scene showed
+DEMO_LABELS = {"serial": "client 2 waits for client 1", "concurrent": "both served at once"}
+MODEL_TABLE_HEADER = "| # | implementation | model | clients block each other? | what it teaches | the demo |"
 
 
 def faulty_table() -> str:
@@ -48,6 +57,56 @@ def render(readme: str) -> str:
     return readme
 
 
+def picture_verdict(path) -> str | None:
+    """What the scene in a demo picture showed (its ``data-verdict``), or None."""
+    try:
+        found = re.search(r'data-verdict="([a-z]+)"', path.read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    return found.group(1) if found else None
+
+
+def demo_cell(impl) -> str:
+    """The model table's demo cell for a bundled implementation."""
+    if "tcp" not in impl.transports:
+        return "– (UDP: no connection to hold)"
+    label = DEMO_LABELS.get(picture_verdict(DEMO / f"{impl.name}.svg"), "no picture yet")
+    return f"[{label}](docs/demo/{impl.name}.svg)"
+
+
+def model_table(readme: str) -> str:
+    """``readme`` with the demo column of the reference servers' table brought up to date."""
+    lines = readme.split("\n")
+    at = lines.index(MODEL_TABLE_HEADER)
+    cells = {impl.name: demo_cell(impl) for impl in bundled()}
+    i = at + 2
+    while i < len(lines) and lines[i].startswith("|"):
+        columns = lines[i].strip().strip("|").split("|")
+        name = columns[1].strip().strip("`")
+        if name not in cells:
+            raise ValueError(f"README's table of reference servers lists {name!r}, which is not bundled")
+        lines[i] = "|" + "|".join([*columns[:5], f" {cells.pop(name)} "]) + "|"
+        i += 1
+    if cells:
+        raise ValueError(f"README's table of reference servers lacks {', '.join(cells)}")
+    return "\n".join(lines)
+
+
+def write_demo_pictures() -> None:
+    """Play the demo on every bundled TCP server and draw its picture (a few seconds each)."""
+    from echo_conformance import _demo
+
+    DEMO.mkdir(parents=True, exist_ok=True)
+    for impl in bundled():
+        if "tcp" in impl.transports:
+            status = _demo.run([impl.name, "--svg", str(DEMO / f"{impl.name}.svg")], out=io.StringIO())
+            if status != _demo.OK:
+                raise SystemExit(f"the demo failed on {impl.name} (status {status})")
+            print(f"drew {DEMO / f'{impl.name}.svg'}: {picture_verdict(DEMO / f'{impl.name}.svg')}")
+
+
 if __name__ == "__main__":
-    README.write_text(render(README.read_text(encoding="utf-8")), encoding="utf-8")
+    if "--demo" in sys.argv[1:]:
+        write_demo_pictures()
+    README.write_text(model_table(render(README.read_text(encoding="utf-8"))), encoding="utf-8")
     print(f"rewrote the generated sections of {README}")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import time
+
 from hypothesis import example, given, strategies as st
 
 from .._cases import DATA, HANG, RFC862, case, require
-from .._client import chunked, connect, exchange, listen_quietly, pseudo_random
+from .._client import EOF, MiB, chunked, connect, exchange, fill_without_reading, listen_quietly, pseudo_random
 from .._diff import describe_stream
 from .._expect import budgeted, check_budget_fixture, roundtrip  # noqa: F401  (the check_budget fixture)
 from .._hypothesis import check_settings
@@ -70,28 +73,67 @@ def test_tcp_echo_large(impl, endpoint, bounds):
 
 
 HALF_CLOSE_REPEATS = 5
-
-
-def _half_close(endpoint, bounds, size):
-    for attempt in range(1, HALF_CLOSE_REPEATS + 1):
-        payload = pseudo_random(size * HALF_CLOSE_REPEATS + attempt, size)
-        roundtrip(endpoint, bounds, chunked(payload, [1 << 20]), half_close=True,
-                   who=f"attempt {attempt} of {HALF_CLOSE_REPEATS} ({size:,} bytes)")
+HALF_CLOSE_LARGE = 8 * MiB
+#: A pushing client counts as blocked (the server has stopped taking its data) once its sends
+#: make no progress for this long: a server on loopback takes data within microseconds.
+PUSH_SETTLE = 0.3
 
 
 @case("tcp.halfclose.small", "After the client shuts down its write side, the server sends back every "
-      "remaining byte and then closes, within the progress bound (a tiny payload, repeated).", guards=DATA,
+      "remaining byte and then closes, within the progress bound (a tiny payload, sent with the FIN, "
+      "repeated).", guards=DATA,
       defect="the tail of the echo lost at the client's half-close, or the connection never closed")
 def test_tcp_halfclose_small(impl, endpoint, bounds):
-    _half_close(endpoint, bounds, 7)
+    for attempt in range(1, HALF_CLOSE_REPEATS + 1):
+        payload = pseudo_random(7 * HALF_CLOSE_REPEATS + attempt, 7)
+        roundtrip(endpoint, bounds, [payload], half_close=True,
+                  who=f"attempt {attempt} of {HALF_CLOSE_REPEATS} (7 bytes)")
+
+
+def _pushed_then_half_closed(endpoint, bounds, payload: bytes, who: str, pause: float = 0.0) -> None:
+    """Push ``payload`` without reading for as long as the server takes it (its echo backs up
+    in the server), then half-close: with what is left sent while reading, or, given a
+    ``pause``, at once, and wait that long before reading.  Everything sent must come back,
+    then EOF."""
+    with connect(endpoint, bounds) as sock:
+        pushed = fill_without_reading(sock, limit=len(payload), settle=PUSH_SETTLE, bounds=bounds, data=payload)
+        if pause:
+            payload = payload[:pushed]
+            sock.shutdown(socket.SHUT_WR)
+            time.sleep(pause)  # the slow reader itself: it reads nothing for this long
+            rest = []
+        else:
+            rest = chunked(payload[pushed:], [MiB])
+        out = exchange(sock, rest, expect=len(payload), bounds=bounds, half_close=not pause, until_eof=True,
+                       expected=payload)
+    when = f"{pause:g} s after it half-closed" if pause else "once it had sent the rest"
+    require(out.received == payload and out.ended == EOF,
+            expected=f"{who}: having pushed {pushed:,} bytes without reading, then read them {when}, the "
+                     f"client gets back all {len(payload):,} bytes it sent, then EOF",
+            observed=lambda: f"{describe_stream(payload, out.received, who=who)}\n"
+                             f"  how it ended: {out.describe()} after {out.elapsed:.2f} s")
 
 
 @case("tcp.halfclose.large", "After the client shuts down its write side, the server sends back every "
-      "remaining byte and then closes (8 MiB, far above the socket buffers, repeated: losing the "
-      "tail is racy).", guards=DATA,
+      f"remaining byte and then closes ({HALF_CLOSE_LARGE >> 20} MiB, far above the socket buffers, pushed "
+      "unread for as long as the server takes it, so that its echo is backed up when the EOF comes; "
+      "repeated).", guards=DATA,
       defect="the tail of a large echo lost at the client's half-close, or the connection never closed")
 def test_tcp_halfclose_large(impl, endpoint, bounds):
-    _half_close(endpoint, bounds, 8 * 1024 * 1024)
+    for attempt in range(1, 4):
+        payload = pseudo_random(8 * HALF_CLOSE_REPEATS + attempt, HALF_CLOSE_LARGE)
+        _pushed_then_half_closed(endpoint, bounds, payload, f"attempt {attempt} of 3")
+
+
+@case("tcp.halfclose.slow-reader", "A client that pushes data unread (up to "
+      f"{HALF_CLOSE_LARGE >> 20} MiB, for as long as the server takes it), half-closes and only starts "
+      "reading after the half-close pause (2 s) gets back every byte it sent, then EOF: the server "
+      "does not give up a fixed time after the client's EOF.", guards=DATA,
+      defect="an echo server that drops what it still buffers a fixed time after the client's EOF "
+             "(a client that half-closes and then reads slowly loses the tail)")
+def test_tcp_halfclose_slow_reader(impl, endpoint, bounds):
+    payload = pseudo_random(8 * HALF_CLOSE_REPEATS, HALF_CLOSE_LARGE)
+    _pushed_then_half_closed(endpoint, bounds, payload, "the slow reader", pause=bounds.halfclose_pause)
 
 
 @case("tcp.echo.connect-close", "Clients that connect and close without sending leave the server healthy: "

@@ -55,6 +55,7 @@ class EchoMachine(RuleBasedStateMachine):
     endpoint = None
     bounds = None
     serial = False
+    max_open = MAX_OPEN  # fewer for a fixed pool that declares a smaller capacity
     budget: CheckBudget = None  # one per check, shared by every run of the machine
 
     def __init__(self) -> None:
@@ -95,7 +96,7 @@ class EchoMachine(RuleBasedStateMachine):
         self._open()
         self._open()
 
-    @precondition(lambda self: len(self.open) < MAX_OPEN)
+    @precondition(lambda self: len(self.open) < self.max_open)
     @rule()
     def open_connection(self) -> None:
         self._step("open_connection")
@@ -144,6 +145,12 @@ class EchoMachine(RuleBasedStateMachine):
         writable = [c for c in self.open if not c.half_closed]
         self._step("half_close", index=index)
         conn = writable[index % len(writable)]
+        if self._served(conn) and len(conn.received) < len(conn.sent):
+            # Its echo is collected first, so that whether the server still holds some of it
+            # when the EOF comes is never a matter of timing: this check is about which
+            # connection gets which bytes; losing the tail at a half-close is what the
+            # tcp.halfclose cases force, every run.
+            self.read(self.open.index(conn))
         conn.sock.shutdown(socket.SHUT_WR)
         conn.half_closed = True
         if self.queue and self.queue[0] is conn:
@@ -238,12 +245,12 @@ def _available(sock: socket.socket) -> bytes:
 
 
 @case("tcp.stateful.interleavings", "Under any interleaving of opens, sends, reads, half-closes, closes and resets "
-      "on up to 4 connections, each connection receives exactly its own bytes, in order, and all of "
+      "on up to 4 connections (for a fixed pool, at most its declared capacity), each connection receives exactly its own bytes, in order, and all of "
       "them once drained; a serial server serves connections one at a time, in order.", guards=MISDELIVERY, heavy=True,
       defect="echoes sent to the wrong connection, lost or reordered when connections come and go")
 @budgeted
 def test_tcp_stateful(impl, endpoint, bounds, check_budget):
     machine = type("EchoMachine", (EchoMachine,),
                    {"endpoint": endpoint, "bounds": bounds, "serial": impl.model == "serial",
-                    "budget": check_budget})
+                    "max_open": min(MAX_OPEN, impl.capacity or MAX_OPEN), "budget": check_budget})
     run_state_machine_as_test(machine, settings=settings(check_settings(), stateful_step_count=20))

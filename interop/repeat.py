@@ -1,0 +1,67 @@
+"""Run the suite over the whole interop corpus N times and say whether every run failed the
+same cases (the corpus's verdicts are deterministic), and how each differing case went.
+
+    .venv/bin/python interop/repeat.py -r 10            # from the repository root
+    .venv/bin/python interop/repeat.py -r 3 --impl rinetd --impl nginx-stream
+
+Each run is what tests/test_interop.py runs per entry (the verdict profile, SHOULD cases
+counted), over every entry at once; the failure list of each run is printed as it ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = ROOT / "interop" / "manifest.toml"
+
+
+def run_once(impls: list[str], workers: str) -> tuple[float, set[str], int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pytest", "echo_conformance/checks", "-q", "-p", "no:randomly",
+               "-n", workers, "--hypothesis-profile=verdict", "--strict-should", f"--impl-file={MANIFEST}",
+               "--conformance-report", tmp, *[f"--impl={name}" for name in impls]]
+        start = time.monotonic()
+        subprocess.run(cmd, cwd=ROOT, capture_output=True, stdin=subprocess.DEVNULL)
+        took = time.monotonic() - start
+        report = json.loads((Path(tmp) / "report.json").read_text())
+    failed, total = set(), 0
+    for name, impl in report["implementations"].items():
+        for case in impl["cases"]:
+            total += 1
+            if case["outcome"] not in ("pass", "skip"):
+                failed.add(f"{name} {case['id']}")
+    return took, failed, total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-r", "--repeat", type=int, default=10)
+    parser.add_argument("--impl", action="append", default=[], help="only these entries (repeatable)")
+    parser.add_argument("-n", "--workers", default="4")
+    opts = parser.parse_args()
+    runs = []
+    for i in range(1, opts.repeat + 1):
+        took, failed, total = run_once(opts.impl, opts.workers)
+        runs.append(failed)
+        print(f"run {i}: {total} verdicts, {len(failed)} failures, {took:.0f} s", flush=True)
+    every = set.intersection(*runs)
+    varying = Counter(f for run in runs for f in run if f not in every)
+    print(f"{len(every)} failures in every one of {len(runs)} runs")
+    if varying:
+        print("differing between runs (failed in k of the runs):")
+        for failure, k in sorted(varying.items()):
+            print(f"  {failure}: {k} of {len(runs)}")
+    else:
+        print(f"identical failure lists in all {len(runs)} runs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""A failure of every family shows what happened on the wire: under its message in the
+terminal, as the trace in report.json, and as an SVG timeline in report.html -- looked at in
+headless Chromium: the SVG renders, fits its card, and its lanes and marks are the trace's.
+
+One deliberately faulty server per family (tests/faulty/manifest.toml): serial, concurrent,
+half-close, relay (with the fake upstream's own lanes) and UDP, and a SHOULD-level failure
+reported as an expected failure (its trace too)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from echo_conformance import _trace
+
+from ._suite import FAULTY, run_suite
+from .test_report_page import _browse, _chromium
+
+#: (implementation, case, family) -- each fails, or (no-reuseaddr) is an expected failure
+FAMILIES = [
+    ("thread-declared-serial", "tcp.serial.second-waits", "serial"),
+    ("iterative-declared-concurrent", "tcp.concurrent.idle-client", "concurrent"),
+    ("never-close", "tcp.halfclose.small", "half-close"),
+    ("relay-swallows-halfclose", "relay.halfclose.upstream", "relay"),
+    ("udp-truncates", "udp.echo.sizes", "UDP"),
+    ("no-reuseaddr", "lifecycle.restart", "expected failure"),
+]
+ARGS = ["--impl-file", str(FAULTY), "-n", "3",
+        *[a for impl, _, _ in FAMILIES for a in ("--impl", impl)],
+        *[a for _, case, _ in FAMILIES for a in ("--case", case)]]
+
+PROBE = """<script>
+(function () {
+  var out = [];
+  document.querySelectorAll("section.card").forEach(function (card) {
+    var svg = card.querySelector("figure.timeline svg");
+    if (!svg) { out.push({id: card.id, svg: false}); return; }
+    var c = card.getBoundingClientRect(), s = svg.getBoundingClientRect(), outside = [];
+    var marks = Array.prototype.map.call(svg.querySelectorAll("g.mark"), function (g) {
+      var r = g.getBoundingClientRect();
+      if (r.left < s.left - 1 || r.right > s.right + 1 || r.top < s.top - 1 || r.bottom > s.bottom + 1)
+        outside.push(g.getAttribute("data-kind"));
+      return [parseInt(g.getAttribute("data-lane"), 10), g.getAttribute("data-kind"), r.width > 0 && r.height > 0];
+    });
+    out.push({id: card.id, svg: true, card: [c.left, c.right], box: [s.left, s.right, s.width, s.height],
+              lanes: Array.prototype.map.call(svg.querySelectorAll("g.lane"), function (g) {
+                return g.getAttribute("data-label"); }),
+              labels: Array.prototype.map.call(svg.querySelectorAll("text.lane-label"), function (t) {
+                return t.firstChild.nodeValue; }),
+              marks: marks, outside: outside});
+  });
+  var probe = document.createElement("pre");
+  probe.id = "probe";
+  probe.textContent = JSON.stringify({cards: out, scrollWidth: document.documentElement.scrollWidth,
+                                      innerWidth: window.innerWidth});
+  document.body.appendChild(probe);
+})();
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("timelines")
+    result = run_suite(*ARGS, tmp=tmp, strict=False)
+    assert result.status == 1, result.output
+    return tmp, result
+
+
+def _case(run_result, impl: str, case: str) -> dict:
+    cases = run_result.report["implementations"][impl]["cases"]
+    return next(c for c in cases if c["id"] == case)
+
+
+def _events(trace, lane_label=None, kind=None):
+    ids = {l["label"]: l["id"] for l in trace["lanes"]}
+    return [e for e in trace["events"]
+            if (lane_label is None or e["lane"] == ids.get(lane_label, -2)) and (kind is None or e["kind"] == kind)]
+
+
+def test_every_family_fails_as_it_should(run):
+    _, result = run
+    assert {(impl, case): _case(result, impl, case)["outcome"] for impl, case, _ in FAMILIES} == {
+        (impl, case): "xfail" if family == "expected failure" else "fail" for impl, case, family in FAMILIES}
+
+
+@pytest.mark.parametrize("impl, case, family", FAMILIES, ids=[f[2] for f in FAMILIES])
+def test_report_json_carries_the_trace(run, impl, case, family):
+    _, result = run
+    trace = _case(result, impl, case)["trace"]
+    assert trace["events"] and trace["lanes"]
+    kinds = Counter(e["kind"] for e in trace["events"])
+    if family == "serial":  # client 2 got its echo while client 1 was connected
+        assert [l["label"] for l in trace["lanes"]] == ["client 1", "client 2"]
+        assert [e["head"] for e in _events(trace, "client 2", _trace.RECV)] == ["b'two'"]
+        assert _events(trace, "client 2", _trace.WINDOW)
+    elif family == "concurrent":  # client 2 waited out the responsiveness bound, in vain
+        (bound,) = _events(trace, "client 2", _trace.BOUND)
+        assert bound["until"] - bound["t"] >= 1.5 and not _events(trace, "client 2", _trace.RECV)
+    elif family == "half-close":  # the echo came back, the EOF never did
+        assert _events(trace, "client 1", _trace.SHUTDOWN) and _events(trace, "client 1", _trace.BOUND)
+        assert sum(e["n"] for e in _events(trace, "client 1", _trace.RECV)) == 7
+        assert not _events(trace, "client 1", _trace.EOF)
+    elif family == "relay":  # the upstream got every byte but no EOF; the check waited for it
+        upstream = [l["label"] for l in trace["lanes"] if l["role"] == "upstream"]
+        carried = [u for u in upstream if sum(e["n"] for e in _events(trace, u, _trace.RECV)) == 1 << 20]
+        assert carried and not _events(trace, carried[0], _trace.EOF)
+        assert any(e["lane"] == -1 and e["kind"] == _trace.BOUND for e in trace["events"])
+    elif family == "UDP":  # big datagrams came back as 4 KiB
+        assert trace["lanes"][0]["datagram"] and kinds[_trace.WRONG] == 2
+        assert {e["n"] for e in _events(trace, "peer 1", _trace.RECV)} >= {4096}
+    else:
+        assert kinds[_trace.CONNECT] >= 1
+
+
+def _block(output: str, case: str, impl: str) -> str:
+    """The terminal's failure block of ``case`` on ``impl``."""
+    test = "test_" + case.replace(".", "_").replace("-", "_")
+    found = re.search(rf"_{{3,}} {test}\[{re.escape(impl)}\] _{{3,}}\n(.*?)(?=\n_{{3,}} |\n={{3,}} )",
+                      output, re.S)
+    assert found, f"no failure block for {impl} in:\n{output}"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("impl, case, family", FAMILIES[:5], ids=[f[2] for f in FAMILIES[:5]])
+def test_the_terminal_shows_the_timeline_under_the_failure(run, impl, case, family):
+    _, result = run
+    block = _block(result.output, case, impl)
+    message, _, timeline = block.partition(" on the wire ")
+    assert f"{case} (MUST) failed for {impl}" in message and "reproduce:" in message
+    lines = timeline.strip("- \n").splitlines()
+    assert lines[0].startswith("timeline, in seconds since the check began (")
+    trace = _case(result, impl, case)["trace"]
+    assert [line.split()[0] + " " + line.split()[1] for line in lines[1:] if not line.startswith("  (")] == \
+        [l["label"] for l in _trace.pick_lanes(trace, 6)]
+    assert len(lines) <= 8, "a few lines, not a dump"
+
+
+def _probe(tmp, width: int) -> dict:
+    page = tmp / "report" / "report.html"
+    probed = tmp / f"probed-{width}.html"
+    probed.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    dom = _browse(probed, tmp, width, "--dump-dom")
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert found, f"the probe did not run; the DOM was:\n{dom[:2000]}"
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.mark.parametrize("width", [1024, 500])
+def test_the_page_draws_each_timeline_as_the_trace_says(run, width):
+    _chromium()
+    tmp, result = run
+    page = _probe(tmp, width)
+    assert page["scrollWidth"] <= page["innerWidth"]
+    cards = {c["id"]: c for c in page["cards"]}
+    for impl, case, family in FAMILIES:
+        card = cards[f"{case}--{impl}"]
+        assert card["svg"], f"{family}: no timeline in the card"
+        left, right, w, h = card["box"]
+        assert w > 200 and h > 40, f"{family}: the SVG did not render ({w} x {h})"
+        assert card["card"][0] <= left and right <= card["card"][1], f"{family}: the SVG is wider than its card"
+        assert not card["outside"], f"{family}: marks drawn outside the picture: {card['outside']}"
+        trace = _case(result, impl, case)["trace"]
+        shown = _trace.pick_lanes(trace, 12)
+        assert card["lanes"] == card["labels"] == [l["label"] for l in shown], family
+        ids = {l["id"] for l in shown} | {-1}
+        assert Counter((lane, kind) for lane, kind, _ in card["marks"]) == \
+            Counter((e["lane"], e["kind"]) for e in trace["events"] if e["lane"] in ids), family
+        assert all(painted for _, _, painted in card["marks"]), f"{family}: an empty mark"

@@ -1,0 +1,446 @@
+"""The wire trace (echo_conformance._trace): the recorder's merging and caps, what the shared
+helpers record on real loopback sockets, and the text and SVG renderers, table-driven.
+Nothing here starts a server: the peers are sockets of the test itself."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import xml.etree.ElementTree as ET
+from collections import Counter
+from types import SimpleNamespace
+
+import pytest
+
+from echo_conformance import _client, _trace, _udp
+from echo_conformance._address import Address
+from echo_conformance._bounds import Bounds
+
+T = _trace
+SVG = "{http://www.w3.org/2000/svg}"
+FAST = Bounds(scale=0.05)  # progress 0.1 s, quiet 15 ms
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def recorder():
+    rec = _trace.start()
+    yield rec
+    _trace.stop()
+
+
+def test_the_trace_reads_the_helpers_outcomes_by_their_names():
+    assert (T._STALLED, T._SLOW, T._TIMEOUT, T._WRONG) == (_client.STALLED, _client.SLOW, _client.TIMEOUT,
+                                                           _client.WRONG)
+    assert (T._LOST, T._WRONG_ANSWER) == (_udp.LOST, _udp.WRONG)
+
+
+# --- the recorder ------------------------------------------------------------------------------
+
+#: (what happens, each (seconds later, op, bytes) on one lane; the events it makes:
+#: (kind, n, count) per event, in order)
+MERGES = [
+    ("chunks close together make one run", False,
+     [(0, "send", 3), (0.01, "send", 4)], [("send", 7, 2)]),
+    ("a pause longer than the merge gap starts a new run", False,
+     [(0, "send", 3), (0.2, "send", 4)], [("send", 3, 1), ("send", 4, 1)]),
+    ("another event on the connection ends the run", False,
+     [(0, "send", 3), (0.001, "shutdown", 0), (0.001, "send", 4)], [("send", 3, 1), ("shutdown", 0, 1), ("send", 4, 1)]),
+    ("a stream's runs each way go on across the other way's bytes", False,
+     [(0, "send", 3), (0.001, "recv", 3), (0.002, "send", 5)], [("send", 8, 2), ("recv", 3, 1)]),
+    ("datagrams merge only back to back", True,
+     [(0, "send", 3), (0.001, "recv", 3), (0.002, "send", 5)], [("send", 3, 1), ("recv", 3, 1), ("send", 5, 1)]),
+    ("a burst of datagrams is one mark", True,
+     [(0, "send", 512), (0.001, "send", 512), (0.002, "send", 512)], [("send", 1536, 3)]),
+]
+
+
+@pytest.mark.parametrize("what, datagram, ops, events", MERGES, ids=[m[0] for m in MERGES])
+def test_runs_merge(what, datagram, ops, events):
+    clock = Clock()
+    rec = T.Recorder(clock=clock)
+    lane = rec.lane("peer" if datagram else "client", datagram=datagram)
+    for later, op, n in ops:
+        clock.now += later
+        if op in (T.SEND, T.RECV):
+            rec.data(lane, op, n, b"x" * n)
+        else:
+            rec.mark(lane, op)
+    got = [(e["kind"], e.get("n", 0), e.get("count", 1)) for e in rec.snapshot()["events"]]
+    assert got == events
+
+
+def test_a_run_knows_its_offsets_span_and_first_bytes():
+    clock = Clock()
+    rec = T.Recorder(clock=clock)
+    lane = rec.lane("client")
+    rec.data(lane, T.SEND, 5, b"hello")
+    clock.now += 0.3
+    rec.data(lane, T.SEND, 20, b"0123456789abcdefghij")
+    clock.now += 0.01
+    rec.data(lane, T.SEND, 1, b"!")
+    first, second = rec.snapshot()["events"]
+    assert first == {"t": 0.0, "lane": 0, "kind": "send", "n": 5, "at": 0, "head": "b'hello'"}
+    assert second == {"t": 0.3, "lane": 0, "kind": "send", "n": 21, "at": 5, "count": 2,
+                      "head": "b'0123456789abcdef'", "until": 0.31}
+
+
+def test_a_case_keeps_its_first_and_last_events_and_counts_the_rest():
+    clock = Clock()
+    rec = T.Recorder(head=3, tail=4, clock=clock)
+    lane = rec.lane("client")
+    for i in range(10):
+        clock.now = 100.0 + i
+        rec.mark(lane, T.CLOSE, str(i))
+    trace = rec.snapshot()
+    assert [e["note"] for e in trace["events"]] == ["0", "1", "2", "6", "7", "8", "9"]
+    assert trace["omitted"] == 3 and trace["omitted_span"] == [3.0, 5.0]
+
+
+def test_recording_from_two_threads_loses_nothing():
+    rec = T.Recorder(head=10_000, tail=10_000)
+    lanes = [rec.lane("client"), rec.lane("upstream")]
+
+    def hammer(lane):
+        for _ in range(2000):
+            rec.data(lane, T.SEND, 1, b"x")
+            rec.mark(lane, T.SHUTDOWN)  # ends the run: one event per byte
+
+    threads = [threading.Thread(target=hammer, args=(lane,)) for lane in lanes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    trace = rec.snapshot()
+    sends = Counter(e["lane"] for e in trace["events"] if e["kind"] == T.SEND)
+    assert sends == {0: 2000, 1: 2000}
+    assert [l["label"] for l in trace["lanes"]] == ["client 1", "upstream 1"]
+
+
+@pytest.mark.parametrize("got, expected, at", [
+    (b"abc", b"abc", None), (b"abd", b"abc", 2), (b"xbc", b"abc", 0), (b"abcd", b"abc", 3),
+    (b"ab", b"abc", None), (bytes(1000) + b"\x01", bytes(1001), 1000),
+])
+def test_first_difference(got, expected, at):
+    assert T._first_difference(got, expected) == at
+
+
+# --- what the helpers record on real sockets ---------------------------------------------------
+
+@pytest.fixture
+def listener():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    yield sock
+    sock.close()
+
+
+def _address(sock) -> Address:
+    return Address("127.0.0.1", sock.getsockname()[1])
+
+
+def _kinds(trace, lane=0):
+    return [e["kind"] for e in trace["events"] if e["lane"] == lane]
+
+
+def test_without_a_trace_the_client_is_a_plain_socket(listener):
+    _trace.stop()
+    with _client.connect(_address(listener), FAST) as sock:
+        peer, _ = listener.accept()
+        with peer:
+            sock.sendall(b"hi")
+            assert peer.recv(2) == b"hi"
+        assert sock._trace_lane is None
+
+
+def test_an_echo_then_the_peers_close(recorder, listener):
+    with _client.connect(_address(listener), FAST) as sock:
+        peer, _ = listener.accept()
+        with peer:
+            sock.sendall(b"ping")
+            peer.sendall(peer.recv(4))
+            out = _client.exchange(sock, [], expect=4, bounds=FAST)
+            sock.shutdown(socket.SHUT_WR)
+        assert out.received == b"ping"
+        assert sock.recv(10) == b""  # the peer closed: EOF
+        sock.recv(10)  # a second EOF read records nothing more
+    trace = recorder.snapshot()
+    assert _kinds(trace) == [T.CONNECT, T.SEND, T.RECV, T.SHUTDOWN, T.EOF, T.CLOSE]
+    assert trace["lanes"] == [{"id": 0, "label": "client 1", "role": "client",
+                               "where": f"from port {trace['lanes'][0]['where'].split()[-1]}"}]
+
+
+def test_a_stall_is_the_bound_that_ran_out(recorder, listener):
+    with _client.connect(_address(listener), FAST) as sock:
+        peer, _ = listener.accept()
+        with peer:
+            out = _client.exchange(sock, [b"hello"], expect=5, bounds=FAST, half_close=True, until_eof=True)
+    assert out.ended == _client.STALLED
+    trace = recorder.snapshot()
+    assert _kinds(trace) == [T.CONNECT, T.SEND, T.SHUTDOWN, T.BOUND, T.CLOSE]
+    bound = next(e for e in trace["events"] if e["kind"] == T.BOUND)
+    assert bound["until"] - bound["t"] == pytest.approx(FAST.progress, abs=0.08)
+    assert bound["note"] == f"no byte moved for {FAST.progress:g} s: the wait ran out"
+
+
+def test_a_wrong_byte_is_marked_with_its_offset(recorder, listener):
+    with _client.connect(_address(listener), FAST) as sock:
+        peer, _ = listener.accept()
+        with peer:
+            peer.sendall(b"pong")
+            out = _client.exchange(sock, [b"ping"], expect=4, bounds=FAST, expected=b"ping")
+    assert out.ended == _client.WRONG
+    wrong = [e for e in recorder.snapshot()["events"] if e["kind"] == T.WRONG]
+    assert [e["note"] for e in wrong] == ["a byte differs from the one sent (offset 1)"]
+
+
+def test_a_quiet_window_a_refusal_a_reset_and_an_abort(recorder, listener):
+    with _client.connect(_address(listener), FAST) as quiet:
+        peer, _ = listener.accept()
+        _client.listen_quietly(quiet, FAST.quiet)
+        _client.abort(quiet)  # our RST
+        peer.close()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, not listening: refused
+    with pytest.raises(ConnectionRefusedError):
+        _client.connect(_address(closed), FAST)
+    closed.close()
+    victim = _client.connect(_address(listener), FAST)
+    peer, _ = listener.accept()
+    _client.abort(peer)  # a plain socket: the peer's RST
+    with pytest.raises(ConnectionResetError):
+        while victim.recv(10):
+            pass
+    victim.close()
+    trace = recorder.snapshot()
+    assert _kinds(trace, 0) == [T.CONNECT, T.WINDOW, T.ABORT]
+    assert _kinds(trace, 1) == [T.REFUSED]
+    assert _kinds(trace, 2) == [T.CONNECT, T.RESET, T.CLOSE]
+    window = next(e for e in trace["events"] if e["kind"] == T.WINDOW)
+    assert window["note"].endswith("nothing arrived")
+
+
+def test_gather_and_a_sender_that_settles(recorder, listener):
+    socks = [_client.connect(_address(listener), FAST) for _ in range(2)]
+    peers = [listener.accept()[0] for _ in socks]
+    try:
+        peers[0].sendall(b"ab")
+        got = _client.gather(socks, [2, 2], within=0.1)
+        assert got == [b"ab", b""]
+        pushed = _client.fill_without_reading(socks[0], limit=1 << 30, settle=0.05, bounds=FAST)
+        peers[0].sendall(b"cd")
+        assert _client.gather(socks, [2, 2], within=1.0, enough=1) == [b"cd", b""]  # enough: nothing ran out
+    finally:
+        for s in socks + peers:
+            s.close()
+    trace = recorder.snapshot()
+    assert _kinds(trace, 0) == [T.CONNECT, T.RECV, T.SEND, T.WINDOW, T.RECV, T.CLOSE]
+    assert _kinds(trace, 1) == [T.CONNECT, T.BOUND, T.CLOSE]
+    send = next(e for e in trace["events"] if e["kind"] == T.SEND)
+    assert send["n"] == pushed
+
+
+def test_udp_answers_losses_and_wrong_answers(recorder):
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    address = _address(server)
+
+    def truncating_echo():  # answers two datagrams, the second cut short
+        for keep in (None, 2):
+            data, peer = server.recvfrom(65536)
+            server.sendto(data[:keep], peer)
+
+    thread = threading.Thread(target=truncating_echo)
+    thread.start()
+    with _udp.udp_socket(address) as sock:
+        assert _udp.ask(sock, address, b"whole", wait=1.0).verdict == _udp.ANSWERED
+        assert _udp.ask(sock, address, b"truncated", wait=1.0).verdict == _udp.WRONG
+        thread.join()
+        assert _udp.ask(sock, address, b"lost", wait=0.02, tries=1).verdict == _udp.LOST
+    server.close()
+    trace = recorder.snapshot()
+    assert trace["lanes"][0]["datagram"] is True
+    assert _kinds(trace) == [T.SEND, T.RECV, T.SEND, T.RECV, T.WRONG, T.SEND, T.BOUND, T.CLOSE]
+    assert [e.get("n") for e in trace["events"] if e["kind"] == T.RECV] == [5, 2]
+
+
+# --- the report's side -------------------------------------------------------------------------
+
+def _report(when="call"):
+    return SimpleNamespace(when=when, user_properties=[("verdict", "fail")], sections=[], outcome="failed",
+                           longrepr="the message")
+
+
+@pytest.mark.parametrize("outcome, when, traced", [
+    ("fail", "call", True), ("xfail", "call", True), ("error", "teardown", True), ("pass", "call", False),
+    ("skip", "call", False), ("fail", "setup", False),
+])
+def test_only_failures_carry_their_trace_and_nothing_else_changes(recorder, outcome, when, traced):
+    lane = recorder.lane("client")
+    recorder.mark(lane, T.CONNECT)
+    report = _report(when)
+    T.annotate(report, outcome)
+    assert (report.outcome, report.longrepr) == ("failed", "the message")
+    assert [k for k, _ in report.user_properties] == ["verdict"] + (["trace"] if traced else [])
+    assert [k for k, _ in report.sections] == (["on the wire"] if traced else [])
+
+
+def test_a_broken_renderer_costs_no_verdict(recorder, monkeypatch):
+    recorder.mark(recorder.lane("client"), T.CONNECT)
+    monkeypatch.setattr(T, "text", lambda trace: 1 / 0)
+    report = _report()
+    T.annotate(report, "fail")
+    assert report.outcome == "failed" and report.sections == [("on the wire", "(no timeline: ZeroDivisionError: "
+                                                                              "division by zero)")]
+
+
+def test_the_trace_ends_with_the_teardown():
+    _trace.start()
+    T.annotate(_report("teardown"), "pass")
+    assert _trace.current() is None
+
+
+# --- the text form -----------------------------------------------------------------------------
+
+HALF_CLOSE = {"lanes": [{"id": 0, "label": "client 1", "role": "client"}], "connections": 1, "omitted": 0,
+              "events": [{"t": 0.019, "lane": 0, "kind": "connect"},
+                         {"t": 0.02, "lane": 0, "kind": "send", "n": 7, "at": 0, "head": "b'\\x01\\x02'"},
+                         {"t": 0.02, "lane": 0, "kind": "shutdown", "note": "FIN"},
+                         {"t": 0.021, "lane": 0, "kind": "recv", "n": 7, "at": 0},
+                         {"t": 0.021, "lane": 0, "kind": "bound", "until": 2.034, "note": "no byte moved for 2 s"},
+                         {"t": 2.034, "lane": 0, "kind": "close"}]}
+
+UDP = {"lanes": [{"id": 0, "label": "peer 1", "role": "peer", "datagram": True}], "connections": 1,
+       "roles": {"peer": 1}, "omitted": 0,
+       "events": [{"t": 0.0, "lane": 0, "kind": "send", "n": 8192, "at": 0},
+                  {"t": 0.001, "lane": 0, "kind": "recv", "n": 4096, "at": 0},
+                  {"t": 0.002, "lane": 0, "kind": "send", "n": 1536, "at": 8192, "count": 3},
+                  {"t": 0.003, "lane": 0, "kind": "recv", "n": 2, "at": 4096, "head": "b'hi'"}]}
+
+
+def _many(lanes: int, per_lane: int, notable: int | None = None, omitted: int = 0) -> dict:
+    events = [{"t": 0.001 * (i * per_lane + k), "lane": i, "kind": "send", "n": 1, "at": k}
+              for i in range(lanes) for k in range(per_lane)]
+    if notable is not None:
+        events.append({"t": 1.0, "lane": notable, "kind": "reset"})
+    trace = {"lanes": [{"id": i, "label": f"client {i + 1}", "role": "client"} for i in range(lanes)],
+             "connections": lanes, "events": events, "omitted": omitted}
+    if omitted:
+        trace["omitted_span"] = [0.5, 0.9]
+    return trace
+
+
+TEXTS = [
+    ("a half-close that never ends", HALF_CLOSE, [
+        "timeline, in seconds since the check began (1 client connection, 6 events):",
+        "  client 1  0.019 connect  0.020 sent 7 B  0.020 shutdown (FIN)  0.021 got 7 B  "
+        "[0.021-2.034 s: no byte moved for 2 s]  2.034 close"]),
+    ("datagrams", UDP, [
+        "timeline, in seconds since the check began (1 UDP socket, 4 events):",
+        "  peer 1  0.000 sent a 8,192 B datagram  0.001 got a 4,096 B datagram  0.002 sent 3 datagrams (1,536 B)  "
+        "0.003 got a 2 B datagram b'hi'"]),
+    ("a long lane is cut in the middle", _many(1, 12), [
+        "timeline, in seconds since the check began (1 client connection, 12 events):",
+        "  client 1  0.000 sent 1 B  0.001 sent 1 B  0.002 sent 1 B  0.003 sent 1 B  ... 4 more ...  "
+        "0.008 sent 1 B  0.009 sent 1 B  0.010 sent 1 B  0.011 sent 1 B"]),
+    ("lanes beyond the limit, the notable one kept", _many(8, 1, notable=7), [
+        "timeline, in seconds since the check began (8 client connections, 9 events):",
+        "  client 1  0.000 sent 1 B", "  client 2  0.001 sent 1 B", "  client 3  0.002 sent 1 B",
+        "  client 4  0.003 sent 1 B", "  client 5  0.004 sent 1 B", "  client 8  0.007 sent 1 B  1.000 reset (RST)",
+        "  (2 more connections not shown)"]),
+    ("events not kept", _many(1, 2, omitted=40), [
+        "timeline, in seconds since the check began (1 client connection, 42 events):",
+        "  client 1  0.000 sent 1 B  0.001 sent 1 B",
+        "  (40 events between 0.500 and 0.900 s not kept)"]),
+]
+
+
+@pytest.mark.parametrize("what, trace, lines", TEXTS, ids=[t[0] for t in TEXTS])
+def test_text(what, trace, lines):
+    assert T.text(trace).splitlines() == lines
+
+
+def test_a_wait_of_the_whole_check_has_its_own_line():
+    trace = dict(HALF_CLOSE, events=HALF_CLOSE["events"] + [
+        {"t": 0.5, "lane": -1, "kind": "bound", "until": 2.5, "note": "waited 2 s on the fake upstream: in vain"}])
+    assert T.text(trace).splitlines()[-1] == "  (check)   [0.500-2.500 s: waited 2 s on the fake upstream: in vain]"
+
+
+# --- the SVG timeline --------------------------------------------------------------------------
+
+def _parse(svg: str):
+    root = ET.fromstring(svg)
+    lanes = [g.get("data-label") for g in root.iter(f"{SVG}g") if g.get("class") == "lane"]
+    marks = Counter((int(g.get("data-lane")), g.get("data-kind")) for g in root.iter(f"{SVG}g")
+                    if g.get("class") == "mark")
+    return root, lanes, marks
+
+
+def _xs(root):
+    for el in root.iter():
+        for attr in ("x", "cx", "x1", "x2"):
+            if el.get(attr) is not None and el.tag != f"{SVG}text":
+                yield float(el.get(attr)) + (float(el.get("width", 0)) if attr == "x" else 0)
+
+
+SVGS = [("half-close", HALF_CLOSE), ("datagrams", UDP), ("crowd", _many(20, 3, notable=15)),
+        ("events not kept", _many(2, 30, omitted=500)),
+        ("the check's wait", dict(HALF_CLOSE, events=HALF_CLOSE["events"] + [
+            {"t": 0.5, "lane": -1, "kind": "bound", "until": 2.5, "note": "in vain"}]))]
+
+
+@pytest.mark.parametrize("what, trace", SVGS, ids=[s[0] for s in SVGS])
+def test_svg_draws_every_lane_and_event_it_shows(what, trace):
+    svg = T.svg(trace, width=760)
+    root, lanes, marks = _parse(svg)
+    shown = T.pick_lanes(trace, 12)
+    assert lanes == [l["label"] for l in shown]
+    ids = {l["id"] for l in shown} | {-1}
+    assert marks == Counter((e["lane"], e["kind"]) for e in trace["events"] if e["lane"] in ids)
+    assert all(0 <= x <= 760 for x in _xs(root)), "a mark outside the picture"
+    assert root.get("viewBox").startswith("0 0 760 ") and root.get("width") is None
+    assert len(root.findall(f"{SVG}g/{SVG}path")) >= (1 if trace.get("omitted") else 0)
+    if len(trace["lanes"]) > 12:
+        assert "client 16" in lanes and "8 more connections not drawn" in svg
+
+
+def test_svg_standalone_has_a_size_a_caption_and_attributes():
+    svg = T.svg(HALF_CLOSE, standalone=True, caption=("title", "the sentence"), attrs={"data-verdict": "serial"})
+    root = ET.fromstring(svg)
+    assert root.get("width") == "760" and float(root.get("height")) > 100
+    assert root.get("data-verdict") == "serial"
+    assert [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "caption"] == ["title", "the sentence"]
+
+
+@pytest.mark.parametrize("instants, gap", [
+    ([0.0, 0.001, 0.002, 2.0], None), ([0.0, 0.5, 1.0, 1.5], None), ([0.0, 1.0, 5.0, 6.0], (1.0, 5.0)),
+    ([3.0], None),
+])
+def test_the_time_scale(instants, gap):
+    scale = T._Scale(instants, 100.0, 700.0, gap)
+    xs = [scale(t) for t in sorted(instants)]
+    if len(instants) > 1:
+        assert xs[0] == 100.0 and xs[-1] == pytest.approx(700.0)
+    assert xs == sorted(xs)
+    steps = [b - a for a, b in zip(xs, xs[1:])]
+    if instants == [0.0, 0.5, 1.0, 1.5]:
+        assert max(steps) - min(steps) < 1e-6  # equal gaps, equal widths
+    if instants == [0.0, 0.001, 0.002, 2.0]:
+        assert steps[0] > 30 and steps[2] > steps[0]  # a millisecond is visible; 2 s is still the longest
+    if gap:
+        assert steps[1] == pytest.approx(T._Scale.BREAK) and len(scale.breaks) == 1
+    ticks = scale.ticks()
+    assert all(abs(a[0] - b[0]) >= 48 for a, b in zip(ticks, ticks[1:]))
+
+
+@pytest.mark.parametrize("t, label", [(0.0, "0"), (0.0005, "0.5 ms"), (0.25, "250 ms"), (1.0, "1 s"), (12.5, "12.5 s")])
+def test_tick_labels(t, label):
+    assert T._tick_label(t) == label

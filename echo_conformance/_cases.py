@@ -39,6 +39,11 @@ class Case:
     needs_process: bool = False
     #: the check runs on a server of its own rather than the one shared per worker
     fresh_server: bool = False
+    #: a relay is tested on a fresh server in front of an upstream that echoes each chunk
+    #: ``Bounds.upstream_delay`` late: what the relay does with its client's EOF then always
+    #: comes before the echo of the last data (half-close cases: a relay that closes at the
+    #: client's EOF loses that echo in every run, not only when it is quicker than the echo)
+    delayed_upstream: bool = False
     family: str = "ipv4"
     #: the case applies only to implementations that declare a capacity (a fixed pool)
     needs_capacity: bool = False

@@ -6,7 +6,8 @@ ever accepted, what each received, whether the client's half-close (EOF) reached
 they can make it misbehave on purpose.  Modes:
 
 * ``echo``   -- echo everything; on EOF flush, then close (or keep the connection open with
-  ``close_on_eof=False``).
+  ``close_on_eof=False``).  Given a ``delay``, each chunk is echoed that long after it
+  arrived (a delay line: a relay's own handling of its client's EOF comes first).
 * ``close``  -- echo the first ``after`` bytes, then close (FIN) once they are sent.
 * ``reset``  -- once ``after`` bytes have arrived, reset the connection (SO_LINGER 0).
 * ``refuse`` -- the port is bound but not listening: connections are refused (RST).
@@ -61,6 +62,7 @@ class _Conn:
         self.sock, self.record = sock, record
         self.out = bytearray()
         self.reading = True
+        self.delayed = 0  #: bytes in FakeUpstream._due for this connection
         self.lane = _trace.accepted("upstream")  # its side, in the check's trace
 
 
@@ -73,7 +75,9 @@ class FakeUpstream:
         self.mode, self.after, self.close_on_eof = mode, after, close_on_eof
         self.high_water, self.keep = high_water, keep
         self.answer, self.delay = answer, delay
-        self._due: list[tuple[float, _Conn]] = []  # answer mode: when each answer is sent
+        #: what is sent later, in order: (when, connection, bytes); the answer mode's answer
+        #: and the delayed echo mode's chunks
+        self._due: list[tuple[float, _Conn, bytes]] = []
         #: Fixed socket buffers (which turns kernel autotuning off): what the relay under test
         #: can push into the fake's side stays small and predictable (backpressure check).
         self.buffer_size = buffer_size
@@ -142,6 +146,11 @@ class FakeUpstream:
         self._listening = True
         self._sel.register(self._listener, selectors.EVENT_READ, "listener")
 
+    def _later(self, conn: _Conn, data: bytes) -> None:
+        """Send ``data`` on ``conn`` ``self.delay`` seconds from now (after what is due before)."""
+        conn.delayed += len(data)
+        self._due.append((time.monotonic() + self.delay, conn, data))
+
     def _wake(self) -> None:
         try:
             self._wake_w.send(b"x")
@@ -191,16 +200,17 @@ class FakeUpstream:
                 if self._listening and self._listener.fileno() not in self._sel.get_map():
                     self._sel.register(self._listener, selectors.EVENT_READ, "listener")
             now = time.monotonic()
-            for due, conn in [d for d in self._due if d[0] <= now]:
-                self._due.remove((due, conn))
+            while self._due and self._due[0][0] <= now:
+                _, conn, data = self._due.pop(0)
+                conn.delayed -= len(data)
                 if conn.record.open:
-                    conn.out += self.answer
-                    if conn in self._parked:  # it had nothing to do while the answer was due
+                    conn.out += data
+                    if conn in self._parked:  # it had nothing to do while its data was due
                         self._parked.remove(conn)
                         self._conns[conn.sock.fileno()] = conn
                         self._sel.register(conn.sock, selectors.EVENT_WRITE, "conn")
                     self._update(conn)
-            timeout = min([1.0, *(due - now for due, _ in self._due)])
+            timeout = min(1.0, self._due[0][0] - now) if self._due else 1.0
             for key, events in self._sel.select(timeout=max(0.0, timeout)):
                 if key.data == "wake":
                     try:
@@ -246,7 +256,7 @@ class FakeUpstream:
                         rec.eof, rec.received_at_eof = True, rec.received
                         conn.reading = False
                         if self.mode == ANSWER:
-                            self._due.append((time.monotonic() + self.delay, conn))
+                            self._later(conn, self.answer)
                     self.lock.notify_all()
                 if data:
                     if self.mode == RESET and rec.received >= self.after:
@@ -259,6 +269,8 @@ class FakeUpstream:
                         conn.out += data[:take]
                         if rec.received >= self.after:
                             conn.reading = False  # closes once the echo is flushed
+                    elif self.delay:
+                        self._later(conn, data)
                     else:
                         conn.out += data
             if events & selectors.EVENT_WRITE and conn.out:
@@ -281,13 +293,13 @@ class FakeUpstream:
             if self.mode == CLOSE and rec.received >= self.after:
                 self._drop(conn, f"closed by the fake after echoing {self.after:,} bytes")
                 return
-            if rec.eof and self.mode == ANSWER and any(c is conn for _, c in self._due):
-                pass  # its answer is still to come
+            if conn.delayed:
+                pass  # more is still to come (a delayed echo, the answer)
             elif rec.eof and self.close_on_eof:
                 self._drop(conn, "closed by the fake after the peer's EOF")
                 return
         events = 0
-        if conn.reading and len(conn.out) < self.high_water:
+        if conn.reading and len(conn.out) + conn.delayed < self.high_water:
             events |= selectors.EVENT_READ
         if conn.out:
             events |= selectors.EVENT_WRITE

@@ -22,6 +22,7 @@ from ._cases import Case, Violation
 from ._address import Address
 from ._launch import LaunchError, Server
 from ._pool import Pool
+from ._upstream import ECHO, FakeUpstream
 from ._registry import DECLARATIONS, SOURCES, Implementation, ManifestError, from_options
 
 IMPLS = pytest.StashKey[list]()
@@ -97,7 +98,10 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     cores: the full suite over 16 implementations takes 70-76 s with 2 workers, 56-66 s with
     3 or 4; a run over a server that never reads (every check waits out its 2 s progress
     bound) 23 s with 3 workers, 17 s with 4.  Another project's own run, with this plugin
-    loaded, keeps xdist's default."""
+    loaded, keeps xdist's default.  (Four per core, tried for runs over one implementation,
+    made failing runs faster -- a server that never reads 12-14 s instead of 17 s -- but put
+    8 heavy cases on 2 cores at once: a correct server's case then ran out of its time budget,
+    and a relay that sleeps per byte failed 14 cases instead of 10.)"""
     if not _runs_only_the_checks(config):
         return None
     return 2 * (os.cpu_count() or 1)
@@ -164,8 +168,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         (keep if selected and applicable else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-    # xdist hands out tests in this order: longest first keeps the workers' loads even.
-    items[:] = sorted(keep, key=lambda item: not getattr(_case_of(item), "heavy", False))
+    # xdist hands out tests in this order: longest first keeps the workers' loads even (heavy
+    # cases first; then, as a failing server makes each case spend its budget, the largest).
+    bounds = config.stash[BOUNDS]
+    items[:] = sorted(keep, key=lambda item: (not getattr(_case_of(item), "heavy", False), -_budget_of(item, bounds)))
+
+
+def _budget_of(item: pytest.Item, bounds: Bounds) -> float:
+    """The time budget of ``item``'s case (0 for a test that is not a case)."""
+    spec, impl = _case_of(item), _impl_of(item)
+    if spec is None or impl is None:
+        return 0.0
+    return case_budget(bounds, spec.id, impl.connections or impl.capacity or 1100)
 
 
 def _case_of(item: pytest.Item) -> Case | None:
@@ -233,7 +247,7 @@ class _CaseBudgets:
         spec, impl = _case_of(item), _impl_of(item)
         if spec is None or impl is None:
             return (yield)
-        seconds = case_budget(item.config.stash[BOUNDS], spec.id, impl.connections or impl.capacity or 1100)
+        seconds = _budget_of(item, item.config.stash[BOUNDS])
         with _budget.running(seconds, spec.id) as budget:
             try:
                 result = yield
@@ -351,18 +365,29 @@ def _host(spec: Case) -> str:
 
 
 @pytest.fixture
-def endpoint(request: pytest.FixtureRequest, impl: Implementation, _pool: Pool) -> Address:
-    """The address of a server of ``impl`` to run this check against."""
+def endpoint(request: pytest.FixtureRequest, impl: Implementation, _pool: Pool, bounds: Bounds) -> Address:
+    """The address of a server of ``impl`` to run this check against.  A relay under a case
+    that declares ``delayed_upstream`` is a fresh one, in front of an upstream that echoes
+    ``bounds.upstream_delay`` late (see ``_cases.Case``)."""
     spec: Case = request.function.conformance_case
     if impl.target is not None:
         yield Address(*impl.target)
         return
-    server = (_pool.fresh if spec.fresh_server else _pool.shared)(impl, _host(spec), spec.transport)
-    request.node.stash[_SERVER] = server
-    yield server.address
-    if spec.fresh_server:
-        _pool.release(server)
-        return
+    delayed = spec.delayed_upstream and impl.kind == "relay"
+    fake = FakeUpstream(ECHO, delay=bounds.upstream_delay, high_water=8 << 20).__enter__() if delayed else None
+    try:
+        if spec.fresh_server or delayed:
+            server = _pool.fresh(impl, _host(spec), spec.transport, upstream=fake.address if fake else None)
+        else:
+            server = _pool.shared(impl, _host(spec), spec.transport)
+        request.node.stash[_SERVER] = server
+        yield server.address
+        if spec.fresh_server or delayed:
+            _pool.release(server)
+            return
+    finally:
+        if fake is not None:
+            fake.close()
     if request.node.stash.get(_FAILED, False):
         _pool.discard(impl)
     elif not server.alive():

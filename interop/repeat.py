@@ -61,6 +61,27 @@ def main() -> None:
             print(f"  {failure}: {k} of {len(runs)}")
     else:
         print(f"identical failure lists in all {len(runs)} runs")
+    _against_expected(every, set(varying), opts.impl)
+
+
+def _against_expected(always: set[str], sometimes: set[str], impls: list[str]) -> None:
+    """What interop/expected.toml says that these runs did not bear out."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("interop_matrix", ROOT / "interop" / "_matrix.py")
+    matrix = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(matrix)
+    listed = {f"{name} {f['case']}": bool(f.get("sometimes"))
+              for name, failures in matrix.load_expected(ROOT / "interop" / "expected.toml").items()
+              if not impls or name in impls for f in failures}
+    tolerated = {f"{name} {f['case']}" for name, alarms in matrix.load_false_alarms(ROOT / "interop" / "expected.toml").items()
+                 for f in alarms}
+    notes = [f"  not listed, failed: {f}" for f in sorted((always | sometimes) - set(listed) - tolerated)]
+    notes += [f"  listed, never failed: {f}" for f in sorted(set(listed) - always - sometimes)]
+    notes += [f"  listed as always, failed only sometimes: {f}" for f in sorted(sometimes) if listed.get(f) is False]
+    notes += [f"  listed as sometimes, failed every time: {f}" for f in sorted(always) if listed.get(f)]
+    print(f"interop/expected.toml: {sum(listed.values())} sometimes of {len(listed)} listed failures")
+    print("\n".join(notes) if notes else "  matches these runs")
 
 
 if __name__ == "__main__":

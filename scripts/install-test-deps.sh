@@ -32,8 +32,8 @@ DEBIAN_PACKAGES=(
   perl                      # perl-io-socket-echo
   tcl                       # tcl-socket-echo
   openjdk-17-jdk-headless   # java-thread-echo, java-pool-echo
-  gcc libc6-dev libevent-dev libuv1-dev pkg-config  # libevent-echo, libuv-echo
-  libbsd0 libtirpc3 libwrap0  # openbsd-inetd-echo: the libraries of its inetd (below)
+  gcc libc6-dev libevent-dev libuv1-dev  # libevent-echo, libuv-echo
+  libbsd0 libtirpc3 libwrap0  # openbsd-inetd-cat: the libraries of its inetd (below)
   ucspi-tcp                 # tcpserver-cat
   redir                     # redir
   6tunnel                   # 6tunnel
@@ -48,7 +48,8 @@ for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  # Installing a daemon must not start it (HAProxy, nginx, xinetd and rinetd would each come up on their system-wide configuration and ports): a policy-rc.d that says "no" while apt
+  # Installing a daemon must not start it (HAProxy, nginx, xinetd and rinetd would each come
+  # up on their system-wide configuration and ports): a policy-rc.d that says "no" while apt
   # runs, unless the machine already has one.
   policy=/usr/sbin/policy-rc.d
   if [ ! -e "$policy" ]; then
@@ -97,16 +98,16 @@ done
 for src in interop/launchers/*.java; do
   class=interop/build/java/$(basename "$src" .java).class
   if stale "$class" "$src"; then
-    javac -d interop/build/java "$src"
+    javac --release 17 -d interop/build/java "$src"
   fi
 done
 
-# openbsd-inetd-echo: Debian's openbsd-inetd conflicts with xinetd (both provide
+# openbsd-inetd-cat: Debian's openbsd-inetd conflicts with xinetd (both provide
 # inet-superserver), so its package is unpacked under interop/build/ instead of installed.
 inetd=interop/build/openbsd-inetd
 if [ ! -x "$inetd/usr/sbin/inetd" ]; then
-  tmp=$(mktemp -d) && chmod 755 "$tmp"  # apt downloads as its _apt user
-  (cd "$tmp" && apt-get download -qq openbsd-inetd)
+  tmp=$(mktemp -d) && { [ "$(id -u)" -ne 0 ] || chown _apt "$tmp" 2>/dev/null || true; }  # apt downloads as _apt
+  (cd "$tmp" && { apt-get download -qq openbsd-inetd || { $SUDO apt-get update -qq && apt-get download -qq openbsd-inetd; }; })
   rm -rf "$inetd" && dpkg-deb -x "$tmp"/openbsd-inetd_*.deb "$inetd"
   rm -rf "$tmp"
 fi

@@ -11,21 +11,28 @@ two to five minutes each.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import threading
+import time
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from echo_conformance._bounds import Bounds
+from echo_conformance import _budget, plugin
+from echo_conformance._bounds import CASE_BUDGETS, Bounds, case_budget
 from echo_conformance._cases import Violation, require
 from echo_conformance._catalogue import load
-from echo_conformance._client import SLOW, WRONG, connect, exchange
+from echo_conformance._client import SLOW, STALLED, WRONG, connect, exchange, gather, listen_quietly
 from echo_conformance._expect import CheckBudget, budgeted
 from echo_conformance._hypothesis import check_settings
-from echo_conformance._launch import Address
-from echo_conformance._registry import load_manifest
+from echo_conformance._launch import Address, LaunchError, Server, free_port
+from echo_conformance._pool import Pool
+from echo_conformance._registry import load_manifest, make
+from echo_conformance._udp import LOST, ask, udp_socket
 
 from ._suite import ROOT, run_suite
 
@@ -146,3 +153,183 @@ def test_a_failure_seen_at_once_still_shrinks():
     with pytest.raises(Violation):
         check(check_budget=budget)
     assert b"\x07" in calls, "Hypothesis did not shrink to the minimal example"
+
+
+# --- a failing run is as fast as a passing one: the whole-run budget, by construction ----------
+
+#: No --impl-cmd run (``-n auto``, no ``-x``) may take longer than this, whatever the defect.
+RUN_LIMIT = 20.0
+#: What a server's start costs the run, at most, per start (measured: a Python or Node.js
+#: server 0.1-0.2 s; a UDP server that stays silent adds ``udp_answer``, see below).  A case may
+#: start two: its own (or the shared one, again, after the previous case failed on it) and one
+#: more (lifecycle.restart's second, relay.chain's relay in front of the relay).
+START = 0.25
+STARTS_PER_CASE = 2
+#: pytest and its workers starting (0.7 s of CPU each, on 2 cores), measured 2-2.5 s.
+RUN_START = 2.5
+RUNS = {
+    "a TCP echo server": make("tcp-echo", "server --port {port}"),
+    "a UDP echo server": make("udp-echo", "server --port {port}", transports=("udp",)),
+    "a TCP relay": make("relay", "relay --port {port} --to {upstream_port}", kind="relay"),
+}
+#: The run kinds whose worst case is not under RUN_LIMIT yet (see the reason).
+OVER = {"a TCP echo server", "a TCP relay"}
+
+
+def _auto_workers(monkeypatch) -> int:
+    """The worker count of ``-n auto`` for a run of the checks on 2 cores."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    config = SimpleNamespace(args=[str(plugin.CHECKS)], invocation_params=SimpleNamespace(dir=ROOT),
+                             option=SimpleNamespace(pyargs=False))
+    return plugin.pytest_xdist_auto_num_workers(config)
+
+
+def worst_case(impl, workers: int, bounds: Bounds = Bounds()) -> tuple[float, list[tuple[float, str]]]:
+    """The longest an --impl-cmd run over ``impl`` can take when every case spends its whole
+    budget: the budgets spread over the workers (at best, and never less than the largest),
+    the servers' starts, the run's own start and the last server's stop."""
+    budgets = sorted(((case_budget(bounds, c.id), c.id) for c in load().values() if c.applies_to(impl) is None),
+                     reverse=True)
+    start = START + (bounds.udp_answer if impl.transports == ("udp",) else 0.0)
+    cases = max(sum(b for b, _ in budgets) / workers, budgets[0][0])
+    starts = len(budgets) * STARTS_PER_CASE * start / workers
+    return cases + starts + RUN_START + bounds.teardown_grace, budgets
+
+
+@pytest.mark.parametrize("run", [pytest.param(name, marks=pytest.mark.xfail(
+    strict=True, reason="the budgets a correct server needs on this loaded machine add up to more "
+                        "(see the failure's numbers)")) if name in OVER else name for name in RUNS])
+def test_a_failing_run_fits_in_the_run_limit(run, monkeypatch):
+    """Adds up the case budgets an --impl-cmd run can spend: a failing run, whatever its
+    defect, is bounded by them (every wait of the client ends at its case's deadline)."""
+    workers = _auto_workers(monkeypatch)
+    total, budgets = worst_case(RUNS[run], workers)
+    assert total < RUN_LIMIT, (f"{run}: {len(budgets)} cases, budgets {sum(b for b, _ in budgets):.1f} s over "
+                               f"{workers} workers: at most {total:.1f} s; the largest: "
+                               + ", ".join(f"{c} {b:g} s" for b, c in budgets[:6]))
+
+
+def test_every_case_budget_fits_in_the_run_limit():
+    """No single case (the 1,100 connections a server is asked to hold by default) may spend
+    more than a whole run may take; and every listed budget names a case that exists."""
+    cases = load()
+    assert not set(CASE_BUDGETS) - set(cases), f"budgets for no case: {sorted(set(CASE_BUDGETS) - set(cases))}"
+    over = {c: case_budget(Bounds(), c) for c in cases if case_budget(Bounds(), c) >= RUN_LIMIT - RUN_START}
+    assert not over, over
+    assert case_budget(Bounds(scale=3), "tcp.echo.large") == 3 * case_budget(Bounds(), "tcp.echo.large")
+
+
+# --- the budget's mechanism, in-process ------------------------------------------------------
+
+def test_a_budget_ends_an_exchange_like_a_stall():
+    client, server = socket.socketpair()
+    with client, server, _budget.running(0.3, "test") as budget:
+        start = time.monotonic()
+        out = exchange(client, [b"ping"], expect=4, bounds=Bounds())  # nobody answers
+    assert out.ended == STALLED and time.monotonic() - start < 1.0, out.describe()
+    assert budget.ran_out and "time budget of 0.3 s ran out" in out.describe()
+
+
+def test_a_quiet_window_cut_short_marks_the_budget():
+    """A negative wait cut short proves nothing: the budget records it (the plugin then fails
+    the case even if the check passed)."""
+    client, server = socket.socketpair()
+    with client, server:
+        with _budget.running(0.1, "test") as budget:
+            out = listen_quietly(client, 0.3)
+        assert out.elapsed < 0.25 and budget.ran_out
+        with _budget.running(1.0, "test") as budget:
+            listen_quietly(client, 0.1)
+        assert not budget.ran_out  # a window inside the budget is not cut
+
+
+def test_each_case_starts_with_its_whole_budget():
+    """One case's budget running out never shortens the next case's waits."""
+    client, server = socket.socketpair()
+    with client, server:
+        with _budget.running(0.1, "first"):
+            exchange(client, [b"x"], expect=1, bounds=Bounds())
+        with _budget.running(0.5, "second") as budget:
+            start = time.monotonic()
+            out = exchange(client, [b"x"], expect=1, bounds=Bounds())
+        assert out.ended == STALLED and time.monotonic() - start >= 0.45 and budget.ran_out
+    assert _budget.current() is _budget.NONE
+
+
+def test_a_server_start_does_not_count():
+    with _budget.running(0.2, "test") as budget:
+        with budget.paused():
+            time.sleep(0.3)  # what a server's start would take
+        assert budget.left() > 0.1
+
+
+def test_gather_and_udp_end_at_the_deadline():
+    client, server = socket.socketpair()
+    with client, server, _budget.running(0.2, "test") as budget:
+        start = time.monotonic()
+        got = gather([client], [4], within=5.0)
+        assert got == [b""] and time.monotonic() - start < 0.6 and budget.ran_out
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:  # bound, never answers
+        silent.bind(("127.0.0.1", 0))
+        address = Address(*silent.getsockname())
+        with udp_socket(address) as sock, _budget.running(0.3, "test") as budget:
+            answer = ask(sock, address, b"anyone?", wait=0.5)
+        assert answer.verdict == LOST and answer.elapsed < 0.7 and budget.ran_out
+        assert "time budget of 0.3 s ran out" in answer.describe()
+
+
+def test_the_case_budget_stops_hypothesis():
+    budget, calls = CheckBudget(Bounds()), []
+
+    @budgeted
+    @given(n=st.integers())
+    @settings(check_settings(), database=None, max_examples=1000)
+    def check(check_budget, n):
+        with check_budget.example(n):
+            calls.append(n)
+            time.sleep(0.02)  # every example passes, slowly
+
+    with _budget.running(0.3, "test"), pytest.raises(Violation, match="time budget of 0.3 s"):
+        check(check_budget=budget)
+    assert len(calls) < 100
+
+
+# --- servers: ready when bound, stopped in the background -------------------------------------
+
+SLOW_DIR = ROOT / "tests" / "slow"
+
+
+def test_a_udp_server_that_never_answers_is_ready_once_bound():
+    """Ready once its port is bound (the checks then judge its silence, each in its own budget),
+    not after the whole ready bound, again for every check."""
+    impl = make("silent", "{python} udp_send_unconnected.py --host {host} --port {port}",
+                transports=("udp",), cwd=SLOW_DIR)
+    bounds = Bounds()
+    server = Server(impl, Address("127.0.0.1", free_port()), bounds)
+    start = time.monotonic()
+    try:
+        server.start("udp")
+        assert time.monotonic() - start < bounds.udp_answer + 2.0
+    finally:
+        server.stop(grace=0)
+    never_binds = make("sleeper", f"{sys.executable} -c \"import time; time.sleep(60)\" {{port}}", transports=("udp",))
+    server = Server(never_binds, Address("127.0.0.1", free_port()), Bounds(scale=0.1))
+    with pytest.raises(LaunchError, match="did not bind UDP port"):
+        server.start("udp")
+
+
+def test_a_server_that_ignores_sigterm_does_not_hold_up_its_teardown():
+    impl = make("stop-flag", "{python} stop_flag.py --host {host} --port {port}", cwd=SLOW_DIR)
+    bounds = Bounds()
+    pool = Pool(bounds)
+    try:
+        server = pool.fresh(impl)
+        start = time.monotonic()
+        pool.release(server)  # returns at once: the keeper stops it in the background
+        assert time.monotonic() - start < 0.2
+        deadline = time.monotonic() + bounds.teardown_grace + 3
+        while not server.stopped() and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling the keeper's exit: the test has no event for it
+        assert server.stopped(), "killed after the teardown grace, not after stop_grace"
+    finally:
+        pool.close()

@@ -81,7 +81,7 @@ PUSH_SETTLE = 0.3
 
 @case("tcp.halfclose.small", "After the client shuts down its write side, the server sends back every "
       "remaining byte and then closes, within the progress bound (a tiny payload, sent with the FIN, "
-      "repeated).", guards=DATA,
+      "repeated).", guards=DATA, delayed_upstream=True,
       defect="the tail of the echo lost at the client's half-close, or the connection never closed")
 def test_tcp_halfclose_small(impl, endpoint, bounds):
     for attempt in range(1, HALF_CLOSE_REPEATS + 1):
@@ -94,9 +94,14 @@ def _pushed_then_half_closed(endpoint, bounds, payload: bytes, who: str, pause: 
     """Push ``payload`` without reading for as long as the server takes it (its echo backs up
     in the server), then half-close: with what is left sent while reading, or, given a
     ``pause``, at once, and wait that long before reading.  Everything sent must come back,
-    then EOF."""
+    then EOF.  A server that took all of it unread (it buffers without bound) holds the whole
+    echo when the EOF comes: the client then pauses ``PUSH_SETTLE`` anyway, long enough for
+    the server to read the EOF before the client drains the echo (else whether it had
+    flushed would be a race)."""
     with connect(endpoint, bounds) as sock:
         pushed = fill_without_reading(sock, limit=len(payload), settle=PUSH_SETTLE, bounds=bounds, data=payload)
+        if not pause and pushed == len(payload):
+            pause = PUSH_SETTLE
         if pause:
             payload = payload[:pushed]
             sock.shutdown(socket.SHUT_WR)
@@ -117,7 +122,7 @@ def _pushed_then_half_closed(endpoint, bounds, payload: bytes, who: str, pause: 
 @case("tcp.halfclose.large", "After the client shuts down its write side, the server sends back every "
       f"remaining byte and then closes ({HALF_CLOSE_LARGE >> 20} MiB, far above the socket buffers, pushed "
       "unread for as long as the server takes it, so that its echo is backed up when the EOF comes; "
-      "repeated).", guards=DATA,
+      "repeated).", guards=DATA, delayed_upstream=True,
       defect="the tail of a large echo lost at the client's half-close, or the connection never closed")
 def test_tcp_halfclose_large(impl, endpoint, bounds):
     for attempt in range(1, 4):
@@ -128,7 +133,7 @@ def test_tcp_halfclose_large(impl, endpoint, bounds):
 @case("tcp.halfclose.slow-reader", "A client that pushes data unread (up to "
       f"{HALF_CLOSE_LARGE >> 20} MiB, for as long as the server takes it), half-closes and only starts "
       "reading after the half-close pause (2 s) gets back every byte it sent, then EOF: the server "
-      "does not give up a fixed time after the client's EOF.", guards=DATA,
+      "does not give up a fixed time after the client's EOF.", guards=DATA, delayed_upstream=True,
       defect="an echo server that drops what it still buffers a fixed time after the client's EOF "
              "(a client that half-closes and then reads slowly loses the tail)")
 def test_tcp_halfclose_slow_reader(impl, endpoint, bounds):

@@ -59,8 +59,18 @@ def main() -> None:
     width = max(len(n) for n, _ in targets)
     for name, args in targets:
         for _ in range(opts.repeat):
+            load = _load()
             took, status, summary = run(args)
-            print(f"{name:<{width}}  {took:6.1f} s  exit {status}  {summary}", flush=True)
+            print(f"{name:<{width}}  {took:6.1f} s  exit {status}  load {load}  {summary}", flush=True)
+
+
+def _load() -> str:
+    """The 1-minute load average when a run starts: the machine is shared, and a run's time
+    means little without it."""
+    try:
+        return f"{os.getloadavg()[0]:5.2f}"
+    except OSError:
+        return "    ?"
 
 
 if __name__ == "__main__":

@@ -168,10 +168,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         (keep if selected and applicable else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-    # xdist hands out tests in this order: longest first keeps the workers' loads even (heavy
-    # cases first; then, as a failing server makes each case spend its budget, the largest).
-    bounds = config.stash[BOUNDS]
-    items[:] = sorted(keep, key=lambda item: (not getattr(_case_of(item), "heavy", False), -_budget_of(item, bounds)))
+    # xdist hands out tests in this order: longest first keeps the workers' loads even.
+    items[:] = sorted(keep, key=lambda item: not getattr(_case_of(item), "heavy", False))
 
 
 def _budget_of(item: pytest.Item, bounds: Bounds) -> float:

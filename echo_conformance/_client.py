@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from . import _budget, _trace
-from ._bounds import Bounds
+from ._bounds import PACE, PACED_BLOCK, PACED_BYTES, Bounds
 
 RECV_SIZE = 256 * 1024
 
@@ -254,10 +254,12 @@ def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, boun
                          data: bytes | None = None) -> int:
     """Send (``data``, or filler) without ever reading until sending makes no progress for
     ``settle`` seconds (the peer's and our buffers are full), or ``limit`` bytes are sent.
-    Returns the count."""
+    The first ``PACED_BYTES`` go as a lone byte, a pause, a block, and again (see
+    ``_bounds.PACE``).  Returns the count."""
     view = memoryview(data) if data is not None else None
     block = b"\xa5" * RECV_SIZE
     sent = 0
+    lone = True  # the next paced send is a lone byte
     budget = _budget.current()
     start = last_progress = time.monotonic()
     sock.setblocking(False)
@@ -268,17 +270,38 @@ def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, boun
                 if time.monotonic() - last_progress > settle or budget.expired("fill_without_reading"):
                     break
                 if sel.select(timeout=max(0.0, min(0.02, budget.left()))):
+                    paced = sent < PACED_BYTES
                     try:
-                        n = min(RECV_SIZE, limit - sent)
+                        n = min(1 if paced and lone else PACED_BLOCK if paced else RECV_SIZE, limit - sent)
                         n = sock.send(view[sent : sent + n] if view is not None else block[:n])
                     except BlockingIOError:
                         continue
                     sent += n
                     last_progress = time.monotonic()
+                    if paced:
+                        if lone:
+                            time.sleep(PACE)
+                        lone = not lone
     except (ConnectionResetError, BrokenPipeError):
         pass
     finally:
         sock.setblocking(True)
+    return sent
+
+
+def burst(sock: socket.socket, size: int, *, bounds: Bounds) -> int:
+    """Send ``size`` filler bytes as fast as the socket takes them, without reading (for at
+    most ``Bounds.progress``, or what the case's budget leaves).  Returns the count."""
+    view = memoryview(b"\xa5" * size)
+    sent = 0
+    sock.settimeout(max(0.001, min(bounds.progress, _budget.current().left())))
+    try:
+        while sent < size:
+            sent += sock.send(view[sent:])
+    except OSError:  # the timeout, or the server reset
+        pass
+    finally:
+        sock.settimeout(None)
     return sent
 
 

@@ -87,6 +87,18 @@ def test_every_entry_has_expected_verdicts():
                 f"{impl.name}: expected failure of {failure['case']}, which does not apply: {spec.applies_to(impl)}")
 
 
+#: How many listed failures may not show in every run (issue 16: a rerun shows the same list).
+MAX_SOMETIMES = 3
+
+
+def test_few_verdicts_vary_between_runs():
+    sometimes = {f"{name} {f['case']}": f["sometimes"] for name, failures in EXPECTED_FAILURES.items()
+                 for f in failures if "sometimes" in f}
+    assert len(sometimes) <= MAX_SOMETIMES, f"{len(sometimes)} `sometimes` verdicts: {sorted(sometimes)}"
+    for key, why in sometimes.items():
+        assert isinstance(why, str) and len(why) > 40, f"{key}: `sometimes` must say why the suite cannot force it"
+
+
 @pytest.mark.parametrize("impl", IMPLS, ids=lambda i: i.name)
 def test_interop(impl, tmp_path):
     _require_installed(impl)

@@ -1,9 +1,10 @@
 """Conformance cases: a stable ID, a one-line requirement and a level, per check.
 
-A check is a test function decorated with :func:`case`.  The decorator records the case and
-what it applies to; the plugin parametrizes it over the matching implementations.  A check
-reports a violation by raising :class:`Violation` (via :func:`require`), whose message
-says what was expected and what was observed.
+A check is a test function declared with :func:`echo_conformance.check.case` (through
+:func:`declare`, which records the case and what it applies to); the plugin parametrizes it
+over the matching implementations.  A check reports a violation by raising
+:class:`Violation` (via :func:`require`), whose message says what was expected and what was
+observed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 MUST, SHOULD = "MUST", "SHOULD"
 
@@ -35,7 +36,7 @@ class Case:
     kinds: tuple[str, ...] = ("echo", "relay")
     transport: str = "tcp"
     #: the check starts, stops or inspects the server process (impossible with --target);
-    #: derived by :func:`case` from the check taking the ``launch`` fixture
+    #: derived by :func:`declare` from the check taking the ``launch`` fixture
     needs_process: bool = False
     #: the check runs on a server of its own rather than the one shared per worker
     fresh_server: bool = False
@@ -54,7 +55,6 @@ class Case:
     #: the check takes seconds, not milliseconds: it is scheduled first, so that parallel
     #: workers do not end the run waiting on one that drew a heavy check last
     heavy: bool = False
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def applies_to(self, impl) -> str | None:
         """None if the case applies to ``impl``, else the reason it does not."""
@@ -74,7 +74,7 @@ class Case:
 CASES: dict[str, Case] = {}
 
 
-def case(case_id: str, requirement: str, **options):
+def declare(case_id: str, requirement: str, **options):
     """Declare the decorated test function as conformance case ``case_id``.  A check that
     takes the ``launch`` fixture starts servers of its own: it needs the process (so it is
     skipped under --target), and a shared or fresh ``endpoint`` means nothing to it."""

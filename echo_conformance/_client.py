@@ -44,7 +44,10 @@ def pseudo_random(seed: int, size: int) -> bytes:
 
 
 @dataclass
-class Outcome:
+class Exchanged:
+    """What one client's exchange (or quiet window) ended with: the bytes it received, how it
+    ended (one of the constants above), and when."""
+
     received: bytes
     ended: str
     elapsed: float
@@ -81,7 +84,7 @@ def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
     A server whose listen backlog is full drops the SYN, and the kernel sends it again only
     after 1 s, 3 s, 7 s...; a correct server with a small backlog (socketserver's is 5)
     would make a check that opens connections back to back wait out those seconds again and
-    again.  So the handshake is awaited ``bounds.syn_resend`` (doubling, at most 0.25 s)
+    again.  So the handshake is awaited ``bounds.syn_resend`` (doubling, at most ``syn_resend_max``)
     and then started over on a new socket, with a new SYN, until the progress bound."""
     deadline = time.monotonic() + bounds.progress
     budget = _budget.current()  # the case's deadline may come first
@@ -105,7 +108,7 @@ def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
                 raise TimeoutError(f"connecting to {address}: no handshake within {bounds.progress:g} s "
                                    f"({attempts} SYNs sent; the server does not accept connections, or "
                                    "its listen backlog stays full)") from None
-            wait = min(wait * 2, 0.25 * bounds.scale)
+            wait = min(wait * 2, bounds.syn_resend_max)
             continue
         except BaseException as exc:
             sock.close()
@@ -139,7 +142,7 @@ def exchange(
     until_eof: bool = False,
     stall: float | None = None,
     expected: bytes | None = None,
-) -> Outcome:
+) -> Exchanged:
     """Send ``chunks`` while reading concurrently, until ``expect`` bytes have arrived (or,
     with ``until_eof``, until the server closes).  ``half_close`` shuts down the write side
     once everything is sent.  ``stall`` (default ``bounds.progress``) is how long no byte
@@ -185,16 +188,16 @@ def exchange(
                         more = MSG_MORE if half_close and upcoming is None else 0
                         continue
                 if not writing and not until_eof and len(received) >= expect:
-                    return Outcome(bytes(received), COMPLETE, time.monotonic() - start, sent, stall)
+                    return Exchanged(bytes(received), COMPLETE, time.monotonic() - start, sent, stall)
                 now = time.monotonic()
                 if now - start > bounds.exchange:
-                    return Outcome(bytes(received), TIMEOUT, now - start, sent, stall)
+                    return Exchanged(bytes(received), TIMEOUT, now - start, sent, stall)
                 if now - last_progress > stall:
-                    return Outcome(bytes(received), STALLED, now - start, sent, stall)
+                    return Exchanged(bytes(received), STALLED, now - start, sent, stall)
                 if len(received) < expect and now - start > stall + len(received) * per_byte:
-                    return Outcome(bytes(received), SLOW, now - start, sent, stall)
+                    return Exchanged(bytes(received), SLOW, now - start, sent, stall)
                 if budget.expired("exchange"):  # ends like a stall, at the case's deadline
-                    return Outcome(bytes(received), STALLED, now - start, sent, stall,
+                    return Exchanged(bytes(received), STALLED, now - start, sent, stall,
                                    cut=f"for {now - last_progress:.2f} s {budget.note()}")
                 for _, events in sel.select(timeout=max(0.0, min(0.05, budget.left()))):
                     if events & selectors.EVENT_WRITE and pending:
@@ -210,21 +213,21 @@ def exchange(
                         except BlockingIOError:
                             continue
                         if not data:
-                            return Outcome(bytes(received), EOF, time.monotonic() - start, sent, stall)
+                            return Exchanged(bytes(received), EOF, time.monotonic() - start, sent, stall)
                         at = len(received)
                         received += data
                         last_progress = time.monotonic()
                         if expected is not None and expected[at : len(received)] != data:
-                            return Outcome(bytes(received), WRONG, last_progress - start, sent, stall)
+                            return Exchanged(bytes(received), WRONG, last_progress - start, sent, stall)
         except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
-            return Outcome(bytes(received), RESET, time.monotonic() - start, sent, stall)
+            return Exchanged(bytes(received), RESET, time.monotonic() - start, sent, stall)
         finally:
             sock.setblocking(True)
             sock.settimeout(bounds.progress)
 
 
 @_trace.judged
-def listen_quietly(sock: socket.socket, seconds: float) -> Outcome:
+def listen_quietly(sock: socket.socket, seconds: float) -> Exchanged:
     """Collect whatever arrives within ``seconds`` (a negative check's window)."""
     start = time.monotonic()
     budget = _budget.current()
@@ -239,14 +242,14 @@ def listen_quietly(sock: socket.socket, seconds: float) -> Outcome:
             except socket.timeout:
                 break
             if not data:
-                return Outcome(bytes(received), EOF, time.monotonic() - start)
+                return Exchanged(bytes(received), EOF, time.monotonic() - start)
             received += data
     except (ConnectionResetError, ConnectionAbortedError):
-        return Outcome(bytes(received), RESET, time.monotonic() - start)
+        return Exchanged(bytes(received), RESET, time.monotonic() - start)
     if cut:  # a quiet window cut short proves nothing: the case fails on its budget
         budget.mark("listen_quietly")
-        return Outcome(bytes(received), STALLED, time.monotonic() - start, cut=budget.note())
-    return Outcome(bytes(received), STALLED, time.monotonic() - start)
+        return Exchanged(bytes(received), STALLED, time.monotonic() - start, cut=budget.note())
+    return Exchanged(bytes(received), STALLED, time.monotonic() - start)
 
 
 @_trace.filled

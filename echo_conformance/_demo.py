@@ -19,16 +19,15 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
 from . import _trace
 from ._address import Address
 from ._bounds import Bounds
 from ._client import COMPLETE, STALLED, connect, exchange
-from ._registry import DECLARATIONS, DECLARED, Implementation, ManifestError, from_options
+from ._command import FAILED, OK, Parser, UsageError, add_command_template, positive, run_command
+from ._registry import Implementation, ManifestError, from_options
 
 PROG = "echo-conformance demo"
-OK, FAILED, INTERRUPTED, USAGE_ERROR = 0, 1, 2, 4
 #: What each client sends (12 bytes each).
 FIRST, SECOND = b"hello from 1", b"hello from 2"
 #: How long client 2 waits for its echo while client 1 holds the server.
@@ -170,48 +169,24 @@ def picture(scene: Scene, title: str) -> str:
 
 # --- the command ---------------------------------------------------------------------------
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
-
-
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
-                add_help=False, allow_abbrev=False)
+    p = Parser(PROG, DESCRIPTION)
     what = p.add_argument_group("WHICH SERVER (one of)")
-    what.add_argument("name", nargs="?", metavar="NAME", help="a bundled reference server (see echo-conformance --help)")
-    command = DECLARED["command"]
-    what.add_argument(command.option, dest=command.dest,
-                      **{**command.argparse_kwargs(), "help": "the server this command template starts"})
+    what.add_argument("name", nargs="?", metavar="NAME",
+                      help="a bundled reference server (see echo-conformance --help)")
+    add_command_template(what, "the server this command template starts")
     what.add_argument("--target", metavar="HOST:PORT", help="the server already listening there")
     what.add_argument("--impl-file", metavar="FILE.toml", help="an implementation of this manifest (with --impl)")
-    what.add_argument("--impl", action="append", metavar="NAME", help="the implementation's name (bundled, or of --impl-file)")
-    declared = p.add_argument_group("DECLARATIONS (with --impl-cmd or --target, as for the suite)")
-    for d in DECLARATIONS:
-        if d.option and d is not command:
-            declared.add_argument(d.option, dest=d.dest, **d.argparse_kwargs())
+    what.add_argument("--impl", action="append", metavar="NAME",
+                      help="the implementation's name (bundled, or of --impl-file)")
+    p.add_declarations()
     scene = p.add_argument_group("THE SCENE")
-    scene.add_argument("--hold", type=_positive, default=HOLD, metavar="SECONDS",
+    scene.add_argument("--hold", type=positive, default=HOLD, metavar="SECONDS",
                        help=f"how long client 2 waits while client 1 holds the server (default: {HOLD:g})")
     scene.add_argument("--svg", metavar="FILE", help="also draw the timeline to FILE (SVG)")
-    scene.add_argument("--timeout-scale", type=_positive, default=1.0, metavar="FACTOR",
+    scene.add_argument("--timeout-scale", type=positive, default=1.0, metavar="FACTOR",
                        help="stretch the start and connect bounds (default: 1)")
-    info = p.add_argument_group("INFORMATION")
-    info.add_argument("-h", "--help", action="help", help="show this help and exit")
+    p.add_information()
     return p
 
 
@@ -287,7 +262,7 @@ def run(argv: list[str], out=None) -> int:
     out = out or sys.stdout
     ns = parser().parse_args(argv)
     impl = select(ns)
-    bounds = Bounds(scale=ns.timeout_scale)
+    bounds = Bounds().scaled(ns.timeout_scale)
 
     def say(line: str) -> None:
         print(line, file=out, flush=True)
@@ -310,14 +285,4 @@ def run(argv: list[str], out=None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        return run(argv)
-    except UsageError as exc:
-        print(f"{PROG}: error: {exc} (see {PROG} --help)", file=sys.stderr)
-        return USAGE_ERROR
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return INTERRUPTED
-    except SystemExit as exc:  # --help
-        return exc.code if isinstance(exc.code, int) else OK
+    return run_command(PROG, run, argv)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import time
 
 import pytest
-from hypothesis import reject
+from hypothesis import is_hypothesis_test, reject
 from hypothesis.control import current_build_context
 from hypothesis.errors import InvalidArgument
 
@@ -16,6 +17,7 @@ from . import _budget
 from ._cases import Violation, require
 from ._client import COMPLETE, EOF, SLOW, STALLED, TIMEOUT, connect, exchange
 from ._diff import describe_stream
+from ._hypothesis import check_settings
 
 #: How an exchange ends when a wait ran out (rather than the server showing a wrong answer).
 RAN_OUT = (STALLED, SLOW, TIMEOUT)
@@ -66,11 +68,10 @@ class CheckBudget:
       rejected (``hypothesis.reject``); once ``bounds.shrink_budget`` has passed, Hypothesis is
       stopped and the check fails with the smallest failing example found by then.
 
-    Use one per check (the ``check_budget`` fixture), decorate the check with
-    :func:`budgeted` (above ``@given``) and run each example inside :meth:`example` (a state
-    machine calls :meth:`start` when a run begins and :meth:`record` when it fails).  Failed
-    examples are remembered, so Hypothesis replaying one to report it gets the same failure
-    at once.
+    Use one per check (the ``check_budget`` fixture: :func:`property_check` then applies
+    :func:`budgeted`) and run each example inside :meth:`example` (a state machine calls
+    :meth:`start` when a run begins and :meth:`record` when it fails).  Failed examples are
+    remembered, so Hypothesis replaying one to report it gets the same failure at once.
 
     The case's own time budget (``_budget``) caps all of it: once it has run out, Hypothesis
     is stopped before the next example, and the check fails with the smallest failure found by
@@ -184,6 +185,18 @@ class _Enough(KeyboardInterrupt):
     start is reported as flaky."""
 
 
+def property_check(check):
+    """What a property check needs, given to every check by :func:`echo_conformance.check.case`:
+    a Hypothesis test (``@given``) runs with the suite's settings (``check_settings``), and a
+    check that takes the ``check_budget`` fixture is :func:`budgeted`.  Other checks are
+    returned as they are."""
+    if is_hypothesis_test(check):
+        check = check_settings()(check)
+    if "check_budget" in inspect.signature(check).parameters:
+        check = budgeted(check)
+    return check
+
+
 def budgeted(check):
     """Decorate a property check (above ``@given``) that uses the ``check_budget`` fixture:
     when the budget stops Hypothesis, the check fails with the failure recorded."""
@@ -214,5 +227,5 @@ def _final_replay() -> bool:
 @pytest.fixture(name="check_budget")
 def check_budget_fixture(bounds) -> CheckBudget:
     """``check_budget``: one :class:`CheckBudget` per check, shared by all its Hypothesis
-    examples (import this into a check module to use it there)."""
+    examples (the plugin provides it to every check)."""
     return CheckBudget(bounds)

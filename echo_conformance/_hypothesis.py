@@ -11,9 +11,10 @@ failing check's CheckBudget (_expect) caps the time spent after its first failur
 - ``verdict``: a verdict only, fast: no shrinking, no example database (the project's own
   proof runs).
 
-The checks take their settings from ``check_settings()``, applied to each check, instead of
-loading a profile as Hypothesis' default: a project that loads the plugin into its own test
-run (``pytest -p echo_conformance``) keeps its own Hypothesis settings for its own tests.
+The checks take their settings from ``check_settings()``, which ``check.case`` applies to each
+Hypothesis check (``_expect.property_check``), instead of loading a profile as Hypothesis'
+default: a project that loads the plugin into its own test run (``pytest -p echo_conformance``)
+keeps its own Hypothesis settings for its own tests.
 """
 
 from __future__ import annotations

@@ -12,12 +12,11 @@ pool waits for all of them, in parallel, only when it closes.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from ._address import Address
 from ._bounds import Bounds
 from ._launch import Server, free_port
-from ._registry import Implementation, make
+from ._registry import PACKAGE_HOME, Implementation, make
 
 #: The echo server relays are tested in front of: the bundled poll loop. It starts fast, holds
 #: the 1,100 relayed connections of the scale check without a thread each, and echoes on its
@@ -26,7 +25,7 @@ from ._registry import Implementation, make
 #: caught only while the echo is on its way when the FIN arrives. In front of echo_reactor,
 #: which writes at once, such relays won that race more often.
 UPSTREAM = make("upstream-echo", "{python} -m echo_conformance.implementations.echo_poll --host {host} --port {port}",
-                cwd=Path(__file__).resolve().parent.parent)  # the folder that holds the package
+                cwd=PACKAGE_HOME)
 
 
 class Pool:

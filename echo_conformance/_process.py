@@ -75,10 +75,11 @@ def settle(pid: int, baseline: Snapshot, allowance: int, within: float) -> Snaps
     return wait_for(pid, lambda now: now.within(baseline, allowance), within)
 
 
-def steady(pid: int, within: float, window: float = 0.3) -> Snapshot | None:
-    """The tree's counts once they have stopped changing for ``window`` seconds (or after
-    ``within``, whichever comes first); None if the server process is gone.  Used for a
-    baseline after warm-up, when per-connection resources are still being released."""
+def steady(pid: int, within: float, window: float) -> Snapshot | None:
+    """The tree's counts once they have stopped changing for ``window`` seconds
+    (``Bounds.steady_window``), or after ``within``, whichever comes first; None if the server
+    process is gone.  Used for a baseline after warm-up, when per-connection resources are
+    still being released."""
     deadline = time.monotonic() + within
     last = None
     since = time.monotonic()

@@ -2,11 +2,12 @@
 
 What an implementation declares (its name, command, model, kind, transports, IPv6,
 capacity, connections, working directory, description) is written down once, in :data:`DECLARATIONS`.
-Everything else is derived from that table: the fields of :class:`Implementation`, the keys
-of a manifest's ``[[implementation]]`` tables and their validation, the ``--impl-*``
-options of the pytest plugin and of the ``echo-conformance`` command, and the options of
-the reproduce line printed with every failure (which therefore names every declaration
-that differs from its default).
+Everything else is derived from that table: the keys of a manifest's ``[[implementation]]``
+tables and their validation, the ``--impl-*`` options of the pytest plugin and of the
+``echo-conformance`` command, the options of the reproduce line printed with every failure
+(which therefore names every declaration that differs from its default) and the declarations
+a report lists (:meth:`Implementation.declared`).  :class:`Implementation` writes its fields
+out, for the reader; a test checks them against the table.
 
 Command templates are shell-split first and the placeholders filled in per argument, so a
 path with spaces in ``{python}`` stays one argument.
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from . import implementations
+
 try:  # Python 3.11+
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
@@ -32,7 +35,10 @@ MODELS = ("serial", "concurrent")
 KINDS = ("echo", "relay")
 TRANSPORTS = ("tcp", "udp")
 PLACEHOLDERS = {"host", "port", "upstream_host", "upstream_port", "python"}
-BUNDLED_MANIFEST = Path(__file__).resolve().parent / "implementations" / "manifest.toml"
+BUNDLED_MANIFEST = Path(implementations.__path__[0]) / "manifest.toml"
+#: where the bundled servers start (``python -m echo_conformance.implementations...``): the
+#: folder that holds the package -- the checkout's root, or site-packages
+PACKAGE_HOME = Path(__file__).resolve().parent.parent
 SOURCES = ("--impl-cmd", "--impl-file", "--target")  # where the implementations come from
 
 
@@ -177,33 +183,51 @@ MANIFEST_KEYS = frozenset(DECLARED)
 
 # --- the implementation ----------------------------------------------------------------------
 
-class _ImplementationMethods:
-    """The behaviour of :class:`Implementation`; its fields are the declarations."""
+@dataclass(frozen=True)
+class Implementation:
+    """An implementation under test: first what it declares -- one field per row of
+    :data:`DECLARATIONS`, in the table's order and with its default (a test holds the two
+    together) -- then where it came from."""
+
+    name: str
+    command: str | None  # None: an already running server (--target)
+    model: str = "concurrent"
+    kind: str = "echo"
+    transports: tuple[str, ...] = ("tcp",)
+    ipv6: bool = False
+    capacity: int | None = None
+    connections: int | None = None
+    cwd: Path | None = None
+    description: str = ""
+    #: an already running server (--target): its (host, port)
+    target: tuple[str, int] | None = None
+    #: how it was selected: "cmd" (--impl-cmd), "target" (--target), "manifest"
+    source: str = "cmd"
+    #: the manifest it was listed in (None for the bundled one, whose name is implied)
+    manifest: str | None = None
+    #: a manifest entry's other keys (must_fail, suite_args, ...): no part of its identity
+    extra: dict = dataclasses.field(default_factory=dict, compare=False, hash=False)
 
     @property
     def launched(self) -> bool:
         """True if the suite starts (and may inspect) the process itself."""
-        return self.command is not None  # type: ignore[attr-defined]
+        return self.command is not None
 
     def argv(self, **values: object) -> list[str]:
         values.setdefault("python", sys.executable)
-        return [arg.format_map(values) for arg in shlex.split(self.command or "")]  # type: ignore[attr-defined]
+        return [arg.format_map(values) for arg in shlex.split(self.command or "")]
 
     def declared(self) -> dict[str, Any]:
         """Every declaration, JSON-ready (for reports)."""
-        out = {}
-        for d in DECLARATIONS:
-            value = getattr(self, d.field)
-            out[d.field] = list(value) if isinstance(value, tuple) else str(value) if isinstance(value, Path) else value
-        return out
+        return {d.field: _json_ready(getattr(self, d.field)) for d in DECLARATIONS}
 
     def reproduce_argv(self) -> list[str]:
         """The command-line options that select this implementation again, with every
         declaration that differs from its default."""
-        if self.source == "manifest":  # type: ignore[attr-defined]
-            prefix = ["--impl-file", self.manifest] if self.manifest else []  # type: ignore[attr-defined]
-            return [*prefix, "--impl", self.name]  # type: ignore[attr-defined]
-        argv = ["--target", format_target(*self.target)] if self.target else []  # type: ignore[attr-defined]
+        if self.source == "manifest":
+            prefix = ["--impl-file", self.manifest] if self.manifest else []
+            return [*prefix, "--impl", self.name]
+        argv = ["--target", format_target(*self.target)] if self.target else []
         for d in sorted(DECLARATIONS, key=lambda d: d.field != "command"):  # --impl-cmd first
             argv += d.argv(getattr(self, d.field))
         return argv
@@ -212,30 +236,9 @@ class _ImplementationMethods:
         return shlex.join(self.reproduce_argv())
 
 
-def _field(d: Declaration) -> tuple:
-    if d.required:
-        return (d.field, Any)
-    return (d.field, Any, dataclasses.field(default=d.default))
-
-
-Implementation = dataclasses.make_dataclass(
-    "Implementation",
-    [_field(d) for d in DECLARATIONS] + [
-        # an already running server (--target): its (host, port); command is None
-        ("target", Any, dataclasses.field(default=None)),
-        # how it was selected: "cmd" (--impl-cmd), "target" (--target), "manifest"
-        ("source", str, dataclasses.field(default="cmd")),
-        # the manifest it was listed in (None for the bundled one, whose name is implied)
-        ("manifest", Any, dataclasses.field(default=None)),
-        # a manifest entry's other keys (must_fail, suite_args, ...)
-        ("extra", dict, dataclasses.field(default_factory=dict, compare=False, hash=False)),
-    ],
-    bases=(_ImplementationMethods,),
-    frozen=True,
-)
-Implementation.__module__ = __name__  # (make_dataclass's module= is Python 3.12+)
-Implementation.__doc__ = ("An implementation under test.  Its fields are the declarations of DECLARATIONS "
-                          "(name, command, model, ...), then target, source, manifest and extra.")
+def _json_ready(value: Any) -> Any:
+    """A declared value as JSON has it: a tuple as a list, a path as its text."""
+    return list(value) if isinstance(value, tuple) else str(value) if isinstance(value, Path) else value
 
 
 # --- building implementations ----------------------------------------------------------------
@@ -360,7 +363,7 @@ def _is_ipv6(host: str) -> bool:
 
 def bundled() -> list[Implementation]:
     # The bundled manifest's name is implied; don't make reproduce lines longer than needed.
-    return [dataclasses.replace(i, manifest=None) for i in load_manifest(BUNDLED_MANIFEST)]
+    return [dataclasses.replace(i, manifest=None, cwd=PACKAGE_HOME) for i in load_manifest(BUNDLED_MANIFEST)]
 
 
 def from_options(options: Mapping[str, Any]) -> list[Implementation]:

@@ -1,11 +1,13 @@
 """Verdicts for people and machines: the terminal matrix and report.json, report.md and
 report.html.  Works with xdist: results are gathered on the controller from the reports the
 workers send back (their ``user_properties`` carry the case details and the verdict that
-``_verdict.decide`` reached).  Nothing here decides a verdict, and nothing is imported from
-the plugin: the :class:`Collector` is given what it reports on."""
+``_verdict.decide`` reached).  Nothing here decides a verdict, nor how a case's phases or a
+group's cases add up (``_verdict.case_outcome`` and ``_verdict.worse``), and nothing is imported
+from the plugin: the :class:`Collector` is given what it reports on."""
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from html import escape
@@ -14,19 +16,12 @@ from pathlib import Path
 import pytest
 
 from . import _trace
-from ._verdict import FAILING, ORDER, PASS, SKIP, XFAIL, parse_known_failures
+from ._verdict import (DETAILED, ERROR, FAIL, FAILING, ORDER, PASS, SKIP, XFAIL, case_outcome, parse_known_failures,
+                       worse)
 
 KNOWN = pytest.StashKey[dict]()
 #: the per-case details a report carries, as recorded by the plugin (``_verdict``'s properties)
 DETAILS = ("expected", "observed", "step", "notes", "server_exit", "server_output", _trace.PROPERTY)
-
-
-def addoption(group) -> None:
-    group.addoption("--conformance-report", metavar="DIR",
-                    help="write report.json, report.md and report.html (the verdicts per implementation and case) to DIR")
-    group.addoption("--known-failures", metavar="FILE.toml",
-                    help="cases an implementation knowingly fails ([[known-failure]] case, implementation, "
-                         "reason): reported as expected; one that passes fails the run as stale")
 
 
 def configure(config: pytest.Config) -> None:
@@ -61,7 +56,7 @@ def _fallback_outcome(report) -> str:
     if report.skipped:
         return SKIP
     if report.failed:
-        return "fail" if report.when == "call" else "error"
+        return FAIL if report.when == "call" else ERROR
     return PASS
 
 
@@ -85,8 +80,8 @@ class Collector:
             "reproduce": props["reproduce"], "outcome": PASS, "duration": 0.0,
         })
         r["duration"] += report.duration
-        outcome = props.get("verdict") or _fallback_outcome(report)
-        if outcome == PASS or (r["outcome"] != PASS and ORDER[outcome] >= ORDER[r["outcome"]]):
+        outcome = case_outcome(r["outcome"], props.get("verdict") or _fallback_outcome(report))
+        if outcome == r["outcome"]:
             return  # the first, worst phase tells the case's story
         r["outcome"] = outcome
         for key in ("reason", "message", *DETAILS):
@@ -98,7 +93,7 @@ class Collector:
             r["reason"] = report.wasxfail
         elif outcome == SKIP:
             r["reason"] = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        if outcome in FAILING or outcome == XFAIL:
+        if outcome in DETAILED:
             r["message"] = str(report.longrepr)
 
     # --- the terminal ------------------------------------------------------------------
@@ -125,9 +120,7 @@ class Collector:
         write(Path(self.directory), self.document(exitstatus))
 
     def document(self, exitstatus: int) -> dict:
-        impls = {i.name: {"model": i.model, "kind": i.kind, "transports": list(i.transports),
-                          "ipv6": i.ipv6, "description": i.description, "cases": []}
-                 for i in self.implementations}
+        impls = {i.name: {**i.declared(), "cases": []} for i in self.implementations}
         for r in sorted(self.results.values(), key=lambda r: r["id"]):
             entry = {k: v for k, v in r.items() if k != "implementation"}
             entry["duration"] = round(entry["duration"], 3)
@@ -160,7 +153,7 @@ _CELL = {"fail": "FAIL", "error": "ERROR", "stale": "STALE", "xfail": "xfail", "
 def _cell(outcomes: list[str]) -> str:
     if not outcomes:
         return "-"
-    return _CELL[min(outcomes, key=lambda o: ORDER[o])]
+    return _CELL[functools.reduce(worse, outcomes)]
 
 
 def _group(case_id: str) -> str:
@@ -363,7 +356,7 @@ def html_page(document: dict) -> str:
                 cells.append("<td></td>")
                 continue
             label = _CELL[r["outcome"]]
-            if r["outcome"] in FAILING or r["outcome"] == XFAIL:
+            if r["outcome"] in DETAILED:
                 label = f"<a href='#{escape(_anchor(r), quote=True)}'>{label}</a>"
             title = r.get("reason") if r["outcome"] == SKIP else f"{r['duration']} s"
             cells.append(f"<td class='o-{r['outcome']}' title='{escape(str(title), quote=True)}'>{label}</td>")

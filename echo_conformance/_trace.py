@@ -34,6 +34,8 @@ from collections import deque
 from dataclasses import dataclass
 from html import escape
 
+from ._verdict import DETAILED  # the verdicts whose case carries its trace
+
 # --- the data model ------------------------------------------------------------------------
 
 CONNECT = "connect"  #: our connect() completed (``until``: when; ``t``: when it began)
@@ -60,7 +62,7 @@ HEAD, TAIL = 80, 320
 #: Bytes kept of each run's first chunk.
 HEAD_BYTES = 16
 
-#: How the client helpers' Outcome.ended reads (the same strings as ``_client``'s constants,
+#: How the client helpers' Exchanged.ended reads (the same strings as ``_client``'s constants,
 #: which import this module; tests/test_trace.py checks they agree).
 _STALLED, _SLOW, _TIMEOUT, _WRONG = "stalled", "slow", "timeout", "wrong"
 #: How ``_udp.Answer.verdict`` reads.
@@ -427,7 +429,7 @@ def waited(since: float, note: str, *, kind: str = BOUND) -> None:
 # --- the helpers' decorators: what their waits ended in ------------------------------------
 
 def judged(helper):
-    """For ``exchange`` and ``listen_quietly`` (``helper(sock, ...) -> Outcome``): record the
+    """For ``exchange`` and ``listen_quietly`` (``helper(sock, ...) -> Exchanged``): record the
     wait that ran out, or the wrong byte the exchange stopped at."""
 
     @functools.wraps(helper)
@@ -575,8 +577,6 @@ def collected(helper):
 
 # --- the report's side ---------------------------------------------------------------------
 
-#: the verdicts whose case carries its trace (``_verdict``'s outcome names)
-TRACED_OUTCOMES = ("fail", "error", "stale", "xfail")
 #: the report section (terminal) and user property (report.json) the trace goes in
 SECTION, PROPERTY = "on the wire", "trace"
 
@@ -587,7 +587,7 @@ def annotate(report, outcome: str) -> None:
     teardown the case's trace is over."""
     recorder = _current
     try:
-        if recorder is not None and outcome in TRACED_OUTCOMES and report.when in ("call", "teardown"):
+        if recorder is not None and outcome in DETAILED and report.when in ("call", "teardown"):
             trace = recorder.snapshot()
             if trace["events"]:
                 shown = text(trace)

@@ -1,7 +1,9 @@
 """The verdict policy: what happened in one phase of a check, turned into what the suite
 reports.  Pure data in, pure data out -- no pytest here -- so every rule is one row of a
-table (``tests/test_verdict.py``).  The plugin gathers the facts (:class:`Outcome`) and
-applies the :class:`Verdict` to pytest's report; the report writer only reads it back.
+table (``tests/test_verdict.py``).  The plugin gathers the facts (:class:`PhaseFacts`) and
+applies the :class:`Verdict` to pytest's report; the report writer only reads it back, and
+reduces a case's phases (:func:`case_outcome`) and a group's cases (:func:`worse`) by the
+rules here.
 
 The rules, in order:
 
@@ -41,9 +43,11 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 PASS, FAIL, ERROR, XFAIL, SKIP, STALE = "pass", "fail", "error", "xfail", "skip", "stale"
-#: how bad an outcome is (lower is worse): a case's outcome is the worst of its phases
+#: how bad an outcome is (lower is worse): a group of cases shows the worst of theirs
 ORDER = {FAIL: 0, ERROR: 0, STALE: 0, XFAIL: 1, PASS: 2, SKIP: 3}
 FAILING = (FAIL, ERROR, STALE)
+#: the outcomes a report shows in full (message, trace): the failures and the expected ones
+DETAILED = (*FAILING, XFAIL)
 
 #: what was raised, as far as the policy cares
 VIOLATION, LAUNCH, OS_ERROR, PROCESS_GONE, OTHER = "violation", "launch", "oserror", "process-gone", "other"
@@ -75,7 +79,7 @@ class Error:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class PhaseFacts:
     """The facts of one phase of one check."""
 
     case: str
@@ -107,7 +111,7 @@ class Verdict:
         return "\n".join(self.lines)
 
 
-def decide(o: Outcome) -> Verdict:
+def decide(o: PhaseFacts) -> Verdict:
     """The verdict on one phase of one check (see the module's docstring for the rules)."""
     if o.result == "skipped":
         return Verdict(SKIP, "skipped", properties=(("verdict", SKIP),))
@@ -181,8 +185,18 @@ def _describe_unexpected(error: Error) -> tuple[str, str]:
 
 
 def worse(a: str, b: str) -> str:
-    """The worse of two outcomes of the same check (its phases)."""
+    """The worse of two outcomes (the first of equals): a group of cases in the matrix shows
+    the worst of theirs, so a group that passed somewhere shows ``pass``, not ``skip``."""
     return b if ORDER[b] < ORDER[a] else a
+
+
+def case_outcome(so_far: str, phase: str) -> str:
+    """A case's outcome after one more of its phases (setup, call, teardown, in order).  A
+    passed phase adds nothing: the teardown that passes after a skipped setup or call leaves
+    the case skipped.  Otherwise the worse tells the case's story, the first of equals."""
+    if so_far == PASS:
+        return phase
+    return so_far if phase == PASS else worse(so_far, phase)
 
 
 # --- known failures ------------------------------------------------------------------------

@@ -4,8 +4,8 @@ It runs pytest in this process over the packaged checks only, with the package's
 configuration (``suite.ini``), rootdir and confcutdir, so that no ``pytest.ini``,
 ``pyproject.toml`` or ``conftest.py`` of the directory it runs in takes part; every option
 value reaches pytest as ``--option=value`` (pytest's early rootdir detection would take a
-separate value for a path to test).  The declaration options (``--impl-name``,
-``--impl-model``, ...) come from ``_registry.DECLARATIONS``, like the plugin's.
+separate value for a path to test).  The options it shares with the plugin, and those it passes
+on to pytest, are ``_options.OPTIONS``; its own (:data:`OWN_OPTIONS`) pytest never sees.
 
 Subcommands (``echo-conformance NAME ...``) go in :data:`SUBCOMMANDS`: ``bench`` (the benchmark,
 ``echo_conformance.bench``; see ``echo-conformance bench --help``) and ``demo`` (the two-client
@@ -23,16 +23,14 @@ import traceback
 from pathlib import Path
 from typing import Callable, NoReturn
 
-from . import __version__
-from ._registry import DECLARATIONS, DECLARED, ManifestError, from_options
+from . import __version__, checks
+from ._command import FAILED, INTERNAL_ERROR, INTERRUPTED, OK, USAGE_ERROR
+from ._options import (CASES, COMMAND, OPTIONS, PACKAGE, PROG, SUITE_INI, WHAT, Option, UsageError,
+                       check_prefixes, in_groups, markdown_table, pytest_argv, selected)
+from ._registry import BUNDLED_MANIFEST, DECLARATIONS, ManifestError, from_options
 
-PROG = "echo-conformance"
-PACKAGE = Path(__file__).resolve().parent
-CHECKS = PACKAGE / "checks"
-#: the pytest configuration the command runs with (the plugin recognises its runs by it)
-SUITE_INI = PACKAGE / "suite.ini"
+CHECKS = Path(checks.__path__[0]).resolve()  # conformance/ in a checkout
 
-OK, FAILED, INTERRUPTED, INTERNAL_ERROR, USAGE_ERROR = 0, 1, 2, 3, 4
 EXIT_STATUS = (
     (OK, "conforming: every MUST-level case that ran passed (a failed SHOULD-level case is reported "
          "as an expected failure, and so is a case listed in --known-failures)"),
@@ -61,10 +59,6 @@ def _demo(argv: list[str]) -> int:
 
 #: ``echo-conformance NAME ARGS...`` runs ``SUBCOMMANDS[NAME](ARGS)``.
 SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {"bench": _bench, "demo": _demo}
-
-
-class UsageError(Exception):
-    """Bad input: reported in one line, exit status 4."""
 
 
 # --- the parser ------------------------------------------------------------------------------
@@ -120,7 +114,7 @@ FILES
         {_wrap(keys + ' (name and command required; other keys are kept for your own use).', 8)}
         Commands run in the manifest's directory, or in cwd (relative to it), given at the
         top for every entry or per entry.  The bundled one is
-        {_wrap(str(PACKAGE / 'implementations' / 'manifest.toml'), 8)}
+        {_wrap(str(BUNDLED_MANIFEST), 8)}
     known-failures FILE.toml (--known-failures)
         [[known-failure]] tables: case (an ID), reason, and optionally implementation (a
         name; default: every implementation under test).
@@ -185,52 +179,26 @@ class _Parser(argparse.ArgumentParser):
         return re.sub(r"^([A-Z][^\n:]*):$", r"\1", text, flags=re.M)  # man-style headings
 
 
+#: the command's own options, which it does not pass to pytest (those it does: ``_options.OPTIONS``)
+OWN_OPTIONS = (
+    Option("--bundled", "test the bundled reference servers (implied by --impl without --impl-file)", WHAT,
+           default=False, scope=COMMAND),
+    Option("--list", "list the cases (those selected by --case and --skip-case): ID, level, what it applies to "
+                     "and its requirement; run nothing", CASES, default=False, scope=COMMAND),
+    Option("--markdown", "with --list: as a Markdown table", CASES, default=False, scope=COMMAND),
+)
+#: the README's last row of options: what the command does not parse
+PYTEST_ARGS_ROW = ("| `-- ARGS` | pass the rest to pytest, e.g. `-- --hypothesis-profile=thorough` (many more "
+                   "random payloads and chunkings) |")
+
+
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description=DESCRIPTION, epilog=_epilog(), formatter_class=_ManFormatter,
                 add_help=False, allow_abbrev=False)
-    what = p.add_argument_group("WHAT TO TEST (one of)")
-    command = DECLARED["command"]
-    what.add_argument(command.option, dest=command.dest,
-                      **{**command.argparse_kwargs(),
-                         "help": "test the server this command template starts (placeholders: see DESCRIPTION)"})
-    what.add_argument("--target", metavar="HOST:PORT",
-                      help="test the server already listening there ([::1]:PORT for IPv6); the cases that "
-                           "start, stop or inspect the server process are skipped, with the reason")
-    what.add_argument("--impl-file", metavar="FILE.toml",
-                      help="test the implementations listed in this manifest (see FILES)")
-    what.add_argument("--bundled", action="store_true",
-                      help="test the bundled reference servers (implied by --impl without --impl-file)")
-    what.add_argument("--impl", action="append", metavar="NAME",
-                      help="only this implementation of the manifest (repeatable)")
-    declared = p.add_argument_group(
-        "DECLARATIONS (with --impl-cmd or --target; a manifest declares them as keys)")
-    for d in DECLARATIONS:
-        if d.option and d is not command:
-            declared.add_argument(d.option, dest=d.dest, **d.argparse_kwargs())
-    cases = p.add_argument_group("CASES")
-    cases.add_argument("--case", action="append", metavar="ID-PREFIX",
-                       help="only the cases whose ID starts with ID-PREFIX, e.g. tcp.halfclose (repeatable)")
-    cases.add_argument("--skip-case", action="append", metavar="ID-PREFIX",
-                       help="leave out the cases whose ID starts with ID-PREFIX, e.g. tcp.scale (repeatable)")
-    cases.add_argument("--list", action="store_true",
-                       help="list the cases (those selected by --case and --skip-case): ID, level, what it "
-                            "applies to and its requirement; run nothing")
-    cases.add_argument("--markdown", action="store_true", help="with --list: as a Markdown table")
-    run = p.add_argument_group("RUNNING")
-    run.add_argument("-n", "--workers", default="auto", metavar="N",
-                     help="run on N processes at once; auto: one per CPU core; 0: in this process only "
-                          "(default: auto)")
-    run.add_argument("--timeout-scale", type=float, default=None, metavar="FACTOR",
-                     help="stretch every time bound by FACTOR, e.g. 3 on a slow or loaded machine (default: 1)")
-    run.add_argument("--strict-should", action="store_true",
-                     help="a failed SHOULD-level case fails the run too")
-    run.add_argument("--known-failures", metavar="FILE.toml",
-                     help="cases you knowingly fail (see FILES): reported as expected failures; one that "
-                          "passes fails the run as stale")
-    run.add_argument("--report", metavar="DIR",
-                     help="write report.json, report.md and report.html (every verdict, with what was "
-                          "expected and observed and how to reproduce it) to DIR")
-    run.add_argument("--junitxml", metavar="FILE", help="also write JUnit XML (each case's ID is a property)")
+    for title, options in in_groups((*OPTIONS, *OWN_OPTIONS)):
+        group = p.add_argument_group(title)
+        for option in options:
+            group.add_argument(*option.command_names, **option.argparse_kwargs())
     info = p.add_argument_group("INFORMATION")
     info.add_argument("-h", "--help", action="help", help="show this help and exit")
     info.add_argument("--version", action="version", version=f"{PROG} {__version__}",
@@ -238,30 +206,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def markdown_options() -> str:
+    """The README's table of the command's options (``python -m tests._docs`` writes it)."""
+    return f"{markdown_table((*OPTIONS, *OWN_OPTIONS))}\n{PYTEST_ARGS_ROW}"
+
+
 # --- running ---------------------------------------------------------------------------------
 
 def pytest_args(ns: argparse.Namespace, extra: list[str]) -> list[str]:
     """The pytest command line for parsed options ``ns`` (always ``--option=value``)."""
     args = ["-p", "echo_conformance.plugin", "-p", "no:cacheprovider", "-p", "no:randomly",
-            f"--config-file={SUITE_INI}", f"--rootdir={PACKAGE.parent}", f"--confcutdir={PACKAGE}",
-            "-q", f"--numprocesses={ns.workers}"]
-    for d in DECLARATIONS:
-        value = getattr(ns, d.dest, None) if d.option else None
-        if value is True:
-            args.append(d.option)  # type: ignore[arg-type]
-        elif value is not None:
-            args.append(f"{d.option}={value}")
-    for option, value in (("--impl-file", ns.impl_file), ("--target", ns.target),
-                          ("--known-failures", ns.known_failures), ("--conformance-report", ns.report),
-                          ("--timeout-scale", ns.timeout_scale), ("--junitxml", ns.junitxml)):
-        if value is not None:
-            args.append(f"{option}={value}")
-    args += [f"--impl={name}" for name in ns.impl or []]
-    args += [f"--case={prefix}" for prefix in ns.case or []]
-    args += [f"--skip-case={prefix}" for prefix in ns.skip_case or []]
-    if ns.strict_should:
-        args.append("--strict-should")
-    return [*args, str(CHECKS), *extra]
+            f"--config-file={SUITE_INI}", f"--rootdir={PACKAGE.parent}", f"--confcutdir={PACKAGE}", "-q"]
+    return [*args, *pytest_argv(vars(ns)), str(CHECKS), *extra]
 
 
 def _check(ns: argparse.Namespace) -> None:
@@ -275,7 +231,7 @@ def _check(ns: argparse.Namespace) -> None:
                          "FILE.toml (or --bundled for the reference servers)")
     if ns.workers != "auto" and not (ns.workers.isdigit()):
         raise UsageError(f"--workers must be a number of processes or auto, not {ns.workers!r}")
-    if ns.timeout_scale is not None and not ns.timeout_scale > 0:
+    if not ns.timeout_scale > 0:
         raise UsageError("--timeout-scale must be positive")
     try:
         from_options(vars(ns))
@@ -285,25 +241,13 @@ def _check(ns: argparse.Namespace) -> None:
     # pytest starts, would keep pytest from rewriting hypothesis's asserts)
 
 
-def check_case_prefixes(case: list[str] | None, skip_case: list[str] | None) -> None:
-    """A --case or --skip-case that starts no case ID is a typo: say so rather than run nothing."""
-    from ._catalogue import load
-
-    ids = list(load())
-    for option, prefixes in (("--case", case), ("--skip-case", skip_case)):
-        for prefix in prefixes or []:
-            if not any(case_id.startswith(prefix) for case_id in ids):
-                raise UsageError(f"{option} {prefix}: no case ID starts with {prefix!r} (see {PROG} --list)")
-
-
 def list_cases(ns: argparse.Namespace) -> int:
-    from ._catalogue import load, markdown_table, text_listing
+    from . import _catalogue
 
-    check_case_prefixes(ns.case, ns.skip_case)
-    selected = [spec for spec in load().values()
-                if (not ns.case or any(spec.id.startswith(p) for p in ns.case))
-                and not any(spec.id.startswith(p) for p in ns.skip_case or [])]
-    print(markdown_table(selected) if ns.markdown else text_listing(selected))
+    catalogue = _catalogue.load()
+    check_prefixes(catalogue, ns.case, ns.skip_case)
+    specs = [spec for spec in catalogue.values() if selected(spec.id, ns.case, ns.skip_case)]
+    print(_catalogue.markdown_table(specs) if ns.markdown else _catalogue.text_listing(specs))
     return OK
 
 

@@ -8,6 +8,7 @@ HTML reports, reading the known-failures file) lives in ``_report``.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shlex
 from pathlib import Path
@@ -16,14 +17,16 @@ import psutil
 import pytest
 
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
-from . import _budget, _report, _trace, _verdict
+from . import _budget, _report, _trace, _verdict, checks
 from ._bounds import Bounds, case_budget
 from ._cases import Case, Violation
+from ._expect import check_budget_fixture  # noqa: F401  (the check_budget fixture, for every check)
 from ._address import Address
 from ._launch import LaunchError, Server
+from ._options import PLUGIN_OPTIONS, PROG, SUITE_INI, UsageError, check_prefixes, reproduce_argv, selected
 from ._pool import Pool
 from ._upstream import ECHO, FakeUpstream
-from ._registry import DECLARATIONS, SOURCES, Implementation, ManifestError, from_options
+from ._registry import SOURCES, Implementation, ManifestError, from_options
 
 IMPLS = pytest.StashKey[list]()
 BOUNDS = pytest.StashKey[Bounds]()
@@ -31,24 +34,8 @@ BOUNDS = pytest.StashKey[Bounds]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("echo-conformance", "echo-conformance: what to test and how")
-    g.addoption("--impl-file", metavar="FILE.toml",
-                help="test the implementations listed in this manifest (format: "
-                     "echo_conformance/implementations/manifest.toml)")
-    g.addoption("--target", metavar="HOST:PORT",
-                help="test an already running server; checks that start, stop or inspect the process are skipped")
-    for declaration in DECLARATIONS:  # --impl-cmd, --impl-name, --impl-model, ...: _registry's table
-        if declaration.option:
-            g.addoption(declaration.option, **declaration.argparse_kwargs())
-    g.addoption("--impl", action="append", default=[], metavar="NAME",
-                help="only the named implementation(s) of the manifest (repeatable)")
-    g.addoption("--case", action="append", default=[], metavar="ID-PREFIX",
-                help="only cases whose ID starts with this (repeatable), e.g. tcp.halfclose")
-    g.addoption("--skip-case", action="append", default=[], metavar="ID-PREFIX",
-                help="leave out cases whose ID starts with this (repeatable), e.g. tcp.scale")
-    g.addoption("--timeout-scale", type=float, default=1.0, metavar="FACTOR",
-                help="stretch every time bound by FACTOR (see echo_conformance/_bounds.py)")
-    g.addoption("--strict-should", action="store_true", help="SHOULD-level failures fail the run too")
-    _report.addoption(g)
+    for option in PLUGIN_OPTIONS:  # _options' table, shared with the echo-conformance command
+        g.addoption(option.pytest_name, **option.argparse_kwargs())
 
 
 def _implementations(config: pytest.Config) -> list[Implementation]:
@@ -57,16 +44,40 @@ def _implementations(config: pytest.Config) -> list[Implementation]:
 
 def _check_case_prefixes(config: pytest.Config) -> None:
     """A --case or --skip-case that starts no case ID is a typo: say so rather than run nothing."""
-    from .cli import UsageError, check_case_prefixes
+    from ._catalogue import load
 
     if config.option.case or config.option.skip_case:
         try:
-            check_case_prefixes(config.option.case, config.option.skip_case)
+            check_prefixes(load(), config.option.case, config.option.skip_case)
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from None
 
 
-CHECKS = Path(__file__).resolve().parent / "checks"
+CHECKS = Path(checks.__path__[0]).resolve()  # conformance/ in a checkout, the package's checks/ when installed
+
+
+def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """The checks' folder is collected as a plain folder: pytest would import its
+    ``__init__.py`` as a package of its own (``conformance``) in a checkout."""
+    if path.resolve() == CHECKS:
+        return pytest.Dir.from_parent(parent, path=path)
+    return None
+
+
+class CheckModule(pytest.Module):
+    """A check module, imported under its one name in the package
+    (``echo_conformance.checks.test_...``) wherever its file lies.  pytest would import
+    ``conformance/test_tcp_echo.py`` of a checkout as ``conformance.test_tcp_echo``: a second
+    copy whose relative imports fail and whose cases would register twice."""
+
+    def _getobj(self):
+        return importlib.import_module(f"{checks.__name__}.{self.path.stem}")
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    if module_path.resolve().parent == CHECKS:
+        return CheckModule.from_parent(parent, path=module_path)
+    return None
 
 
 def _add_the_checks(config: pytest.Config) -> None:
@@ -118,7 +129,7 @@ def pytest_configure(config: pytest.Config) -> None:  # the checks are imported 
         raise pytest.UsageError(str(exc)) from None
     _check_case_prefixes(config)
     _add_the_checks(config)
-    config.stash[BOUNDS] = Bounds(scale=config.option.timeout_scale)
+    config.stash[BOUNDS] = Bounds().scaled(config.option.timeout_scale)
     _raise_fd_limit()
     config.pluginmanager.register(_CaseBudgets(), "echo-conformance-budgets")
     _report.configure(config)
@@ -158,14 +169,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect cases that apply to none of the implementations under test, cases that
     --case does not select and cases that --skip-case leaves out; put heavy cases first."""
-    prefixes, skipped = config.option.case, config.option.skip_case
     keep, drop = [], []
     for item in items:
         spec = _case_of(item)
-        selected = spec is None or ((not prefixes or any(spec.id.startswith(p) for p in prefixes))
-                                    and not any(spec.id.startswith(p) for p in skipped))
+        chosen = spec is None or selected(spec.id, config.option.case, config.option.skip_case)
         applicable = spec is None or _impl_of(item) is not None
-        (keep if selected and applicable else drop).append(item)
+        (keep if chosen and applicable else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
     # xdist hands out tests in this order: longest first keeps the workers' loads even.
@@ -192,14 +201,10 @@ def _impl_of(item: pytest.Item) -> Implementation | None:
 def reproduce_command(item: pytest.Item) -> str:
     """The command that runs this case again, for this implementation, as it was run: with
     ``echo-conformance`` or ``pytest`` (with ``-p echo_conformance`` if it was loaded so)."""
-    from .cli import PROG, SUITE_INI
-
-    impl, config = _impl_of(item), item.config
-    opts = impl.reproduce_argv() if impl else []
-    if config.option.timeout_scale != 1.0:
-        opts += ["--timeout-scale", f"{config.option.timeout_scale:g}"]
-    spec = _case_of(item)
-    if spec is not None and config.inipath == SUITE_INI:  # run by the echo-conformance command
+    impl, config, spec = _impl_of(item), item.config, _case_of(item)
+    by_command = spec is not None and config.inipath == SUITE_INI  # run by the echo-conformance command
+    opts = [*(impl.reproduce_argv() if impl else []), *reproduce_argv(vars(config.option), not by_command)]
+    if by_command:
         return shlex.join([PROG, "--case", spec.id, *opts])
     location = item.nodeid
     if not Path(item.path).resolve().is_relative_to(config.rootpath.resolve()):  # the installed checks
@@ -286,7 +291,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     impl = _impl_of(item)
     server = item.stash.get(_SERVER, None)
     died = report.failed and server is not None and not server.alive()
-    verdict = _verdict.decide(_verdict.Outcome(
+    verdict = _verdict.decide(_verdict.PhaseFacts(
         case=spec.id, level=spec.level, requirement=spec.requirement,
         implementation=impl.name if impl else None, reproduce=reproduce_command(item),
         when=report.when, result=report.outcome,

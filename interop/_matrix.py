@@ -11,9 +11,11 @@ group on an echo server, UDP on a TCP-only server, IPv6 on an IPv4-only one).
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 try:  # Python 3.11+
     import tomllib
@@ -23,6 +25,10 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "manifest.toml"
 EXPECTED = HERE / "expected.toml"
+#: the widest line of the notes (the documentation's rule for prose; table rows may be wider)
+WIDTH = 120
+#: a word that starts a Markdown block when it starts a line: a list marker, a heading, a quote, a rule
+BLOCK_START = re.compile(r"[-+*=>]+|#{1,6}|\d+[.)]")
 
 
 def load_expected(path: Path = EXPECTED) -> dict[str, list[dict]]:
@@ -58,12 +64,44 @@ def _applicable(cases: Mapping, impl) -> set[str]:
     return {cid for cid, spec in cases.items() if spec is None or spec.applies_to(impl) is None}
 
 
-def _link(reference: str) -> str:
-    """A reference as Markdown: ``URL`` or ``URL (where)`` links the URL; anything else is code."""
+def _label(url: str) -> str:
+    """A short name for a link: the host and the last part of the path (with its #fragment; the
+    last two parts when the last is a number, as in ``issues/4``)."""
+    parts = urlsplit(url)
+    host = parts.netloc.removeprefix("www.")
+    path = parts.path.strip("/").split("/")
+    last = "/".join(path[-2:]) if path[-1].isdigit() else path[-1]
+    last += f"#{parts.fragment}" if parts.fragment else ""
+    return f"{host}: {last}" if last else host
+
+
+def _link(reference: str, numbers: dict[str, int]) -> str:
+    """A reference as Markdown: ``URL`` or ``URL (where)`` becomes a numbered reference link (the
+    URL itself is written once, at the end, under ``numbers``); anything else is code."""
     url, _, where = reference.partition(" ")
     if url.startswith(("http://", "https://")):
-        return f"[{url}]({url})" + (f" {where}" if where else "")
+        number = numbers.setdefault(url, len(numbers) + 1)
+        return f"[{_label(url)}][{number}]" + (f" {where}" if where else "")
     return f"`{reference}`"
+
+
+def _wrap(text: str, width: int = WIDTH) -> str:
+    """``text`` (a list item) filled to ``width`` columns, continued two spaces in.  A word that
+    Markdown would read as the start of a block at the start of a line (``+``, ``-``, ``8.``, ...)
+    stays with the word before it, so that no continuation line begins a new list or heading."""
+    words: list[str] = []
+    for word in text.split():
+        if words and BLOCK_START.fullmatch(word):
+            words[-1] += f" {word}"
+        else:
+            words.append(word)
+    lines = [words[0]]
+    for word in words[1:]:
+        if len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(f"  {word}")
+    return "\n".join(lines)
 
 
 def matrix(case_ids: Iterable[str] | Mapping | None = None, *, expected: Path = EXPECTED,
@@ -87,6 +125,7 @@ def matrix(case_ids: Iterable[str] | Mapping | None = None, *, expected: Path = 
     lines = ["| implementation | " + " | ".join(f"`{g}`" for g in groups) + " |",
              "|---|" + "---|" * len(groups)]
     notes = []
+    numbers: dict[str, int] = {}
     for impl in impls:
         if impl.name not in verdicts:
             raise ValueError(f"{expected}: no entry for {impl.name!r}")
@@ -103,10 +142,13 @@ def matrix(case_ids: Iterable[str] | Mapping | None = None, *, expected: Path = 
         for cid in sorted(failing):
             f = failing[cid]
             when = " (not in every run)" if f.get("sometimes") else ""
-            notes.append(f"- **{impl.name}** fails `{cid}`{when}: {f['why']} ({_link(f['reference'])})")
+            link = _link(f["reference"], numbers)
+            notes.append(_wrap(f"- **{impl.name}** fails `{cid}`{when}: {f['why']} ({link})"))
     if notes:
         lines += ["", "Each expected failure is a real defect of that implementation:", "", *notes]
-    alarms = [f"- **{name}** `{a['case']}`: {a['why']}"
+    if numbers:
+        lines += ["", *(f"[{number}]: {url}" for url, number in numbers.items())]
+    alarms = [_wrap(f"- **{name}** `{a['case']}`: {a['why']}")
               for name, items in load_false_alarms(expected).items() for a in items]
     if alarms:
         heading = ("Cases the suite still fails wrongly (shown as pass above: the implementation does "

@@ -3,9 +3,12 @@ same cases (the corpus's verdicts are deterministic), and how each differing cas
 
     .venv/bin/python interop/repeat.py -r 10            # from the repository root
     .venv/bin/python interop/repeat.py -r 3 --impl rinetd --impl nginx-stream
+    .venv/bin/python interop/repeat.py -r 1 --manifest tests/faulty/manifest.toml --out faulty.txt
 
 Each run is what tests/test_interop.py runs per entry (the verdict profile, SHOULD cases
-counted), over every entry at once; the failure list of each run is printed as it ends.
+counted), over every entry at once; the failure list of each run is printed as it ends.  With
+``--manifest``, the same over another manifest's entries (the faulty catalogue, the slow
+servers); ``--out`` writes the failures of every run, one per line, to compare two checkouts.
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "interop" / "manifest.toml"
 
 
-def run_once(impls: list[str], workers: str) -> tuple[float, set[str], int]:
+def run_once(manifest: Path, impls: list[str], workers: str) -> tuple[float, set[str], int]:
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pytest", "echo_conformance/checks", "-q", "-p", "no:randomly",
-               "-n", workers, "--hypothesis-profile=verdict", "--strict-should", f"--impl-file={MANIFEST}",
+        cmd = [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:randomly",
+               "-n", workers, "--hypothesis-profile=verdict", "--strict-should", f"--impl-file={manifest}",
                "--conformance-report", tmp, *[f"--impl={name}" for name in impls]]
         start = time.monotonic()
         subprocess.run(cmd, cwd=ROOT, capture_output=True, stdin=subprocess.DEVNULL)
@@ -46,12 +49,18 @@ def main() -> None:
     parser.add_argument("-r", "--repeat", type=int, default=10)
     parser.add_argument("--impl", action="append", default=[], help="only these entries (repeatable)")
     parser.add_argument("-n", "--workers", default="4")
+    parser.add_argument("--manifest", type=Path, default=MANIFEST, help="another manifest's entries")
+    parser.add_argument("--out", type=Path, help="write every run's failures here, one per line")
     opts = parser.parse_args()
+    manifest = opts.manifest.resolve()
     runs = []
     for i in range(1, opts.repeat + 1):
-        took, failed, total = run_once(opts.impl, opts.workers)
+        took, failed, total = run_once(manifest, opts.impl, opts.workers)
         runs.append(failed)
         print(f"run {i}: {total} verdicts, {len(failed)} failures, {took:.0f} s", flush=True)
+        if opts.out:
+            with open(opts.out, "a") as out:
+                out.writelines(f"run {i}: {failure}\n" for failure in sorted(failed))
     every = set.intersection(*runs)
     varying = Counter(f for run in runs for f in run if f not in every)
     print(f"{len(every)} failures in every one of {len(runs)} runs")
@@ -61,7 +70,8 @@ def main() -> None:
             print(f"  {failure}: {k} of {len(runs)}")
     else:
         print(f"identical failure lists in all {len(runs)} runs")
-    _against_expected(every, set(varying), opts.impl)
+    if manifest == MANIFEST:
+        _against_expected(every, set(varying), opts.impl)
 
 
 def _against_expected(always: set[str], sometimes: set[str], impls: list[str]) -> None:

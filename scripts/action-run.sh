@@ -6,6 +6,8 @@
 #
 # Locally:  INPUT_IMPL_CMD='./my-server --port {port}' scripts/action-run.sh
 # ECHO_CONFORMANCE names the command to run, split on spaces (default: echo-conformance).
+# tests/test_options.py checks that each input reaches the command as the option of
+# echo_conformance/_options.py whose action_input it is.
 set -euo pipefail
 
 usage_error() { echo "echo-conformance action: error: $*" >&2; exit 4; }

@@ -1,26 +1,32 @@
-"""The README's generated tables, each between ``<!-- generated: NAME -->`` and
-``<!-- end: NAME -->``, and the demo column of its table of reference servers, which links
-each one's picture of ``echo-conformance demo`` (``docs/demo/NAME.svg``).
+"""The documentation's generated tables, each between ``<!-- generated: NAME -->`` and
+``<!-- end: NAME -->`` in the page its entry of SECTIONS names (the README or a page of docs/),
+and the demo column of the README's table of reference servers, which links each one's picture
+of ``echo-conformance demo`` (``docs/demo/NAME.svg``).
 ``python -m tests._docs`` rewrites them in place (``--demo``: after drawing the pictures again,
 which plays the demo on every bundled server); tests/test_docs.py and tests/test_demo.py fail
-while the README or a picture is out of date."""
+while a page or a picture is out of date."""
 
 from __future__ import annotations
 
 import io
 import re
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
 
 from echo_conformance._catalogue import load, markdown_table
 from echo_conformance.bench import _report as bench_report
+from echo_conformance.cli import markdown_options
 from echo_conformance._registry import bundled, load_manifest
 from interop._matrix import matrix
 
 from ._suite import FAULTY, ROOT
 
 README = ROOT / "README.md"
-BENCH_RESULTS = ROOT / "docs" / "bench" / "results.json"
-DEMO = ROOT / "docs" / "demo"
+DOCS = ROOT / "docs"
+BENCH_RESULTS = DOCS / "bench" / "results.json"
+DEMO = DOCS / "demo"
 #: the demo column's link text, by what the picture's scene showed
 DEMO_LABELS = {"serial": "client 2 waits for client 1", "concurrent": "both served at once"}
 MODEL_TABLE_HEADER = "| # | implementation | model | clients block each other? | what it teaches | the demo |"
@@ -34,11 +40,25 @@ def faulty_table() -> str:
     return "\n".join(lines)
 
 
+def bench_table() -> str:
+    """The README's benchmark table: every echo server at the headline point, cheapest first
+    (the whole run is docs/bench/results.md)."""
+    return bench_report.markdown(bench_report.summary(bench_report.read_json(BENCH_RESULTS)["points"]))
+
+
+class Section(NamedTuple):
+    """A generated section: the page it lives in and what renders it."""
+
+    page: Path
+    make: Callable[[], str]
+
+
 SECTIONS = {
-    "checks": markdown_table,
-    "faulty": faulty_table,
-    "interop": lambda: matrix(load()),
-    "bench": lambda: bench_report.markdown_headline(bench_report.read_json(BENCH_RESULTS)),
+    "checks": Section(DOCS / "checks.md", markdown_table),
+    "faulty": Section(DOCS / "faulty.md", faulty_table),
+    "interop": Section(DOCS / "interop.md", lambda: matrix(load())),
+    "bench": Section(README, bench_table),
+    "options": Section(README, markdown_options),
 }
 
 
@@ -46,15 +66,18 @@ def section(name: str, text: str) -> str:
     return f"<!-- generated: {name} -->\n{text.strip()}\n<!-- end: {name} -->"
 
 
-def render(readme: str) -> str:
-    """``readme`` with every generated section brought up to date."""
-    for name, make in SECTIONS.items():
+def render(page: Path, text: str) -> str:
+    """``text``, the contents of ``page``, with every generated section that lives there brought up
+    to date."""
+    for name, (home, make) in SECTIONS.items():
+        if home != page:
+            continue
         pattern = re.compile(rf"<!-- generated: {name} -->\n.*?<!-- end: {name} -->", re.DOTALL)
-        if not pattern.search(readme):
-            raise ValueError(f"README.md has no generated section {name!r}")
+        if not pattern.search(text):
+            raise ValueError(f"{page.relative_to(ROOT)} has no generated section {name!r}")
         replacement = section(name, make())
-        readme = pattern.sub(lambda _: replacement, readme)
-    return readme
+        text = pattern.sub(lambda _: replacement, text)
+    return text
 
 
 def picture_verdict(path) -> str | None:
@@ -105,8 +128,15 @@ def write_demo_pictures() -> None:
             print(f"drew {DEMO / f'{impl.name}.svg'}: {picture_verdict(DEMO / f'{impl.name}.svg')}")
 
 
+def write_pages() -> None:
+    """Rewrite every page that holds a generated section (in the README, the demo column too)."""
+    for page in dict.fromkeys(s.page for s in SECTIONS.values()):
+        text = render(page, page.read_text(encoding="utf-8"))
+        page.write_text(model_table(text) if page == README else text, encoding="utf-8")
+        print(f"rewrote the generated sections of {page.relative_to(ROOT)}")
+
+
 if __name__ == "__main__":
     if "--demo" in sys.argv[1:]:
         write_demo_pictures()
-    README.write_text(model_table(render(README.read_text(encoding="utf-8"))), encoding="utf-8")
-    print(f"rewrote the generated sections of {README}")
+    write_pages()

@@ -39,7 +39,7 @@ def run_suite(*args: str, tmp: Path, timeout: float = 600, env: dict | None = No
     """``pytest conformance ARGS`` from the repository root, with a JSON report in ``tmp``;
     ``strict`` makes SHOULD-level failures count (the proof wants every verdict)."""
     report_dir = tmp / "report"
-    cmd = [sys.executable, "-m", "pytest", "echo_conformance/checks", "-q", "-p", "no:randomly",
+    cmd = [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:randomly",
            "--hypothesis-profile=verdict", "--conformance-report", str(report_dir), *args]
     if strict:
         cmd.append("--strict-should")

@@ -19,7 +19,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from echo_conformance.bench._report import MATPLOTLIB_MISSING, POINT_KEYS
+from echo_conformance.bench._point import POINT_KEYS, Point
+from echo_conformance.bench._report import MATPLOTLIB_MISSING
 
 from ._suite import ROOT, as_in_a_terminal
 
@@ -234,8 +235,10 @@ def test_server_cpu_counts_children_that_exit_during_the_interval_once():
 
 
 def _run(cpu, rts=1000.0, error=None):
-    return {"implementation": "x", "connections": 1, "size": 1, "server_cpu_us_per_rt": cpu,
-            "round_trips_per_s": rts, "error": error}
+    return Point.from_json({"implementation": "x", "kind": "echo", "model": "concurrent", "connections": 1,
+                            "size": 1, "mode": "closed", "duration_s": 1.0, "warmup_s": 0.0,
+                            "generator_processes": 1, "server_cpu_us_per_rt": cpu, "round_trips_per_s": rts,
+                            "error": error})
 
 
 @pytest.mark.parametrize("runs, cpu, rts, repeats, error", [
@@ -250,11 +253,23 @@ def test_repeated_runs_keep_the_median_run_and_their_spread(runs, cpu, rts, repe
     from echo_conformance.bench._runner import median_point
 
     point = median_point(runs)
-    assert (point["server_cpu_us_per_rt"], point["round_trips_per_s"]) == (cpu, rts)
-    assert point["repeats"] == repeats and point["error"] == error
+    assert (point.cpu.server_cpu_us_per_rt, point.traffic.round_trips_per_s) == (cpu, rts)
+    assert point.spread.repeats == repeats and point.error == error
     if repeats:
-        low, high = point["round_trips_per_s_range"]
+        low, high = point.spread.round_trips_per_s_range
         assert low <= rts <= high
+
+
+def test_a_point_reads_and_writes_the_stored_results_unchanged():
+    """The JSON schema is the point's: every key of POINT_KEYS is a field of Point, and the
+    results in docs/bench/ come back from Point.from_json exactly as they were, key order included."""
+    from echo_conformance.bench._report import read_json
+
+    path = ROOT / "docs" / "bench" / "results.json"
+    stored = json.loads(path.read_text())["points"]
+    points = read_json(path)["points"]
+    assert [list(p.to_json().items()) for p in points] == [list(p.items()) for p in stored]
+    assert list(points[0].to_json()) == list(POINT_KEYS)
 
 
 def test_bench_repeat_measures_each_point_that_many_times(tmp_path):

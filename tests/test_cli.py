@@ -21,8 +21,8 @@ import pytest
 from echo_conformance import __version__
 from echo_conformance._catalogue import load, markdown_table
 from echo_conformance._launch import free_port
-from echo_conformance._registry import DECLARATIONS
-from echo_conformance.cli import EXIT_STATUS
+from echo_conformance._options import OPTIONS
+from echo_conformance.cli import EXIT_STATUS, OWN_OPTIONS
 
 from ._suite import ROOT, as_in_a_terminal
 from .test_harness import _servers, _wait_for
@@ -68,12 +68,8 @@ def test_help_reads_like_a_man_page(tmp_path):
     assert [h.split(" (")[0] for h in headings] == [
         "NAME", "SYNOPSIS", "DESCRIPTION", "WHAT TO TEST", "DECLARATIONS", "CASES", "RUNNING", "INFORMATION",
         "EXIT STATUS", "FILES", "ENVIRONMENT", "EXAMPLES", "SEE ALSO"]
-    for option in ["--impl-cmd", "--target", "--impl-file", "--impl", "--case", "--skip-case", "--known-failures",
-                   "--report", "--timeout-scale", "--strict-should", "--workers", "--list", "--version"]:
+    for option in [*(o.name for o in (*OPTIONS, *OWN_OPTIONS)), "--version"]:  # every one of the table's too
         assert f"\n    {option}" in text or f", {option}" in text, option
-    for d in DECLARATIONS:
-        if d.option:
-            assert f"\n    {d.option}" in text
     for code, _ in EXIT_STATUS:
         assert f"\n    {code}   " in text
     assert "{port}" in text and "{upstream_port}" in text
@@ -217,19 +213,9 @@ def test_internal_error_exits_3(tmp_path):
     assert "RuntimeError: boom" in run.stdout + run.stderr
 
 
-# --- the GitHub Action's run script -----------------------------------------------------------------
+# --- the GitHub Action's run script (its inputs against the option table: tests/test_options.py) ----
 
-ACTION = ROOT / "action.yml"
 ACTION_RUN = ROOT / "scripts" / "action-run.sh"
-# action input -> the declaration it sets
-INPUT_OF = {"name": "name", "command": "impl-cmd", "model": "model", "kind": "kind", "transports": "transports",
-            "ipv6": "ipv6", "capacity": "capacity", "connections": "connections", "cwd": "cwd"}
-
-
-def action_inputs() -> list[str]:
-    text = ACTION.read_text()
-    block = text[text.index("\ninputs:\n"):text.index("\nruns:\n")]
-    return re.findall(r"^  ([a-z0-9-]+):$", block, re.M)
 
 
 def run_action(tmp: Path, inputs: dict[str, str], command: str, env: dict | None = None, timeout: float = 300):
@@ -237,29 +223,6 @@ def run_action(tmp: Path, inputs: dict[str, str], command: str, env: dict | None
     return subprocess.run(["bash", str(ACTION_RUN)], cwd=tmp, capture_output=True, text=True, timeout=timeout,
                           env={**(env or command_env(tmp)), **variables, "ECHO_CONFORMANCE": command,
                                "PYTHON": sys.executable}, stdin=subprocess.DEVNULL)
-
-
-def test_the_action_has_an_input_for_every_declaration_and_passes_it_on(tmp_path):
-    inputs = action_inputs()
-    assert {INPUT_OF[d.field] for d in DECLARATIONS if d.option} <= set(inputs)
-    assert {"target", "impl-file", "known-failures", "report-dir", "python-version", "extra-args"} <= set(inputs)
-    for name in inputs:  # every input reaches the script
-        assert f"INPUT_{name.upper().replace('-', '_')}: ${{{{ inputs.{name} }}}}" in ACTION.read_text() or name in (
-            "python-version", "artifact-name")
-    recorder = tmp_path / "record.py"
-    recorder.write_text("import json, sys\njson.dump(sys.argv[1:], open('argv.json', 'w'))\n")
-    values = {"impl-cmd": "./srv --port {port}", "name": "my srv", "model": "serial", "kind": "echo",
-              "transports": "tcp,udp", "ipv6": "true", "capacity": "10", "connections": "20", "cwd": "/tmp", "known-failures": "k.toml",
-              "report-dir": "rep", "extra-args": "--case 'tcp.echo' --strict-should"}
-    run = run_action(tmp_path, values, f"{sys.executable} {recorder}")
-    assert run.returncode == 0, run.stderr
-    argv = json.loads((tmp_path / "argv.json").read_text())
-    assert argv == ["--impl-cmd=./srv --port {port}", "--impl-name=my srv", "--impl-model=serial", "--impl-kind=echo",
-                    "--impl-transport=tcp,udp", "--impl-ipv6", "--impl-capacity=10", "--impl-connections=20", "--impl-cwd=/tmp",
-                    "--known-failures=k.toml", "--report=rep", "--case", "tcp.echo", "--strict-should"]
-    for d in DECLARATIONS:
-        if d.option:
-            assert any(a == d.option or a.startswith(d.option + "=") for a in argv), d.option
 
 
 @pytest.mark.parametrize("inputs, message", [

@@ -15,6 +15,7 @@ from collections import Counter
 import pytest
 
 from echo_conformance import _demo
+from echo_conformance._command import USAGE_ERROR
 from echo_conformance._bounds import Bounds
 from echo_conformance._registry import bundled
 
@@ -86,7 +87,7 @@ def test_a_server_that_is_not_there():
     (["--hold", "0"], "must be positive"),
 ])
 def test_usage_errors(capsys, argv, message):
-    assert _demo.main(argv) == _demo.USAGE_ERROR
+    assert _demo.main(argv) == USAGE_ERROR
     err = capsys.readouterr().err
     assert err.startswith("echo-conformance demo: error: ") and message in err, err
 
@@ -117,4 +118,5 @@ def test_the_picture_still_tells_what_the_server_does(impl):
     assert scene.verdict == drawn.get("data-verdict") == impl.model, \
         f"{impl.name}: {scene.sentence} (the picture: {drawn.get('data-verdict')}): run python -m tests._docs --demo"
     now = ET.fromstring(_demo.picture(scene, impl.name))
-    assert _clients(now) == _clients(drawn), f"{impl.name}: the scene went differently: run python -m tests._docs --demo"
+    assert _clients(now) == _clients(drawn), \
+        f"{impl.name}: the scene went differently: run python -m tests._docs --demo"

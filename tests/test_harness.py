@@ -115,7 +115,7 @@ ESCAPING = ("sh -c 'setsid sleep 300 & exec \"$0\" -m echo_conformance.implement
 
 
 def _start_suite(token: str, *args: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "pytest", "echo_conformance/checks", "-q", "--impl-cmd", ESCAPING,
+    cmd = [sys.executable, "-m", "pytest", "conformance", "-q", "--impl-cmd", ESCAPING,
            "--case", "tcp.echo.large", *args]
     # A session of its own, so a signal can go to its whole process group as a terminal's would.
     return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "ECHO_CONFORMANCE_TEST_TOKEN": token},

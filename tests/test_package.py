@@ -34,7 +34,7 @@ from ._suite import ROOT
 
 NODE_ECHO = f"node {ROOT / 'examples' / 'node' / 'echo.js'} {{host}} {{port}}"
 BANNER = f"{{python}} {ROOT / 'tests' / 'faulty' / 'banner.py'} --host {{host}} --port {{port}}"
-SOURCES = ["pyproject.toml", "README.md", "echo_conformance"]
+SOURCES = ["pyproject.toml", "README.md", "echo_conformance", "conformance", "implementations"]
 
 # building and installing (the first test's setup) waits for the package index: more than the
 # suite's 300 s pytest-timeout allows on a slow day
@@ -148,13 +148,14 @@ def test_the_sdist_and_the_wheel_hold_the_package_and_its_data(installed):
     with tarfile.open(installed.sdist) as sdist:
         names = {n.split("/", 1)[1] for n in sdist.getnames() if "/" in n}
     assert {"pyproject.toml", "README.md", "echo_conformance/suite.ini", "echo_conformance/cli.py",
-            "echo_conformance/implementations/manifest.toml", "echo_conformance/checks/test_tcp_echo.py"} <= names
+            "implementations/manifest.toml", "conformance/test_tcp_echo.py"} <= names  # the checkout's layout
     with zipfile.ZipFile(installed.wheel) as wheel:
         names = set(wheel.namelist())
         top = {n.split("/")[0] for n in names}
         entry_points = next(wheel.read(n).decode() for n in names if n.endswith("entry_points.txt"))
-    assert top == {"echo_conformance", f"echo_conformance-{__version__}.dist-info"}
-    assert {"echo_conformance/suite.ini", "echo_conformance/implementations/manifest.toml"} <= names
+    assert top == {"echo_conformance", f"echo_conformance-{__version__}.dist-info"}  # no conformance/, implementations/
+    assert {"echo_conformance/suite.ini", "echo_conformance/implementations/manifest.toml",  # mapped into the package
+            "echo_conformance/implementations/echo_thread.py", "echo_conformance/checks/test_tcp_echo.py"} <= names
     # a console script, and no pytest11 entry point: installing it changes no pytest session
     assert entry_points.split() == ["[console_scripts]", "echo-conformance", "=", "echo_conformance.cli:entry_point"]
 

@@ -115,7 +115,7 @@ def test_connect_gives_up_on_a_full_backlog_with_a_verdict():
         try:
             with pytest.raises(TimeoutError, match="SYNs sent"):
                 for _ in range(8):  # the kernel completes a handshake or two on its own
-                    held.append(connect(address, Bounds(scale=0.25)))
+                    held.append(connect(address, Bounds().scaled(0.25)))
         finally:
             for sock in held:
                 sock.close()
@@ -216,7 +216,7 @@ def test_every_case_budget_fits_in_the_run_limit():
     assert not set(CASE_BUDGETS) - set(cases), f"budgets for no case: {sorted(set(CASE_BUDGETS) - set(cases))}"
     over = {c: case_budget(Bounds(), c) for c in cases if case_budget(Bounds(), c) >= RUN_LIMIT - RUN_START}
     assert not over, over
-    assert case_budget(Bounds(scale=3), "tcp.echo.large") == 3 * case_budget(Bounds(), "tcp.echo.large")
+    assert case_budget(Bounds().scaled(3), "tcp.echo.large") == 3 * case_budget(Bounds(), "tcp.echo.large")
 
 
 # --- the budget's mechanism, in-process ------------------------------------------------------
@@ -313,7 +313,7 @@ def test_a_udp_server_that_never_answers_is_ready_once_bound():
     finally:
         server.stop(grace=0)
     never_binds = make("sleeper", f"{sys.executable} -c \"import time; time.sleep(60)\" {{port}}", transports=("udp",))
-    server = Server(never_binds, Address("127.0.0.1", free_port()), Bounds(scale=0.1))
+    server = Server(never_binds, Address("127.0.0.1", free_port()), Bounds().scaled(0.1))
     with pytest.raises(LaunchError, match="did not bind UDP port"):
         server.start("udp")
 

@@ -18,7 +18,7 @@ from echo_conformance._bounds import Bounds
 
 T = _trace
 SVG = "{http://www.w3.org/2000/svg}"
-FAST = Bounds(scale=0.05)  # progress 0.1 s, quiet 15 ms
+FAST = Bounds().scaled(0.05)  # progress 0.1 s, quiet 15 ms
 
 
 class Clock:

@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from echo_conformance._client import COMPLETE, EOF, RESET, SLOW, STALLED, TIMEOUT, WRONG, Outcome, chunked
+from echo_conformance._bounds import Bounds, time_fields
+from echo_conformance._client import COMPLETE, EOF, RESET, SLOW, STALLED, TIMEOUT, WRONG, Exchanged, chunked
 from echo_conformance._diff import describe_stream, first_difference
 from echo_conformance._registry import (DECLARATIONS, MANIFEST_KEYS, Implementation, ManifestError, bundled,
                                         from_options, load_manifest, make, parse_target, parse_transports)
@@ -85,9 +86,16 @@ def _options(argv: list[str]):
     return from_options(vars(parser().parse_args(argv)))
 
 
+#: Implementation's fields after its declarations: where it came from
+IDENTITY = ("target", "source", "manifest", "extra")
+
+
 def test_the_table_is_the_implementation_fields_and_the_manifest_keys():
-    fields = [f.name for f in dataclasses.fields(Implementation)]
-    assert fields[:len(DECLARATIONS)] == [d.field for d in DECLARATIONS]
+    fields = dataclasses.fields(Implementation)
+    assert [f.name for f in fields] == [*(d.field for d in DECLARATIONS), *IDENTITY]
+    for d, f in zip(DECLARATIONS, fields):  # a required declaration has no default
+        assert f.default == (dataclasses.MISSING if d.required else d.default), d.field
+    assert list(make("x", THREAD).declared()) == [d.field for d in DECLARATIONS]
     assert MANIFEST_KEYS == {d.field for d in DECLARATIONS}
     assert {d.option for d in DECLARATIONS if d.option} == {
         "--impl-name", "--impl-cmd", "--impl-model", "--impl-kind", "--impl-transport", "--impl-ipv6",
@@ -132,6 +140,12 @@ def test_the_reproduce_line_names_only_what_differs_from_the_defaults():
     assert impl.reproduce_argv() == ["--impl-cmd", THREAD]
     [impl] = _options(["--impl-cmd", THREAD, "--impl-ipv6"])
     assert impl.reproduce_options() == f"--impl-cmd '{THREAD}' --impl-ipv6"
+
+
+def test_extras_are_no_part_of_an_implementations_identity():
+    plain, listed = make("x", THREAD), make("x", THREAD, extra={"must_fail": ["tcp.echo.binary"]})
+    assert plain == listed and hash(plain) == hash(listed)
+    assert dataclasses.replace(plain, model="serial") != plain
 
 
 @pytest.mark.parametrize("target, ipv6", [("127.0.0.1:2007", False), ("[::1]:2007", True)])
@@ -200,4 +214,13 @@ def test_bad_manifest_entries_name_the_file_the_entry_and_the_key(entry, message
 @pytest.mark.parametrize("stall", [None, 2.0])
 def test_every_outcome_describes_itself_with_or_without_a_stall_bound(ended, stall):
     """listen_quietly() returns outcomes without a stall bound: describing one must not fail."""
-    assert Outcome(b"ab", ended, 0.5, stall=stall).describe()
+    assert Exchanged(b"ab", ended, 0.5, stall=stall).describe()
+
+
+def test_scaled_bounds_multiply_every_time_once():
+    base, slow = Bounds(), Bounds().scaled(2.5)
+    assert all(isinstance(getattr(base, name), float) for name in time_fields())
+    assert all(getattr(slow, name) == getattr(base, name) * 2.5 for name in time_fields())
+    assert slow.scale == 2.5 and base.progress == 2.0  # reading a field does no arithmetic
+    assert dataclasses.replace(slow, exchange=7.0).progress == slow.progress == 5.0  # nor does replace()
+    assert base.scaled(2).scaled(2) == base.scaled(4)  # powers of two: exact in floating point

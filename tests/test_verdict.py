@@ -3,13 +3,16 @@ check, and the verdict the suite reports.  No subprocess, no server: pure data."
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
-from echo_conformance._verdict import (FAIL, LAUNCH, OS_ERROR, OTHER, PROCESS_GONE, SHOULD_REASON, VIOLATION, Error,
-                                       Outcome, decide, known_reason, parse_known_failures, worse)
+from echo_conformance._verdict import (FAIL, LAUNCH, OS_ERROR, OTHER, PASS, PROCESS_GONE, SHOULD_REASON, VIOLATION,
+                                       Error, PhaseFacts, case_outcome, decide, known_reason, parse_known_failures,
+                                       worse)
 
 REQUIREMENT = "The server sends nothing before the client does (no greeting, no banner)."
-REPRODUCE = "pytest 'echo_conformance/checks/test_tcp_echo.py::test_tcp_echo_no_banner[banner]' --impl banner"
+REPRODUCE = "pytest 'conformance/test_tcp_echo.py::test_tcp_echo_no_banner[banner]' --impl banner"
 
 VIOLATED = Error(VIOLATION, expected="nothing from the server during the first 0.3 s",
                  observed="28 unsolicited byte(s): b'Welcome'")
@@ -23,10 +26,10 @@ GONE = Error(PROCESS_GONE, message="process no longer exists (pid=42)", type_nam
 BUG = Error(OTHER, message="unsupported operand", type_name="TypeError")
 
 
-def fact(when="call", result="failed", error=None, **kw) -> Outcome:
+def fact(when="call", result="failed", error=None, **kw) -> PhaseFacts:
     base = dict(case="tcp.echo.no-banner", level="MUST", requirement=REQUIREMENT, implementation="banner",
                 reproduce=REPRODUCE, when=when, result=result, error=error)
-    return Outcome(**{**base, **kw})
+    return PhaseFacts(**{**base, **kw})
 
 
 # id, facts, outcome, pytest's result, xfail reason (substring) or None,
@@ -177,6 +180,19 @@ def test_an_os_error_verdict_does_not_repeat_the_requirement():
 ])
 def test_worse(a, b, worst):
     assert worse(a, b) == worst
+
+
+@pytest.mark.parametrize("phases, outcome", [  # setup, call, teardown
+    (("pass", "pass", "pass"), "pass"),
+    (("pass", "skip", "pass"), "skip"),  # skipped in the call: the passing teardown changes nothing
+    (("skip", "pass"), "skip"),  # skipped in the setup: no call
+    (("pass", "fail", "error"), "fail"),  # a failed call, then a failed teardown: the first of equals
+    (("pass", "xfail", "error"), "error"),
+    (("error", "pass"), "error"),
+    (("pass", "stale", "pass"), "stale"),
+])
+def test_a_case_outcome_is_the_story_of_its_phases(phases, outcome):
+    assert functools.reduce(case_outcome, phases, PASS) == outcome
 
 
 KNOWN_TOML = '''

@@ -7,8 +7,9 @@ what each costs.  It starts servers with the suite's launch harness (``_launch``
 server, nothing outlives the bench), drives them with a load generator of several processes
 (``_generator``: closed-loop ping-pong by default, open loop at a fixed rate with ``--rate``),
 reads each server's CPU time over its whole process tree (``_runner``), and reports every
-point as JSON, a table and plots (``_report``), next to the baselines (``_baselines``: the
-smallest correct asyncio Protocol echo, on asyncio and on uvloop).
+point (``_point``: one implementation at one load) as JSON, a table and plots (``_report``),
+next to the baselines (``_baselines``: the smallest correct asyncio Protocol echo, on asyncio
+and on uvloop).
 
 The three classic mistakes of echo benchmarks, and what the bench does about them:
 

@@ -46,6 +46,8 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
+import itertools
 import os
 import random
 import resource
@@ -221,6 +223,19 @@ class _Stats:
         self.sending_done = False  # open loop: the schedule has ended
         self.all_done: asyncio.Future | None = None
 
+    def arm(self, t0: float, plan: Plan, loop) -> int:
+        """Set the measured interval from the parent's start time ``t0`` (on time.monotonic());
+        return t0 on perf_counter_ns."""
+        # the samples are on perf_counter_ns (both CLOCK_MONOTONIC on Linux, but convert through
+        # an offset rather than rely on it)
+        offset = time.perf_counter_ns() - time.monotonic_ns()
+        t0_ns = int(t0 * 1e9) + offset
+        self.start_ns = t0_ns + int(plan.warmup * 1e9)
+        self.end_ns = self.start_ns + int(plan.duration * 1e9)
+        self.stop_ns = self.end_ns + int(TAIL * 1e9)
+        self.all_done = loop.create_future()
+        return t0_ns
+
     def record(self, ns: int) -> None:
         self.count += 1
         self.slowest_ns = max(self.slowest_ns, ns)
@@ -395,9 +410,39 @@ def worker_main(argv: list[str]) -> int:
 
 
 async def _drive(loop, pipe, plan: Plan, count: int) -> WorkerResult:
+    """A worker's share of one point: open its connections, say ready, wait for go, drive the
+    load until the parent says stop, wait for the last echoes, and say what it measured."""
     result = WorkerResult()
-    message = os.urandom(plan.size)
     stats = _Stats(int(plan.work_us * 1000))
+    conns, result.error = await _open_connections(loop, plan, count, stats)
+    result.connected = len(conns)
+    pipe.send(("ready", result.connected, result.error))
+    t0 = None if result.error else _wait_for_go(pipe, plan)
+    if t0 is None:
+        _abort(conns)
+        return result
+    at = functools.partial(_call_at, loop)
+    t0_ns = stats.arm(t0, plan, loop)
+    loop.add_reader(pipe.fileno(), _on_parent, loop, pipe, stats)
+    meter = _CPUMeter(at, stats.start_ns, stats.end_ns)
+    _start_load(conns, plan, count, stats, t0_ns, result, at)
+    await _wait_for_last_echoes(stats)
+    loop.remove_reader(pipe.fileno())
+    os.set_blocking(pipe.fileno(), True)  # uvloop's add_reader made it non-blocking
+    meter.finish(result)
+    _count_outstanding(conns, plan, stats, result)
+    _abort(conns)
+    result.round_trips, result.samples = stats.count, stats.samples
+    result.lost, result.extra_bytes = stats.lost, stats.extra
+    if stats.error and not result.error:
+        result.error = stats.error
+    return result
+
+
+async def _open_connections(loop, plan: Plan, count: int, stats: _Stats) -> tuple[list[_Connection], str]:
+    """Open ``count`` connections, CONNECT_AT_ONCE at a time; return those open and, if any
+    failed, why."""
+    message = os.urandom(plan.size)
     kind = ClosedLoop if plan.rate is None else OpenLoop
     limit = asyncio.Semaphore(CONNECT_AT_ONCE)
 
@@ -411,59 +456,76 @@ async def _drive(loop, pipe, plan: Plan, count: int) -> WorkerResult:
     opened = await asyncio.gather(*(open_one() for _ in range(count)), return_exceptions=True)
     conns = [c for c in opened if isinstance(c, _Connection)]
     failures = [c for c in opened if not isinstance(c, _Connection)]
-    result.connected = len(conns)
-    if failures:
-        first = failures[0]
-        result.error = (f"{len(failures)} of {count} connections failed: "
-                        f"{type(first).__name__}: {first or 'timed out'}")
-    pipe.send(("ready", result.connected, result.error))
-    if failures or not pipe.poll(plan.connect_timeout + 60):
-        for c in conns:
-            c.transport.abort()
-        return result
+    if not failures:
+        return conns, ""
+    first = failures[0]
+    return conns, f"{len(failures)} of {count} connections failed: {type(first).__name__}: {first or 'timed out'}"
+
+
+def _wait_for_go(pipe, plan: Plan) -> float | None:
+    """The start time the parent's ``go`` says (on time.monotonic()), or None if none came in time."""
+    if not pipe.poll(plan.connect_timeout + 60):
+        return None
     command, t0 = pipe.recv()
-    if command != "go":
-        for c in conns:
-            c.transport.abort()
-        return result
-    # t0 is on time.monotonic(); the samples are on perf_counter_ns (both CLOCK_MONOTONIC on
-    # Linux, but convert through an offset rather than rely on it).
-    offset = time.perf_counter_ns() - time.monotonic_ns()
-    t0_ns = int(t0 * 1e9) + offset
-    stats.start_ns = t0_ns + int(plan.warmup * 1e9)
-    stats.end_ns = stats.start_ns + int(plan.duration * 1e9)
-    stats.stop_ns = stats.end_ns + int(TAIL * 1e9)
-    stats.all_done = loop.create_future()
+    return t0 if command == "go" else None
 
-    def on_parent() -> None:  # ("stop",), or EOF: the parent is gone
-        try:
-            pipe.recv()
-        except (EOFError, OSError):
-            pass
-        loop.remove_reader(pipe.fileno())
-        stats.stop_ns = min(stats.stop_ns, max(time.perf_counter_ns(), stats.end_ns))
 
-    loop.add_reader(pipe.fileno(), on_parent)
-    readings: list[tuple[int, float, float | None]] = []
+def _call_at(loop, ns: int, callback, *args) -> asyncio.TimerHandle:
+    """Call ``callback(*args)`` at ``ns`` on perf_counter_ns."""
+    return loop.call_later(max(0.0, (ns - time.perf_counter_ns()) / 1e9), callback, *args)
 
-    def read_cpu() -> None:
-        readings.append((time.perf_counter_ns(), time.process_time(), _run_delay()))
 
-    def at(ns: int, callback, *args):
-        return loop.call_later(max(0.0, (ns - time.perf_counter_ns()) / 1e9), callback, *args)
+def _on_parent(loop, pipe, stats: _Stats) -> None:
+    """The parent said stop (or is gone: EOF): end the load now, but not before the interval ends."""
+    try:
+        pipe.recv()
+    except (EOFError, OSError):
+        pass
+    loop.remove_reader(pipe.fileno())
+    stats.stop_ns = min(stats.stop_ns, max(time.perf_counter_ns(), stats.end_ns))
 
-    at(stats.start_ns, read_cpu)
-    end_timer = at(stats.end_ns, read_cpu)
+
+class _CPUMeter:
+    """This worker's CPU time and run delay, read at both ends of the measured interval."""
+
+    def __init__(self, at, start_ns: int, end_ns: int) -> None:
+        self.readings: list[tuple[int, float, float | None]] = []
+        at(start_ns, self.read)
+        self._end = at(end_ns, self.read)
+
+    def read(self) -> None:
+        self.readings.append((time.perf_counter_ns(), time.process_time(), _run_delay()))
+
+    def finish(self, result: WorkerResult) -> None:
+        """Put what was measured into ``result``.  A loop saturated to the end may not have taken
+        the second reading yet: it is taken now (it is timestamped)."""
+        if len(self.readings) < 2:
+            self._end.cancel()
+            self.read()
+        if len(self.readings) == 2:
+            (w0, c0, d0), (w1, c1, d1) = self.readings
+            result.wall_s, result.cpu_s = (w1 - w0) / 1e9, c1 - c0
+            result.run_delay_s = None if d0 is None or d1 is None else d1 - d0
+
+
+def _start_load(conns: list, plan: Plan, count: int, stats: _Stats, t0_ns: int, result: WorkerResult,
+                at) -> None:
+    """Closed loop: every connection sends its first message at t0.  Open loop: the schedule
+    starts at t0."""
     if plan.rate is None:
         for c in conns:
             at(t0_ns, c.start)
-    else:
-        for c in conns:
-            c.start()
-        # this worker's share of the rate: in proportion to its share of the connections
-        _schedule_open_loop(conns, plan.rate * count / plan.connections, stats, t0_ns, result, at)
-    # Wait for every connection's last echo after the stop (bounded: the stop comes at the
-    # latest TAIL after the interval, and the echoes get drain_time() more).
+        return
+    for c in conns:
+        c.start()
+    # this worker's share of the rate: in proportion to its share of the connections
+    _schedule_open_loop(conns, plan.rate * count / plan.connections, stats, t0_ns, result, at)
+
+
+async def _wait_for_last_echoes(stats: _Stats) -> None:
+    """Until every connection has its last echo after the stop.  Bounded: the stop comes at the
+    latest TAIL after the interval, and the echoes get drain_time() more (the stop may come
+    sooner while this waits, hence the short waits)."""
     while not stats.all_done.done():
         left = (stats.stop_ns - time.perf_counter_ns()) / 1e9 + drain_time(stats.slowest_ns)
         if left <= 0:
@@ -472,29 +534,24 @@ async def _drive(loop, pipe, plan: Plan, count: int) -> WorkerResult:
             await asyncio.wait_for(asyncio.shield(stats.all_done), min(left, 0.05))
         except asyncio.TimeoutError:
             pass
-    loop.remove_reader(pipe.fileno())
-    os.set_blocking(pipe.fileno(), True)  # uvloop's add_reader made it non-blocking
-    if len(readings) < 2:  # a loop saturated to the end: take it now (it is timestamped)
-        end_timer.cancel()
-        read_cpu()
+
+
+def _count_outstanding(conns: list, plan: Plan, stats: _Stats, result: WorkerResult) -> None:
+    """Count the messages left unanswered: those held back by this worker's own loop (closed loop:
+    nothing is written after the stop, see _sent_after), and those the server stalled."""
     outstanding = [c for c in conns if c.active]
-    if plan.rate is None:  # closed loop: nothing is written after the stop (see _sent_after)
+    if plan.rate is None:
         result.held = sum(1 for c in outstanding if _sent_after(c.transport, stats.stop_ns))
     result.stalled = len(outstanding) - result.held
     result.drain_s = drain_time(stats.slowest_ns)
+
+
+def _abort(conns: list) -> None:
+    """Reset every connection (RST: no TIME_WAIT left on this side between points)."""
     for c in conns:
         c.active = False
         if c.transport is not None:
-            c.transport.abort()  # RST: no TIME_WAIT left on this side between points
-    result.round_trips, result.samples = stats.count, stats.samples
-    result.lost, result.extra_bytes = stats.lost, stats.extra
-    if stats.error and not result.error:
-        result.error = stats.error
-    if len(readings) == 2:
-        (w0, c0, d0), (w1, c1, d1) = readings
-        result.wall_s, result.cpu_s = (w1 - w0) / 1e9, c1 - c0
-        result.run_delay_s = None if d0 is None or d1 is None else d1 - d0
-    return result
+            c.transport.abort()
 
 
 def _schedule_open_loop(conns, rate: float, stats: _Stats, t0_ns: int, result: WorkerResult, at) -> None:
@@ -533,7 +590,7 @@ def _schedule_open_loop(conns, rate: float, stats: _Stats, t0_ns: int, result: W
 # --- the parent side ------------------------------------------------------------------------------
 
 @dataclass
-class Outcome:
+class Measured:
     """What the generator measured for one point (all workers together)."""
 
     plan: Plan
@@ -560,10 +617,30 @@ class Outcome:
     def saturated(self) -> bool:
         return self.busiest >= SATURATED
 
+    @classmethod
+    def combine(cls, plan: Plan, loop: str, results: list[WorkerResult]) -> "Measured":
+        """All workers' results as one: counts added, latencies merged, the busiest worker's load."""
+        latencies = sorted(itertools.chain.from_iterable(r.samples for r in results))
+        lags = sorted(itertools.chain.from_iterable(r.send_lag for r in results))
+        return cls(
+            plan=plan, loop=loop, processes=len(results),
+            connected=sum(r.connected for r in results),
+            round_trips=sum(r.round_trips for r in results), latencies_ns=latencies,
+            wall_s=max((r.wall_s for r in results), default=0.0),
+            cpu_s=sum(r.cpu_s for r in results),
+            busiest=max((r.busy for r in results), default=0.0),
+            busiest_waiting=max(results, key=lambda r: r.busy).waiting if results else 0.0,
+            run_delay_measured=all(r.run_delay_s is not None for r in results),
+            lost=sum(r.lost for r in results), stalled=sum(r.stalled for r in results),
+            held=sum(r.held for r in results),
+            drain_s=max((r.drain_s for r in results), default=DRAIN),
+            extra_bytes=sum(r.extra_bytes for r in results), unsent=sum(r.unsent for r in results),
+            send_lag_ns=lags, errors=[r.error for r in results if r.error])
+
 
 class Generator:
     """The worker processes for one point.  ``with Generator(plan) as g: g.connect();
-    start, end = g.go(); ...; outcome = g.collect()``; leaving the block ends every worker."""
+    start, end = g.go(); ...; measured = g.collect()``; leaving the block ends every worker."""
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
@@ -645,36 +722,13 @@ class Generator:
             except (BrokenPipeError, OSError):
                 pass
 
-    def collect(self) -> Outcome:
+    def collect(self) -> Measured:
         """Stop the load if it is still on, and gather what every worker measured."""
         assert self._t0 is not None
         self.stop()
         until = self._t0 + self.plan.warmup + self.plan.duration + TAIL + DRAIN_MAX + 30
-        results: list[WorkerResult] = []
-        for pipe, proc in zip(self._pipes, self._workers):
-            word, result = self._receive(pipe, proc, until, "report")
-            results.append(result)
-        latencies: list[int] = []
-        lags: list[int] = []
-        for r in results:
-            latencies.extend(r.samples)
-            lags.extend(r.send_lag)
-        latencies.sort()
-        lags.sort()
-        return Outcome(
-            plan=self.plan, loop=self.loop, processes=len(results),
-            connected=sum(r.connected for r in results),
-            round_trips=sum(r.round_trips for r in results), latencies_ns=latencies,
-            wall_s=max((r.wall_s for r in results), default=0.0),
-            cpu_s=sum(r.cpu_s for r in results),
-            busiest=max((r.busy for r in results), default=0.0),
-            busiest_waiting=max(results, key=lambda r: r.busy).waiting if results else 0.0,
-            run_delay_measured=all(r.run_delay_s is not None for r in results),
-            lost=sum(r.lost for r in results), stalled=sum(r.stalled for r in results),
-            held=sum(r.held for r in results),
-            drain_s=max((r.drain_s for r in results), default=DRAIN),
-            extra_bytes=sum(r.extra_bytes for r in results), unsent=sum(r.unsent for r in results),
-            send_lag_ns=lags, errors=[r.error for r in results if r.error])
+        results = [self._receive(pipe, proc, until, "report")[1] for pipe, proc in zip(self._pipes, self._workers)]
+        return Measured.combine(self.plan, self.loop, results)
 
     def close(self, at_once: bool = False) -> None:
         """End every worker: those that reported exit by themselves; after an error or

@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import json
+from operator import attrgetter
 from pathlib import Path
 
-#: Every point of the JSON has these keys (None where a number does not apply or was not
-#: measured: server CPU under --target, an upstream for an echo server, ...).
-POINT_KEYS = (
-    "implementation", "kind", "model", "connections", "size", "mode", "duration_s", "warmup_s",
-    "round_trips", "round_trips_per_s", "mib_per_s",
-    "samples", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
-    "server_cpu_us_per_rt", "server_user_us_per_rt", "server_system_us_per_rt", "server_cpu_percent", "upstream", "upstream_cpu_us_per_rt",
-    "generator_processes", "generator_loop", "generator_cpu_percent", "generator_busy_percent", "generator_wait_percent",
-    "generator_saturated", "machine_cpu_percent", "other_cpu_percent", "lost_connections", "stalled_messages",
-    "offered_rate", "unsent", "send_lag_p99_us",
-    "baseline", "cpu_vs_baseline", "throughput_vs_baseline", "throughput_vs_upstream_direct",
-    "repeats", "round_trips_per_s_range", "server_cpu_us_per_rt_range",
-    "error",
-)
+from ._point import Point
 
 #: What each key means (written into the JSON, so the file explains itself).
 GLOSSARY = {
@@ -58,40 +46,46 @@ GLOSSARY = {
 
 # --- JSON ------------------------------------------------------------------------------------------
 
-def document(points: list[dict], skipped: list[dict], failures: list[dict], meta: dict) -> dict:
-    return {**meta, "glossary": GLOSSARY, "points": [{k: p.get(k) for k in POINT_KEYS} for p in points],
-            "skipped": skipped, "failures": failures}
+def document(points: list[Point], skipped: list[dict], failures: list[dict], meta: dict) -> dict:
+    """A run: ``meta`` (the command, the machine, the settings), the glossary, its points, the
+    points skipped and the implementations that failed to start.  As JSON (write_json), each
+    point is written by Point.to_json."""
+    return {**meta, "glossary": GLOSSARY, "points": points, "skipped": skipped, "failures": failures}
 
 
 def write_json(path: Path, doc: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1) + "\n")
+    path.write_text(json.dumps({**doc, "points": [p.to_json() for p in doc["points"]]}, indent=1) + "\n")
 
 
 def read_json(path: Path) -> dict:
+    """The document write_json wrote, its points read back as Point."""
     doc = json.loads(Path(path).read_text())
     if not isinstance(doc, dict) or not isinstance(doc.get("points"), list):
         raise ValueError(f"{path}: not a bench result (no list 'points')")
-    return doc
+    try:
+        return {**doc, "points": [Point.from_json(p) for p in doc["points"]]}
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 # --- the table -------------------------------------------------------------------------------------
 
 COLUMNS = (
-    # (heading, key, format)
-    ("implementation", "implementation", "{}"),
-    ("conns", "connections", "{:,}"),
-    ("size", "size", "size"),
-    ("round trips/s", "round_trips_per_s", "{:,.0f}"),
-    ("MiB/s", "mib_per_s", "{:,.1f}"),
-    ("p50 us", "p50_us", "{:,.0f}"),
-    ("p99 us", "p99_us", "{:,.0f}"),
-    ("p99.9 us", "p999_us", "{:,.0f}"),
-    ("server us/rt", "server_cpu_us_per_rt", "{:.1f}"),
-    ("vs base", "cpu_vs_baseline", "{:.2f}x"),
-    ("server CPU", "server_cpu_percent", "{:.0f}%"),
-    ("gen CPU", "generator_cpu_percent", "{:.0f}%"),
+    # (heading, the point's attribute, format)
+    ("implementation", "setup.implementation", "{}"),
+    ("conns", "setup.connections", "{:,}"),
+    ("size", "setup.size", "size"),
+    ("round trips/s", "traffic.round_trips_per_s", "{:,.0f}"),
+    ("MiB/s", "traffic.mib_per_s", "{:,.1f}"),
+    ("p50 us", "traffic.p50_us", "{:,.0f}"),
+    ("p99 us", "traffic.p99_us", "{:,.0f}"),
+    ("p99.9 us", "traffic.p999_us", "{:,.0f}"),
+    ("server us/rt", "cpu.server_cpu_us_per_rt", "{:.1f}"),
+    ("vs base", "ratios.cpu_vs_baseline", "{:.2f}x"),
+    ("server CPU", "cpu.server_cpu_percent", "{:.0f}%"),
+    ("gen CPU", "traffic.generator_cpu_percent", "{:.0f}%"),
     ("note", None, ""),
 )
 
@@ -103,10 +97,10 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
-def _cell(point: dict, key: str | None, fmt: str) -> str:
-    if key is None:
+def _cell(point: Point, attribute: str | None, fmt: str) -> str:
+    if attribute is None:
         return _note(point)
-    value = point.get(key)
+    value = attrgetter(attribute)(point)
     if value is None:
         return "-"
     if fmt == "size":
@@ -114,26 +108,26 @@ def _cell(point: dict, key: str | None, fmt: str) -> str:
     return fmt.format(value)
 
 
-def _note(point: dict) -> str:
+def _note(point: Point) -> str:
     notes = []
-    if point.get("generator_saturated"):
-        wait = point.get("generator_wait_percent")
+    if point.traffic.generator_saturated:
+        wait = point.traffic.generator_wait_percent
         notes.append("GENERATOR SATURATED" + (f" ({wait:.0f}% waiting for a CPU)" if wait and wait >= 10 else ""))
-    spread = point.get("server_cpu_us_per_rt_range")
-    if (point.get("repeats") or 0) > 1 and spread:
-        notes.append(f"{spread[0]:.1f}-{spread[1]:.1f} us/rt in {point['repeats']} runs")
-    if point.get("throughput_vs_upstream_direct") is not None:
-        notes.append(f"{point['throughput_vs_upstream_direct']:.2f}x direct")
-    if point.get("error"):
-        notes.append("error: " + point["error"])
+    repeats, spread = point.spread.repeats, point.spread.server_cpu_us_per_rt_range
+    if (repeats or 0) > 1 and spread:
+        notes.append(f"{spread[0]:.1f}-{spread[1]:.1f} us/rt in {repeats} runs")
+    if point.ratios.throughput_vs_upstream_direct is not None:
+        notes.append(f"{point.ratios.throughput_vs_upstream_direct:.2f}x direct")
+    if point.error:
+        notes.append("error: " + point.error)
     return "; ".join(notes)
 
 
-def rows(points: list[dict]) -> list[list[str]]:
-    return [[_cell(p, key, fmt) for _, key, fmt in COLUMNS] for p in points]
+def rows(points: list[Point]) -> list[list[str]]:
+    return [[_cell(p, attribute, fmt) for _, attribute, fmt in COLUMNS] for p in points]
 
 
-def table(points: list[dict]) -> str:
+def table(points: list[Point]) -> str:
     """The terminal table: one line per point, numbers right-aligned."""
     head = [h for h, _, _ in COLUMNS]
     body = rows(points)
@@ -141,19 +135,20 @@ def table(points: list[dict]) -> str:
     left = {0, len(head) - 1}
 
     def line(cells):
-        return "  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(c.ljust(w) if i in left else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
     out = [line(head), line(["-" * w for w in widths])]
     previous = None
     for p, r in zip(points, body):
-        if previous is not None and p["implementation"] != previous:
+        if previous is not None and p.setup.implementation != previous:
             out.append("")
-        previous = p["implementation"]
+        previous = p.setup.implementation
         out.append(line(r))
     return "\n".join(out)
 
 
-def markdown(points: list[dict]) -> str:
+def markdown(points: list[Point]) -> str:
     head = [h for h, _, _ in COLUMNS]
     align = ["---" if i in (0, len(head) - 1) else "---:" for i in range(len(head))]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
@@ -179,20 +174,19 @@ def skipped_summary(skipped: list[dict]) -> list[str]:
 HEADLINE = (100, 1024)
 
 
-def headline(points: list[dict]) -> tuple[int, int] | None:
+def headline(points: list[Point]) -> tuple[int, int] | None:
     """The point to sum every implementation up by: HEADLINE if measured, else the most common."""
-    keys = [(p["connections"], p["size"]) for p in points if p.get("round_trips_per_s")]
+    keys = [p.load for p in points if p.measured]
     if not keys:
         return None
     return HEADLINE if HEADLINE in keys else max(set(keys), key=keys.count)
 
 
-def summary(points: list[dict]) -> list[dict]:
+def summary(points: list[Point]) -> list[Point]:
     """One point per echo server at the headline point, cheapest server first."""
     key = headline(points)
-    chosen = [p for p in points if (p["connections"], p["size"]) == key and p.get("round_trips_per_s")
-              and p.get("kind") != "relay"]
-    return sorted(chosen, key=lambda p: p.get("server_cpu_us_per_rt") or float("inf"))
+    chosen = [p for p in points if p.load == key and p.measured and p.setup.kind != "relay"]
+    return sorted(chosen, key=lambda p: p.cpu.server_cpu_us_per_rt or float("inf"))
 
 
 def markdown_headline(doc: dict) -> str:
@@ -236,8 +230,8 @@ def _headline_lines(doc: dict) -> list[str]:
         if echoes:
             out += [f"Every echo server at {key[0]:,} connections, {_size(key[1])} messages, cheapest "
                     "first:", "", markdown(echoes)]
-        relays = [p for p in doc["points"] if p.get("kind") == "relay" and p["connections"] == key[0]
-                  and p.get("round_trips_per_s")]
+        relays = [p for p in doc["points"] if p.setup.kind == "relay" and p.setup.connections == key[0]
+                  and p.measured]
         if relays:
             if echoes:
                 out.append("")
@@ -261,6 +255,12 @@ def matplotlib_available() -> bool:
     return True
 
 
+#: The plots' rows: (the point's attribute, the axis's label, its scale).
+PLOT_ROWS = (("traffic.round_trips_per_s", "round trips / s", "linear"),
+             ("traffic.p99_us", "p99 latency (us)", "log"),
+             ("cpu.server_cpu_us_per_rt", "server CPU per round trip (us)", "log"))
+
+
 def plot(doc: dict, path: Path) -> None:
     """Throughput, p99 latency and the server's CPU time per round trip against connections,
     one line per implementation and one column per message size; a point where the generator
@@ -269,54 +269,23 @@ def plot(doc: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
 
-    points = [p for p in doc["points"] if p.get("round_trips_per_s")]
-    sizes = sorted({p["size"] for p in points}) or [0]
-    names = list(dict.fromkeys(p["implementation"] for p in points))
+    points = [p for p in doc["points"] if p.measured]
+    sizes = sorted({p.setup.size for p in points}) or [0]
+    names = list(dict.fromkeys(p.setup.implementation for p in points))
     tab20 = plt.get_cmap("tab20").colors
     colours = tab20[0::2] + tab20[1::2]  # the ten strong colours first, then their light pairs
-    rows = (("round_trips_per_s", "round trips / s", "linear"), ("p99_us", "p99 latency (us)", "log"),
-            ("server_cpu_us_per_rt", "server CPU per round trip (us)", "log"))
-    fig, axes = plt.subplots(len(rows), len(sizes), figsize=(5.2 * len(sizes) + 2.8, 12), squeeze=False)
+    fig, axes = plt.subplots(len(PLOT_ROWS), len(sizes), figsize=(5.2 * len(sizes) + 2.8, 12), squeeze=False)
+    conns = sorted({p.setup.connections for p in points})
     for col, size in enumerate(sizes):
-        column = [axes[r][col] for r in range(len(rows))]
+        column = [axes[r][col] for r in range(len(PLOT_ROWS))]
         for i, name in enumerate(names):
-            mine = sorted((p for p in points if p["implementation"] == name and p["size"] == size),
-                          key=lambda p: p["connections"])
-            if not mine:
-                continue
-            style = dict(color=colours[i % len(colours)], linestyle="--" if name.startswith("baseline-")
-                         else ":" if mine[0].get("kind") == "relay" else "-", linewidth=1.6)
-            for ax, (key, _, _) in zip(column, rows):
-                have = [p for p in mine if p.get(key) is not None]
-                if not have:
-                    continue
-                x, y = [p["connections"] for p in have], [p[key] for p in have]
-                ax.plot(x, y, label=name, **style)
-                for p, xv, yv in zip(have, x, y):
-                    saturated = p.get("generator_saturated")
-                    ax.plot([xv], [yv], marker="o", markersize=6, color=style["color"],
-                            markerfacecolor="white" if saturated else style["color"])
-        column[0].set_title(f"{_size(size)} messages")
-        conns = sorted({p["connections"] for p in points})
-        for ax, (_, label, scale) in zip(column, rows):
-            ax.set_xscale("log")
-            ax.set_yscale(scale)
-            ax.grid(True, which="both", alpha=0.3)
-            ax.set_xticks(conns, [f"{c:,}" for c in conns])
-            ax.set_ylabel(label)
-        column[-1].set_xlabel("connections")
-        column[0].set_ylim(bottom=0)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    seen = dict(zip(labels, handles))
-    for ax in axes[0][1:]:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            seen.setdefault(lab, h)
-    extra = [Line2D([], [], marker="o", color="grey", markerfacecolor="white", linestyle="",
-                    label="generator saturated")]
-    fig.legend(list(seen.values()) + extra, list(seen) + ["generator saturated"], loc="center right",
-               fontsize="small", frameon=False)
+            mine = sorted((p for p in points if p.setup.implementation == name and p.setup.size == size),
+                          key=lambda p: p.setup.connections)
+            if mine:
+                _plot_lines(column, name, mine, colours[i % len(colours)])
+        _label_column(column, size, conns)
+    _legend(fig, axes)
     m, s = doc.get("machine", {}), doc.get("settings", {})
     fig.suptitle(f"echo-conformance bench: {s.get('mode', 'closed')}-loop ping-pong, "
                  f"{m.get('cpus', '?')} cores, client and server on one machine", fontsize="medium")
@@ -327,5 +296,49 @@ def plot(doc: dict, path: Path) -> None:
     plt.close(fig)
 
 
-__all__ = ["POINT_KEYS", "document", "write_json", "read_json", "table", "markdown", "markdown_document",
+def _plot_lines(column: list, name: str, mine: list[Point], colour) -> None:
+    """One implementation's line in each plot of a column (dashed: a baseline; dotted: a relay),
+    a marker at each point, hollow where the generator was saturated."""
+    style = dict(color=colour, linestyle="--" if name.startswith("baseline-")
+                 else ":" if mine[0].setup.kind == "relay" else "-", linewidth=1.6)
+    for ax, (attribute, _, _) in zip(column, PLOT_ROWS):
+        value = attrgetter(attribute)
+        have = [p for p in mine if value(p) is not None]
+        if not have:
+            continue
+        x, y = [p.setup.connections for p in have], [value(p) for p in have]
+        ax.plot(x, y, label=name, **style)
+        for p, xv, yv in zip(have, x, y):
+            ax.plot([xv], [yv], marker="o", markersize=6, color=colour,
+                    markerfacecolor="white" if p.traffic.generator_saturated else colour)
+
+
+def _label_column(column: list, size: int, conns: list[int]) -> None:
+    column[0].set_title(f"{_size(size)} messages")
+    for ax, (_, label, scale) in zip(column, PLOT_ROWS):
+        ax.set_xscale("log")
+        ax.set_yscale(scale)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.set_xticks(conns, [f"{c:,}" for c in conns])
+        ax.set_ylabel(label)
+    column[-1].set_xlabel("connections")
+    column[0].set_ylim(bottom=0)
+
+
+def _legend(fig, axes) -> None:
+    """One legend for the figure: every implementation of the top row once, and the hollow marker."""
+    from matplotlib.lines import Line2D
+
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    seen = dict(zip(labels, handles))
+    for ax in axes[0][1:]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    extra = [Line2D([], [], marker="o", color="grey", markerfacecolor="white", linestyle="",
+                    label="generator saturated")]
+    fig.legend(list(seen.values()) + extra, list(seen) + ["generator saturated"], loc="center right",
+               fontsize="small", frameon=False)
+
+
+__all__ = ["document", "write_json", "read_json", "table", "markdown", "markdown_document",
            "plot", "matplotlib_available", "MATPLOTLIB_MISSING"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import psutil
 
@@ -21,7 +21,8 @@ from .._bounds import Bounds
 from .._address import Address
 from .._launch import LaunchError, Server, free_port
 from ._baselines import fastest
-from ._generator import SATURATED, Generator, GeneratorError, Outcome, Plan, auto_processes
+from ._generator import SATURATED, Generator, GeneratorError, Measured, Plan, auto_processes
+from ._point import CPU, Point, Ratios, Setup, Spread, Traffic
 
 #: Above this many connections, only implementations that declare it (``connections`` >= it)
 #: are measured: a server that holds 10,000 connections is a claim to make, not to assume.
@@ -253,113 +254,152 @@ def _sleep_until(instant: float) -> None:
         time.sleep(left)
 
 
-def measure(subject: Subject, connections: int, size: int, settings: Settings) -> dict:
-    """Run one point; return its record (see ``_report.POINT_KEYS``).  A point that could not
-    be run has ``error`` set and its numbers None."""
-    impl = subject.impl
-    processes = settings.processes or auto_processes(connections)
-    processes = min(processes, connections)
+def measure(subject: Subject, connections: int, size: int, settings: Settings) -> Point:
+    """Run one point.  A point that could not be run has ``error`` set and no numbers."""
+    processes = min(settings.processes or auto_processes(connections), connections)
+    setup = _setup(subject, connections, size, settings, processes)
     plan = Plan(host=subject.address.host, port=subject.address.port, connections=connections, size=size,
                 warmup=settings.warmup, duration=settings.duration, processes=processes,
                 loop=settings.loop, rate=settings.rate, connect_timeout=settings.bounds.crowd * 3,
                 work_us=settings.work_us)
-    record = empty_point(impl, connections, size, settings, processes)
-    if subject.upstream_impl is not None:
-        record["upstream"] = subject.upstream_impl.name
+    try:
+        measured, usage = _load(subject, plan)
+    except GeneratorError as exc:
+        return Point(setup, error=str(exc))
+    except psutil.NoSuchProcess:
+        return Point(setup, error="the server exited during the point")
+    traffic = _traffic(measured, settings, size)
+    return Point(setup, traffic, _cpu(usage, measured, traffic.round_trips_per_s), error=_problems(measured))
+
+
+def _setup(subject: Subject, connections: int, size: int, settings: Settings, processes: int) -> Setup:
+    impl = subject.impl
+    return Setup(implementation=impl.name, kind=impl.kind, model=impl.model, connections=connections, size=size,
+                 mode=settings.mode, duration_s=settings.duration, warmup_s=settings.warmup,
+                 generator_processes=processes, offered_rate=settings.rate,
+                 upstream=subject.upstream_impl.name if subject.upstream_impl is not None else None)
+
+
+@dataclass(frozen=True)
+class CPUReading:
+    """The CPU time at one end of the measured interval, and when it was read."""
+
+    at: float  # time.monotonic()
+    server: TreeCPU | None
+    upstream: TreeCPU | None
+    machine: float
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The CPU time used in the measured interval: (user, system) seconds of the server's tree
+    and of its upstream's (None where not known), and the machine's busy seconds."""
+
+    wall: float
+    server: tuple[float, float] | None
+    upstream: tuple[float, float] | None
+    machine: float
+
+    @classmethod
+    def between(cls, before: CPUReading, after: CPUReading) -> "Usage":
+        return cls(wall=after.at - before.at,
+                   server=None if before.server is None else cpu_between(before.server, after.server),
+                   upstream=None if before.upstream is None else cpu_between(before.upstream, after.upstream),
+                   machine=after.machine - before.machine)
+
+
+def _read_cpu(server_pid: int | None, upstream_pid: int | None) -> CPUReading:
+    # Reading a tree of 1,000 processes takes a few ms: the reading is timed at the middle of
+    # the time it took.
+    began = time.monotonic()
+    server = tree_cpu(server_pid) if server_pid else None
+    upstream = tree_cpu(upstream_pid) if upstream_pid else None
+    machine = machine_cpu()
+    return CPUReading((began + time.monotonic()) / 2, server, upstream, machine)
+
+
+def _load(subject: Subject, plan: Plan) -> tuple[Measured, Usage]:
+    """Drive one point's load; read the CPU time at both ends of its measured interval while the
+    load is on (the bench itself only sleeps in between)."""
     server_pid = subject.pid
     upstream_pid = subject.upstream.pid if subject.upstream is not None else None
-    try:
-        with Generator(plan) as generator:
-            generator.connect()
-            start, end = generator.go()
-            # Reading a tree of 1,000 processes takes a few ms: each reading is timed at the
-            # middle of the time it took.
-            _sleep_until(start)
-            a = time.monotonic()
-            s0 = tree_cpu(server_pid) if server_pid else None
-            u0 = tree_cpu(upstream_pid) if upstream_pid else None
-            m0, w0 = machine_cpu(), (a + time.monotonic()) / 2
-            _sleep_until(end)
-            a = time.monotonic()
-            s1 = tree_cpu(server_pid) if server_pid else None
-            u1 = tree_cpu(upstream_pid) if upstream_pid else None
-            m1, w1 = machine_cpu(), (a + time.monotonic()) / 2
-            generator.stop()  # only now: the server was under load for both readings
-            outcome = generator.collect()
-    except (GeneratorError, psutil.NoSuchProcess) as exc:
-        record["error"] = ("the server exited during the point" if isinstance(exc, psutil.NoSuchProcess)
-                           else str(exc))
-        return record
-    record["generator_loop"] = outcome.loop
-    fill(record, outcome, settings, wall=w1 - w0,
-         server_cpu=None if s0 is None else cpu_between(s0, s1),
-         upstream_cpu=None if u0 is None else cpu_between(u0, u1), machine=m1 - m0)
-    return record
+    with Generator(plan) as generator:
+        generator.connect()
+        start, end = generator.go()
+        _sleep_until(start)
+        before = _read_cpu(server_pid, upstream_pid)
+        _sleep_until(end)
+        after = _read_cpu(server_pid, upstream_pid)
+        generator.stop()  # only now: the server was under load for both readings
+        measured = generator.collect()
+    return measured, Usage.between(before, after)
 
 
-def empty_point(impl, connections: int, size: int, settings: Settings, processes: int) -> dict:
-    from ._report import POINT_KEYS
-
-    record = dict.fromkeys(POINT_KEYS)
-    record.update(implementation=impl.name, kind=impl.kind, model=impl.model, connections=connections, size=size,
-                  mode=settings.mode, duration_s=settings.duration, warmup_s=settings.warmup,
-                  generator_processes=processes, generator_saturated=False)
-    if settings.rate is not None:
-        record["offered_rate"] = settings.rate
-    return record
-
-
-def fill(record: dict, outcome: Outcome, settings: Settings, wall: float,
-         server_cpu: tuple[float, float] | None, upstream_cpu: tuple[float, float] | None, machine: float) -> None:
-    """The numbers of a point, from what the generator measured and the CPU readings."""
-    rt = outcome.round_trips
-    rate = rt / settings.duration  # messages are counted by their completion time in the interval
-    lat = outcome.latencies_ns
-    record.update(
-        round_trips=rt, round_trips_per_s=rate, mib_per_s=rate * record["size"] / 2**20,
-        samples=len(lat), p50_us=_percentile(lat, 50), p90_us=_percentile(lat, 90),
+def _traffic(measured: Measured, settings: Settings, size: int) -> Traffic:
+    """The generator's part of a point: throughput, latencies, its own effort, what it saw fail."""
+    rate = measured.round_trips / settings.duration  # messages are counted by their completion time in the interval
+    lat = measured.latencies_ns
+    open_loop = settings.rate is not None
+    return Traffic(
+        generator_loop=measured.loop, round_trips=measured.round_trips, round_trips_per_s=rate,
+        mib_per_s=rate * size / 2**20, samples=len(lat), p50_us=_percentile(lat, 50), p90_us=_percentile(lat, 90),
         p99_us=_percentile(lat, 99), p999_us=_percentile(lat, 99.9), max_us=lat[-1] / 1000 if lat else None,
-        generator_cpu_percent=100 * outcome.cpu_s / outcome.wall_s if outcome.wall_s else None,
-        generator_busy_percent=100 * outcome.busiest,
-        generator_wait_percent=100 * outcome.busiest_waiting if outcome.run_delay_measured else None,
-        generator_saturated=outcome.saturated,
-        machine_cpu_percent=100 * machine / wall if wall > 0 else None,
-        lost_connections=outcome.lost, stalled_messages=outcome.stalled,
+        generator_cpu_percent=100 * measured.cpu_s / measured.wall_s if measured.wall_s else None,
+        generator_busy_percent=100 * measured.busiest,
+        generator_wait_percent=100 * measured.busiest_waiting if measured.run_delay_measured else None,
+        generator_saturated=measured.saturated, lost_connections=measured.lost, stalled_messages=measured.stalled,
+        unsent=measured.unsent if open_loop else None,
+        send_lag_p99_us=_percentile(measured.send_lag_ns, 99) if open_loop else None,
     )
-    if server_cpu is not None and wall > 0:
-        user, system = server_cpu
-        record["server_cpu_percent"] = 100 * (user + system) / wall
-        if rate:
-            record["server_cpu_us_per_rt"] = 1e6 * (user + system) / wall / rate
-            record["server_user_us_per_rt"] = 1e6 * user / wall / rate
-            record["server_system_us_per_rt"] = 1e6 * system / wall / rate
-    if upstream_cpu is not None and wall > 0 and rate:
-        record["upstream_cpu_us_per_rt"] = 1e6 * sum(upstream_cpu) / wall / rate
-    if server_cpu is not None and wall > 0 and outcome.wall_s:
-        ours = sum(server_cpu) / wall + sum(upstream_cpu or ()) / wall + outcome.cpu_s / outcome.wall_s
-        record["other_cpu_percent"] = max(0.0, 100 * (machine / wall - ours))
-    if settings.rate is not None:
-        record["unsent"] = outcome.unsent
-        record["send_lag_p99_us"] = _percentile(outcome.send_lag_ns, 99)
+
+
+def _cpu(usage: Usage, measured: Measured, rate: float) -> CPU:
+    """The CPU part of a point: the server's (in all, and per round trip), its upstream's, the machine's."""
+    wall = usage.wall
+    if wall <= 0:
+        return CPU()
+
+    def per_rt(seconds: float | None) -> float | None:
+        return 1e6 * seconds / wall / rate if seconds is not None and rate else None
+
+    user, system = usage.server if usage.server is not None else (None, None)
+    total = None if usage.server is None else user + system
+    return CPU(server_cpu_us_per_rt=per_rt(total), server_user_us_per_rt=per_rt(user),
+               server_system_us_per_rt=per_rt(system),
+               server_cpu_percent=None if total is None else 100 * total / wall,
+               upstream_cpu_us_per_rt=per_rt(None if usage.upstream is None else sum(usage.upstream)),
+               machine_cpu_percent=100 * usage.machine / wall, other_cpu_percent=_other_cpu_percent(usage, measured))
+
+
+def _other_cpu_percent(usage: Usage, measured: Measured) -> float | None:
+    """What else ran during the interval: the machine's CPU use less the server's, its
+    upstream's and the generator's (known only where the server's is)."""
+    if usage.server is None or not measured.wall_s:
+        return None
+    ours = sum(usage.server) / usage.wall + sum(usage.upstream or ()) / usage.wall + measured.cpu_s / measured.wall_s
+    return max(0.0, 100 * (usage.machine / usage.wall - ours))
+
+
+def _problems(measured: Measured) -> str | None:
+    """Why the point failed, if it did: every problem the generator saw, the first error first."""
     problems = []
-    if outcome.errors:
-        problems.append(outcome.errors[0])
-    if outcome.stalled:
-        problems.append(f"{outcome.stalled} message(s) not echoed within {outcome.drain_s:.1f} s after the load "
+    if measured.errors:
+        problems.append(measured.errors[0])
+    if measured.stalled:
+        problems.append(f"{measured.stalled} message(s) not echoed within {measured.drain_s:.1f} s after the load "
                         "stopped")
-    if outcome.held:
-        problems.append(f"the generator's event loop ({outcome.loop}) sent {outcome.held} message(s) only after "
+    if measured.held:
+        problems.append(f"the generator's event loop ({measured.loop}) sent {measured.held} message(s) only after "
                         "the load stopped: a failure of the generator, not of the server (try "
                         "--generator-loop asyncio)")
-    if outcome.extra_bytes:
-        problems.append(f"{outcome.extra_bytes:,} bytes came back beyond the echo")
-    if outcome.unsent:
-        problems.append(f"{outcome.unsent:,} scheduled message(s) not sent: the server did not keep up "
+    if measured.extra_bytes:
+        problems.append(f"{measured.extra_bytes:,} bytes came back beyond the echo")
+    if measured.unsent:
+        problems.append(f"{measured.unsent:,} scheduled message(s) not sent: the server did not keep up "
                         "with the offered rate")
-    if not rt:
+    if not measured.round_trips:
         problems.append("no round trip completed in the measured interval")
-    if problems:
-        record["error"] = "; ".join(problems)
+    return "; ".join(problems) or None
 
 
 # --- the whole run --------------------------------------------------------------------------------
@@ -368,7 +408,7 @@ def _say(text: str) -> None:
     print(f"bench: {text}", file=sys.stderr, flush=True)
 
 
-def run(impls: list, settings: Settings, progress=_say) -> tuple[list[dict], list[dict], list[dict]]:
+def run(impls: list, settings: Settings, progress=_say) -> tuple[list[Point], list[dict], list[dict]]:
     """Measure every point of every implementation; return (points, skipped, failures)."""
     points, skipped, failures = [], [], []
     for impl in impls:
@@ -387,23 +427,30 @@ def run(impls: list, settings: Settings, progress=_say) -> tuple[list[dict], lis
             progress(f"{impl.name}: could not be started:\n{exc}")
             continue
         try:
-            idle = subject.tree_size()
-            for connections, size in todo:
-                if not subject.alive():
-                    record = empty_point(impl, connections, size, settings, 0)
-                    record["error"] = "the server is no longer running"
-                else:
-                    record = measure(subject, connections, size, settings)
-                points.append(record)
-                progress(describe(record))
-                subject.settle(idle)
+            points += _measure_each(subject, todo, settings, progress)
         finally:
             subject.stop()
     return points, skipped, failures
 
 
+def _measure_each(subject: Subject, todo: list[tuple[int, int]], settings: Settings, progress) -> list[Point]:
+    """Measure the started ``subject`` at each (connections, size) of ``todo``, one after the other,
+    letting the server settle in between."""
+    points = []
+    idle = subject.tree_size()
+    for connections, size in todo:
+        if subject.alive():
+            point = measure(subject, connections, size, settings)
+        else:
+            point = Point(_setup(subject, connections, size, settings, 0), error="the server is no longer running")
+        points.append(point)
+        progress(describe(point))
+        subject.settle(idle)
+    return points
+
+
 def run_rounds(impls: list, settings: Settings, repeat: int,
-               progress=_say) -> tuple[list[dict], list[dict], list[dict]]:
+               progress=_say) -> tuple[list[Point], list[dict], list[dict]]:
     """run() `repeat` times, each with freshly started servers, and keep one run per point:
     the median (see median_point).
 
@@ -416,64 +463,67 @@ def run_rounds(impls: list, settings: Settings, repeat: int,
         if repeat > 1:
             progress(f"run {number} of {repeat}")
         rounds.append(run(impls, settings, progress))
-    points: dict[tuple, list[dict]] = {}
+    points: dict[tuple, list[Point]] = {}
     for round_points, _, _ in rounds:
         for p in round_points:
-            points.setdefault((p["implementation"], p["connections"], p["size"]), []).append(p)
+            points.setdefault(p.key, []).append(p)
     failures = {f["implementation"]: f for _, _, fs in rounds for f in fs}
     return [median_point(runs) for runs in points.values()], rounds[0][1], list(failures.values())
 
 
-def median_point(runs: list[dict]) -> dict:
+def median_point(runs: list[Point]) -> Point:
     """One point for several runs of it: the run with the median server CPU per round trip
     (the median throughput where the server's CPU is not known), whole, so that its numbers
     stay consistent with each other; plus how many runs measured it and their spread.  A run
     that failed makes the point fail: a failure is never outvoted."""
-    measured = [p for p in runs if p.get("round_trips_per_s") and not p.get("error")]
-    failed = len(runs) - len(measured)
+    measured = [p for p in runs if p.measured and not p.error]
     if not measured:
-        return {**runs[0], "repeats": 0, "round_trips_per_s_range": None, "server_cpu_us_per_rt_range": None}
-    known = all(p.get("server_cpu_us_per_rt") is not None for p in measured)
-    measured.sort(key=(lambda p: p["server_cpu_us_per_rt"]) if known else (lambda p: -p["round_trips_per_s"]))
-    point = dict(measured[(len(measured) - 1) // 2])
-    rts = [p["round_trips_per_s"] for p in measured]
-    point["repeats"] = len(measured)
-    point["round_trips_per_s_range"] = [min(rts), max(rts)]
-    cpus = [p["server_cpu_us_per_rt"] for p in measured] if known else None
-    point["server_cpu_us_per_rt_range"] = [min(cpus), max(cpus)] if cpus else None
-    if failed:
-        first = next(p for p in runs if not p.get("round_trips_per_s") or p.get("error"))
-        point["error"] = f"{failed} of {len(runs)} runs failed: {first.get('error') or 'nothing was echoed'}"
-    return point
+        return replace(runs[0], spread=Spread(repeats=0))
+    known = all(p.cpu.server_cpu_us_per_rt is not None for p in measured)
+    measured.sort(key=(lambda p: p.cpu.server_cpu_us_per_rt) if known else (lambda p: -p.traffic.round_trips_per_s))
+    rts = [p.traffic.round_trips_per_s for p in measured]
+    cpus = [p.cpu.server_cpu_us_per_rt for p in measured] if known else None
+    spread = Spread(repeats=len(measured), round_trips_per_s_range=(min(rts), max(rts)),
+                    server_cpu_us_per_rt_range=(min(cpus), max(cpus)) if cpus else None)
+    median = measured[(len(measured) - 1) // 2]
+    failed = len(runs) - len(measured)
+    if not failed:
+        return replace(median, spread=spread)
+    first = next(p for p in runs if not p.measured or p.error)
+    return replace(median, spread=spread,
+                   error=f"{failed} of {len(runs)} runs failed: {first.error or 'nothing was echoed'}")
 
 
-def describe(p: dict) -> str:
-    head = f"{p['implementation']}: {p['connections']:,} connection(s), {p['size']:,} B"
-    if p.get("round_trips_per_s") is None:
-        return f"{head}: {p.get('error')}"
-    text = f"{head}: {p['round_trips_per_s']:,.0f} round trips/s, p99 {p['p99_us']:,.0f} us"
-    if p.get("server_cpu_us_per_rt") is not None:
-        text += f", server {p['server_cpu_us_per_rt']:.1f} us CPU/round trip"
-    if p["generator_saturated"]:
-        text += f" [generator saturated: {p['generator_busy_percent']:.0f}% busy]"
-    if p.get("error"):
-        text += f" ({p['error']})"
+def describe(p: Point) -> str:
+    """One line of progress: the point's throughput, latency and server CPU, or why it failed."""
+    head = f"{p.setup.implementation}: {p.setup.connections:,} connection(s), {p.setup.size:,} B"
+    if not p.measured:
+        return f"{head}: {p.error}"
+    text = f"{head}: {p.traffic.round_trips_per_s:,.0f} round trips/s, p99 {p.traffic.p99_us:,.0f} us"
+    if p.cpu.server_cpu_us_per_rt is not None:
+        text += f", server {p.cpu.server_cpu_us_per_rt:.1f} us CPU/round trip"
+    if p.traffic.generator_saturated:
+        text += f" [generator saturated: {p.traffic.generator_busy_percent:.0f}% busy]"
+    if p.error:
+        text += f" ({p.error})"
     return text
 
 
-def compare(points: list[dict], baseline: str | None) -> None:
-    """Add each point's ratios: to the baseline at the same connections and size, and for a
+def compare(points: list[Point], baseline: str | None) -> list[Point]:
+    """The points with their ratios: to the baseline at the same connections and size, and for a
     relay to its upstream measured directly."""
-    by_key = {(p["implementation"], p["connections"], p["size"]): p for p in points}
-    for p in points:
-        ref = by_key.get((baseline, p["connections"], p["size"])) if baseline else None
-        p["baseline"] = baseline if ref else None
-        p["cpu_vs_baseline"] = _ratio(p.get("server_cpu_us_per_rt"), ref and ref.get("server_cpu_us_per_rt"))
-        p["throughput_vs_baseline"] = _ratio(p.get("round_trips_per_s"), ref and ref.get("round_trips_per_s"))
-        if p.get("upstream"):
-            direct = by_key.get((p["upstream"], p["connections"], p["size"]))
-            p["throughput_vs_upstream_direct"] = _ratio(p.get("round_trips_per_s"),
-                                                        direct and direct.get("round_trips_per_s"))
+    by_key = {p.key: p for p in points}
+
+    def ratios(p: Point) -> Ratios:
+        ref = by_key.get((baseline, p.setup.connections, p.setup.size)) if baseline else None
+        direct = by_key.get((p.setup.upstream, p.setup.connections, p.setup.size)) if p.setup.upstream else None
+        return Ratios(baseline=baseline if ref else None,
+                      cpu_vs_baseline=_ratio(p.cpu.server_cpu_us_per_rt, ref and ref.cpu.server_cpu_us_per_rt),
+                      throughput_vs_baseline=_ratio(p.traffic.round_trips_per_s, ref and ref.traffic.round_trips_per_s),
+                      throughput_vs_upstream_direct=_ratio(p.traffic.round_trips_per_s,
+                                                           direct and direct.traffic.round_trips_per_s))
+
+    return [replace(p, ratios=ratios(p)) for p in points]
 
 
 def _ratio(a, b):

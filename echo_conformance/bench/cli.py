@@ -10,16 +10,15 @@ import re
 import shlex
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 from .. import __version__
 from .._bounds import Bounds
-from .._registry import DECLARATIONS, DECLARED, ManifestError, from_options
+from .._command import FAILED, OK, Parser, UsageError, add_command_template, positive, run_command
+from .._registry import ManifestError, from_options
 from ._baselines import baselines, fastest, uvloop_available
 from ._generator import LOOPS, SATURATED, GeneratorError, loop_name
 
 PROG = "echo-conformance bench"
-OK, FAILED, INTERRUPTED, USAGE_ERROR = 0, 1, 2, 4
 DEFAULT_CONNECTIONS = (1, 10, 100, 1000, 10000)
 DEFAULT_SIZES = (64, 1024, 16384)
 
@@ -62,15 +61,6 @@ EXIT STATUS
 """
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 def _counts(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v.replace("_", "")) for v in text.split(",") if v.strip())
@@ -96,16 +86,6 @@ def _sizes(text: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
-
-
 def _non_negative(text: str) -> float:
     value = float(text)
     if value < 0:
@@ -128,12 +108,9 @@ def _repeats(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
-                add_help=False, allow_abbrev=False)
+    p = Parser(PROG, DESCRIPTION)
     what = p.add_argument_group("WHAT TO MEASURE (default: every bundled reference server)")
-    command = DECLARED["command"]
-    what.add_argument(command.option, dest=command.dest,
-                      **{**command.argparse_kwargs(), "help": "measure the server this command template starts"})
+    add_command_template(what, "measure the server this command template starts")
     what.add_argument("--target", metavar="HOST:PORT",
                       help="measure the server already listening there (its CPU time is not measured)")
     what.add_argument("--impl-file", metavar="FILE.toml", help="measure the implementations of this manifest")
@@ -143,17 +120,14 @@ def parser() -> argparse.ArgumentParser:
     what.add_argument("--no-baseline", action="store_true",
                       help="do not measure the baselines, except those named with --impl (a relay's "
                            "upstream is still measured directly)")
-    declared = p.add_argument_group("DECLARATIONS (with --impl-cmd or --target, as for the suite)")
-    for d in DECLARATIONS:
-        if d.option and d is not command:
-            declared.add_argument(d.option, dest=d.dest, **d.argparse_kwargs())
+    p.add_declarations()
     load = p.add_argument_group("LOAD")
     load.add_argument("--connections", type=_counts, default=DEFAULT_CONNECTIONS, metavar="N,N,...",
                       help="connection counts (default: 1,10,100,1000,10000; counts above 1,100 only for an "
                            "implementation that declares that many connections, 1 only for a serial one)")
     load.add_argument("--size", type=_sizes, default=DEFAULT_SIZES, metavar="BYTES,...",
                       help="message sizes, e.g. 64,1K,16K (default: 64,1024,16384)")
-    load.add_argument("--duration", type=_positive, default=3.0, metavar="SECONDS",
+    load.add_argument("--duration", type=positive, default=3.0, metavar="SECONDS",
                       help="measured time per point (default: 3)")
     load.add_argument("--warmup", type=_non_negative, default=1.0, metavar="SECONDS",
                       help="load before the measured time, not counted (default: 1)")
@@ -161,7 +135,7 @@ def parser() -> argparse.ArgumentParser:
                       help="measure everything N times, each time with freshly started servers, and keep "
                            "for each point the run with the median server CPU per round trip (the median "
                            "throughput with --target); the JSON keeps how far the runs spread (default: 1)")
-    load.add_argument("--rate", type=_positive, default=None, metavar="MESSAGES/S",
+    load.add_argument("--rate", type=positive, default=None, metavar="MESSAGES/S",
                       help="open loop: send this many messages a second in all, whatever comes back "
                            "(default: closed loop)")
     load.add_argument("--generator-processes", type=_processes, default=None, metavar="N|auto",
@@ -170,7 +144,7 @@ def parser() -> argparse.ArgumentParser:
                       help="the generator's event loop (default auto: uvloop where installed, else asyncio)")
     load.add_argument("--generator-work-us", type=_non_negative, default=0.0, metavar="US",
                       help=argparse.SUPPRESS)  # a test hook: CPU burnt per echo, to saturate the generator
-    load.add_argument("--timeout-scale", type=_positive, default=1.0, metavar="FACTOR",
+    load.add_argument("--timeout-scale", type=positive, default=1.0, metavar="FACTOR",
                       help="stretch the start, connect and stop bounds (default: 1)")
     out = p.add_argument_group("OUTPUT (the table always goes to the terminal)")
     out.add_argument("--json", metavar="FILE", help="write every point to FILE as JSON")
@@ -180,8 +154,7 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument("--markdown", metavar="FILE", help="write the table, command and machine as Markdown")
     out.add_argument("--from-json", metavar="FILE",
                      help="measure nothing: show (and plot, or write as Markdown) the results in FILE")
-    info = p.add_argument_group("INFORMATION")
-    info.add_argument("-h", "--help", action="help", help="show this help and exit")
+    p.add_information()
     return p
 
 
@@ -279,7 +252,7 @@ def output(doc: dict, ns: argparse.Namespace) -> None:
         print("\nnot measured:")
         for line in notes:
             print(f"  {line}")
-    if any(p.get("generator_saturated") for p in doc["points"]):
+    if any(p.traffic.generator_saturated for p in doc["points"]):
         print(f"\nGENERATOR SATURATED: a generator process had work queued {SATURATED:.0%} or more of the time "
               "(running, or runnable and waiting for a CPU), so it could offer no more load: that point "
               "measures the generator and the machine as much as the server.  Where most of it was waiting "
@@ -311,7 +284,7 @@ def run(argv: list[str]) -> int:
     impls = select(ns)
     settings = _runner.Settings(connections=ns.connections, sizes=ns.size, duration=ns.duration,
                                 warmup=ns.warmup, processes=ns.generator_processes, loop=ns.generator_loop,
-                                rate=ns.rate, work_us=ns.generator_work_us, bounds=Bounds(scale=ns.timeout_scale))
+                                rate=ns.rate, work_us=ns.generator_work_us, bounds=Bounds().scaled(ns.timeout_scale))
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     meta = _meta(argv, ns, started)
     busy = _machine_busy()
@@ -320,29 +293,19 @@ def run(argv: list[str]) -> int:
         print(f"bench: warning: the machine is busy before the run ({busy:.0f}% of its CPU in use): "
               f"the numbers will be noisy (other_cpu_percent shows it per point)", file=sys.stderr)
     points, skipped, failures = _runner.run_rounds(impls, settings, ns.repeat)
-    measured = {p["implementation"] for p in points}
+    measured = {p.setup.implementation for p in points}
     baseline = next((b.name for b in reversed(baselines()) if b.name in measured), None)
-    _runner.compare(points, baseline)
+    points = _runner.compare(points, baseline)
     meta["baseline"] = baseline
     meta["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     doc = _report.document(points, skipped, failures, meta)
     print()
     output(doc, ns)
-    return FAILED if failures or any(p.get("error") for p in points) else OK
+    return FAILED if failures or any(p.error for p in points) else OK
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        return run(argv)
-    except UsageError as exc:
-        print(f"{PROG}: error: {exc} (see {PROG} --help)", file=sys.stderr)
-        return USAGE_ERROR
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return INTERRUPTED
-    except SystemExit as exc:  # --help
-        return exc.code if isinstance(exc.code, int) else OK
+    return run_command(PROG, run, argv)
 
 
 __all__ = ["main", "parser", "select"]

@@ -2,7 +2,6 @@
 
 Models a ``println``/``print(data)``-style write (or ``sendall(data + b"\\n")``)
 that appends a line terminator the client never sent.
-Must be caught by: tcp.echo.no-extra, tcp.echo.binary.
 Otherwise a correct thread-per-connection echo server.
 """
 

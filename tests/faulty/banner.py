@@ -3,7 +3,6 @@
 Models a server built from a line-protocol template (SMTP/FTP style "220 ready"
 banner) or a friendly "welcome" message: RFC 862 says only received data is
 sent back, so the greeting is data the client never sent.
-Must be caught by: tcp.echo.no-banner.
 Otherwise a correct thread-per-connection echo server.
 """
 

@@ -4,7 +4,6 @@ Models the classic poll-loop defect: a reactor (select.poll) that never sets
 the client sockets non-blocking and writes with a blocking ``sendall``; once a
 client stops reading and the socket buffers fill, the whole loop blocks in that
 client's send.
-Must be caught by: tcp.concurrent.non-reading-client.
 Otherwise the poll reactor of _faulty_poll: polite clients (that read their
 echoes) are served correctly and concurrently.
 """

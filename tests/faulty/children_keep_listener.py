@@ -5,7 +5,6 @@ its client to the end, which is fine, even after the parent has been told to sto
 still holds the listening socket, so after SIGTERM the port goes on accepting connections
 (into a backlog nobody serves) for as long as any child's client stays, and a restart on the
 port fails with EADDRINUSE.  A super-server that hands the listener down is the real thing.
-Must be caught by: lifecycle.sigterm.
 Otherwise a correct fork-per-connection echo server: the parent closes its copy of each
 connection and reaps its children (SIGCHLD ignored); on SIGTERM/SIGINT the parent exits 0 at
 once, leaving each child to finish its own client.

@@ -6,7 +6,6 @@ sock`` (shared by every instance) where ``self.transport = sock`` was meant,
 and ``data_received`` writes with ``self.transport``.  With one client it is a
 correct echo server; with two connections open, the first one's data is echoed
 to the second.
-Must be caught by: tcp.stateful.interleavings.
 Otherwise a correct thread-per-connection echo server (each connection is read,
 and closed at EOF, by its own thread).
 """

@@ -4,7 +4,6 @@ Models a handler that assumes every client sends something (an assertion on
 the first read) combined with a fail-fast policy that turns an unexpected
 handler exception into ``os._exit(1)``: a port scanner or health check that
 just connects and closes takes the server down.
-Must be caught by: tcp.echo.connect-close.
 Otherwise a correct thread-per-connection echo server (connection errors such
 as resets only end that connection).
 """

@@ -3,8 +3,6 @@
 Models an off-by-one in a buffering loop (``buf[:-1]`` where ``buf`` was meant,
 e.g. a loop written to keep back a possibly-incomplete trailing unit) whose
 leftover is never flushed when the client finishes.
-Must be caught by: tcp.echo.binary, tcp.echo.large, tcp.halfclose.small,
-tcp.halfclose.large, tcp.echo.unbuffered.
 Otherwise a correct thread-per-connection echo server.
 """
 

@@ -3,7 +3,6 @@
 Models a stop handler written as ``sys.exit(message)``: Python prints the message and
 exits with status 1, so a process manager records every ordinary stop as a failure.
 No client is affected, which is why the case that catches it is SHOULD-level.
-Must be caught by: lifecycle.exit-status.
 Otherwise a correct thread-per-connection echo server.
 """
 

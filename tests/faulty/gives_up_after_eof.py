@@ -4,7 +4,6 @@ Models an asyncio Protocol echo with a "linger" timeout after EOF (eof_received 
 transport open and schedules transport.abort()): a client that half-closes and reads its
 echo at once gets it all; one that takes longer than 0.5 s to read loses whatever the
 transport still buffered (and sees a reset).
-Must be caught by: tcp.halfclose.slow-reader.
 Otherwise a correct asyncio Protocol echo server (exits 0 on SIGTERM/SIGINT).
 """
 

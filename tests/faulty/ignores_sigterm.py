@@ -5,7 +5,6 @@ SIGTERM handler logs "shutting down after clients finish", closes the
 listener and waits for the active-connection count to reach zero.  An idle or
 long-lived client keeps the server running forever (until SIGKILL), so process
 managers' stop/restart hang.
-Must be caught by: lifecycle.sigterm.
 Otherwise a correct thread-per-connection echo server; with no client
 connected it exits 0 at once on SIGTERM/SIGINT.
 """

@@ -6,7 +6,6 @@ bound on an IPv4 socket (``socket.gaierror: Address family for hostname not
 supported``), so the server never serves on ::1 although it is documented
 (and declared) to.  The fix is ``socket.socket(AF_INET6)`` for IPv6 hosts
 (or ``socket.create_server``/``getaddrinfo``).
-Must be caught by: tcp6.echo.unbuffered, tcp6.halfclose.large, tcp6.concurrent.many.
 Otherwise a correct thread-per-connection echo server (on 127.0.0.1).
 """
 

@@ -4,7 +4,6 @@ Models an error path that skips cleanup: the normal path closes the socket, but
 ``except ConnectionResetError`` appends the connection to a module-level list
 of "errored connections" (to be logged later) and returns early, so the socket
 stays referenced, is never closed or garbage-collected, and its fd stays open.
-Must be caught by: tcp.resources.churn.
 Otherwise a correct thread-per-connection echo server (orderly closes and other
 errors release everything).
 """

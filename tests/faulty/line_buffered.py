@@ -3,7 +3,6 @@
 Models reading with ``sock.makefile().readline()``, as if echo were a line
 protocol; RFC 862 echoes any data as it arrives.  (A line longer than 64 KiB
 is echoed in 64 KiB pieces, so memory stays bounded.)
-Must be caught by: tcp.echo.unbuffered.
 Otherwise a correct thread-per-connection echo server.
 """
 

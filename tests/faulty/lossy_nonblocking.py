@@ -8,7 +8,6 @@ memory-saving setting that is harmless in a correct server; it makes a 64 KiB
 send() on loopback come up short or fail with EAGAIN whenever the client falls
 even slightly behind, where autotuned multi-MiB buffers would hide the loss in
 many runs.
-Must be caught by: tcp.robust.slow-reader, tcp.echo.large, tcp.halfclose.large.
 Otherwise the correct non-blocking poll reactor of _faulty_poll (closes after
 the client's EOF; errors and resets end that connection only).
 """

@@ -3,7 +3,6 @@
 Models the missing ``close()`` after the read loop's ``break``: the handler
 returns on EOF but the socket stays referenced from the server's table of
 connections, so the client never sees the server's FIN.
-Must be caught by: tcp.halfclose.small, tcp.halfclose.large.
 Otherwise a correct thread-per-connection echo server.
 """
 

@@ -5,7 +5,6 @@ Models a hand-written ``socket()/bind()/listen()`` without
 ``socketserver.TCPServer`` (``allow_reuse_address = False``): the connections
 the stopped server closed actively keep the port's local address in use, so
 the new process cannot bind it for a minute or more.
-Must be caught by: lifecycle.restart.
 Otherwise a correct thread-per-connection echo server.
 """
 

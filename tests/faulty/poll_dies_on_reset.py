@@ -5,7 +5,6 @@ case (``except BlockingIOError``) around recv() and send(): when a client
 aborts its connection (RST, e.g. SO_LINGER 0 or a crashed peer), the next
 recv() raises ECONNRESET, or send() raises ECONNRESET/EPIPE, the exception
 escapes the event loop and the server dies, taking every other client with it.
-Must be caught by: tcp.robust.reset-midstream, tcp.robust.reset-on-connect.
 Otherwise the correct non-blocking poll reactor of _faulty_poll (per-connection
 output buffer, POLLOUT, a high-water mark for backpressure, flush then close
 after the client's EOF; an error or hang-up is handled like readability, so

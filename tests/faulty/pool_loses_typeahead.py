@@ -3,7 +3,6 @@
 Models a habit from interactive line protocols: before serving a connection, read and drop
 whatever is already buffered on it.  A client that waited for a worker loses every byte it
 sent while waiting; clients served at once lose nothing.
-Must be caught by: tcp.capacity.surplus-served.
 Otherwise a correct fixed pool of --workers threads.
 """
 

@@ -3,7 +3,6 @@
 Models a fixed-size thread pool sized for "typical" load (muduo scheme 4,
 pre-threaded): the 9th simultaneous client sits in the queue of accepted
 connections, unanswered, until one of the first 8 disconnects.
-Must be caught by: tcp.concurrent.many.
 Correct for up to 8 simultaneous clients.
 """
 

@@ -3,7 +3,6 @@
 Models load shedding in the acceptor: instead of leaving the client queued until a worker
 is free, it closes the connection at once, so the client of the N+1st connection gets EOF
 (and loses what it sent) although a worker frees up moments later.
-Must be caught by: tcp.capacity.surplus-waits, tcp.capacity.surplus-served.
 Otherwise a correct fixed pool of --workers threads.
 """
 

@@ -3,7 +3,6 @@
 Models a pool size clamped by a forgotten constant (or by a CPU-count heuristic): it is
 declared, and started, with 16 workers, but only 8 clients are served at once; the 9th to
 16th wait although the capacity promised them service.
-Must be caught by: tcp.scale.connections, tcp.capacity.surplus-waits, tcp.concurrent.many.
 Otherwise a correct fixed pool: clients beyond its 8 wait and are served in turn.
 """
 

@@ -4,7 +4,6 @@ Models a "server busy" policy bolted onto an iterative server: while serving
 its one client, the server also watches the listening socket and hangs up on
 any newcomer (as some one-at-a-time services do) instead of leaving it in the
 listen backlog to be served next.
-Must be caught by: tcp.serial.served-in-order.
 Otherwise a correct one-client-at-a-time echo server.  Events are handled in
 the order they happened (edge-triggered epoll keeps its ready list in arrival
 order), so a client that connects just after the previous one closed is served

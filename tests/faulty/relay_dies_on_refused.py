@@ -4,7 +4,6 @@ Models the naive relay: ``upstream = socket.create_connection(...)`` right after
 ``accept()``, as if the upstream were always there.  When it is down, ConnectionRefusedError
 propagates out of the accept loop and the relay exits (status 1): no client is served any
 more, even once the upstream is back.
-Must be caught by: relay.upstream.refused.
 While the upstream accepts, this is the correct thread-per-direction relay of _faulty_relay.
 """
 

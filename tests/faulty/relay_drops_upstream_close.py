@@ -3,7 +3,6 @@
 Models a copy loop whose only way out is ``break`` -- on EOF and on an error alike -- with
 the client socket closed only when the client-to-upstream direction finishes, that is when
 the client itself closes.  The upstream's end never reaches the client.
-Must be caught by: relay.halfclose.downstream, relay.upstream.reset.
 Everything else is the correct thread-per-direction relay of _faulty_relay.
 """
 

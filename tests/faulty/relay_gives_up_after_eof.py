@@ -5,7 +5,6 @@ direction's EOF it waits a fixed time for the other direction, then ends the ses
 while the answer comes back at once to a client that reads at once; a client that
 half-closes and then reads slowly, or an upstream that takes longer than that to answer,
 loses the rest of the answer (the client sees it end early, without an error).
-Must be caught by: relay.halfclose.slow-reader, relay.halfclose.slow-upstream, tcp.halfclose.slow-reader.
 Everything else is the correct thread-per-direction relay of _faulty_relay.
 """
 

@@ -3,7 +3,6 @@
 Models ``except ConnectionResetError: return  # the client is gone, nothing left to do``:
 the client's socket is dead, but the other direction is still blocked reading the upstream,
 which is waiting for more data and never closes.
-Must be caught by: relay.client.reset.
 Clients that close normally are relayed and cleaned up correctly.
 """
 

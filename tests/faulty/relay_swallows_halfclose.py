@@ -3,8 +3,7 @@
 Models the copy loop that ends with ``return`` at EOF, written as if EOF meant "the
 connection is over": the upstream never learns that the client has finished, so it never
 closes, and the client waits forever for the rest of the echo and the EOF.
-Must be caught by: relay.halfclose.upstream, relay.chain (the client's half-close through
-two relays never reaches the echo server).
+Through two relays, the client's half-close never reaches the echo server either.
 Everything else is the correct thread-per-direction relay of _faulty_relay.
 """
 

@@ -3,7 +3,6 @@
 Models a relay that sleeps per byte it forwards: a "be gentle with the
 upstream" or debugging leftover.  16 MiB take more than 30 s each way.  Every byte arrives,
 in order, and half-close and resets are passed on correctly.
-Must be caught by: relay.throughput.
 """
 
 import time

@@ -4,7 +4,6 @@ Models the poll/epoll relay whose read interest is never switched off: POLLIN st
 both sockets and the buffers have no high-water mark.  Against a client that sends but
 never reads, the relay keeps accepting the client's data and the upstream's echo of it
 into memory, and the client's send never blocks.
-Must be caught by: relay.backpressure.
 Otherwise a correct one-thread, non-blocking relay: non-blocking connect, partial sends
 kept, half-close passed on both ways after the flush, a reset passed on as a reset.
 """

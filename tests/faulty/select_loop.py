@@ -6,7 +6,6 @@ until the process holds about a thousand connections, then the first descriptor
 past 1023 breaks the loop.  Python's select.select() raises
 ``ValueError: filedescriptor out of range in select()``; nothing catches it, so
 the whole server exits (in C the same loop corrupts memory or stops accepting).
-Must be caught by: tcp.scale.connections.
 Otherwise the correct non-blocking reactor of _faulty_poll (per-connection output
 buffer, write interest while output is pending, a high-water mark for
 backpressure, flush then close after the client's EOF; errors and resets end

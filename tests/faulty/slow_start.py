@@ -3,7 +3,7 @@
 Models a server that does slow start-up work (loading configuration, warming
 caches, waiting for a dependency, a retry back-off) before binding its port,
 so supervisors and health checks see it as down long after it was started.
-Must be caught by: lifecycle.ready (run with --timeout-scale 0.2: a 2 s bound).
+(Its manifest entry runs it with --timeout-scale 0.2: a ready bound of 2 s.)
 Otherwise a correct thread-per-connection echo server; SIGTERM/SIGINT during
 the start-up delay still exit 0 at once.
 """

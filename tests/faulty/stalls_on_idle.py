@@ -3,7 +3,6 @@
 Models "read the request right after accepting it" carried over from an
 iterative server into an event loop: until the new client speaks, the loop is
 stuck, so a client that connects and stays silent freezes every other client.
-Must be caught by: tcp.concurrent.idle-client.
 Otherwise the correct non-blocking poll reactor of _faulty_poll (per-connection
 output buffer, POLLOUT, backpressure, flush then close after the client's EOF).
 """

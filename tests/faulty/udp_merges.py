@@ -3,7 +3,6 @@
 Models TCP echo code ported to UDP: "read everything that is available into one buffer,
 write the buffer back".  Datagram boundaries are lost: datagrams sent back to back come back
 merged into one answer.  A datagram on its own is answered correctly.
-Must be caught by: udp.echo.boundaries.
 """
 
 import _faulty_udp

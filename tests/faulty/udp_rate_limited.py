@@ -5,7 +5,6 @@ and time.sleep() when it is empty, instead of a budget per source address that d
 excess.  The socket's receive buffer is raised to 4 MiB "to absorb bursts", which keeps the
 whole burst queued: a peer whose datagram arrives after a 2,000-datagram burst waits seconds
 for its answer.  Without a burst every datagram is answered at once, correctly.
-Must be caught by: udp.echo.burst.
 """
 
 import socket

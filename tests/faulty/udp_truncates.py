@@ -3,7 +3,6 @@
 Models FreeBSD inetd's built-in UDP echo, whose buffer is 4 KiB (and any server that
 sizes its buffer for "typical" datagrams): recvfrom() silently discards whatever does not
 fit, and the answer holds only the first 4,096 bytes.
-Must be caught by: udp.echo.exact, udp.echo.sizes.
 Datagrams of up to 4,096 bytes are answered correctly, to their sender.
 """
 

@@ -4,7 +4,6 @@ To save wake-ups the server drains every datagram that arrives within a short ba
 window and then answers them in one go.  The data go into a list, but the sender goes into
 a single variable that each recvfrom() overwrites, so when several peers send at once,
 answers go to whichever peer sent last.  With one peer at a time every answer is right.
-Must be caught by: udp.echo.peers.
 """
 
 import _faulty_udp

@@ -4,7 +4,6 @@ Models a reactor that handles partial sends correctly (a per-connection output
 buffer drained on POLLOUT) but always keeps POLLIN armed: nothing ever tells a
 client that never reads to stop, so the server takes everything it sends and
 its memory grows with it (no backpressure).
-Must be caught by: tcp.robust.backpressure, tcp.resources.memory.
 Otherwise the correct non-blocking poll reactor of _faulty_poll (flushes, then
 closes after the client's EOF; errors and resets end that connection only).
 """

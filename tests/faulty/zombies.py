@@ -5,7 +5,6 @@ left at its default (not SIG_IGN, no handler) and the accept loop never calls
 wait(), so each child that finishes serving its client stays in the process
 table as a zombie (the server only remembers the pids, to stop its children
 when it is itself stopped).
-Must be caught by: tcp.resources.churn.
 Otherwise a correct fork-per-connection echo server: the parent closes its copy
 of each connection; the child closes the listener, echoes, and exits; on
 SIGTERM/SIGINT the parent kills the children still serving, waits for them and

@@ -1,8 +1,6 @@
 """Defect: on the client's half-close (EOF) it stops sending but keeps the connection open
 and keeps what it had not echoed yet (it echoes only whole 4 KiB blocks: a tail shorter than
 a block waits for more data that never comes).
-
-Must be caught by: tcp.halfclose.small, tcp.echo.unbuffered, tcp.echo.binary.
 """
 
 import threading

@@ -4,7 +4,6 @@ back through a text-mode writer, as many tutorials' and official docs' echo exam
 Text mode decodes UTF-8 (invalid UTF-8 raises in the handler, which then drops the
 connection), translates CR/LF to LF (universal newlines), and the line iterator holds back
 everything until a newline (or EOF) arrives.
-Must be caught by: tcp.echo.unbuffered, tcp.echo.binary, tcp.echo.no-extra.
 """
 
 import _slow  # noqa: F401

@@ -3,7 +3,6 @@ nothing else (no output buffers, no error handling, default signal handling).
 
 A client that does not read fills its socket buffers, and sendall() then blocks the whole
 loop: every other client waits.  A client's reset raises out of the loop and ends the server.
-Must be caught by: tcp.concurrent.non-reading-client.
 """
 
 import argparse

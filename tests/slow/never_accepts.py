@@ -3,7 +3,6 @@ accept loop blocks in the first client's handler forever).
 
 The kernel completes the first few handshakes on its own (the backlog); after that its SYNs
 are dropped and a client's connect() waits out SYN retransmissions (1 s, 3 s, 7 s, ...).
-Must be caught by: tcp.echo.unbuffered and every check that waits for an echo.
 """
 
 import socket

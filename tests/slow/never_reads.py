@@ -1,6 +1,4 @@
 """Defect: accepts connections and never reads from them (the handler was never started).
-
-Must be caught by: tcp.echo.unbuffered and every check that waits for an echo.
 """
 
 import _slow  # noqa: F401

@@ -3,7 +3,6 @@
 Every byte arrives, in order, and half-close and resets are passed on correctly, but one
 byte at a time with a sleep each: a few tens of KiB/s.  Bytes keep trickling, so a stall
 bound that restarts with every byte never fires.
-Must be caught by: relay.throughput.
 """
 
 import time

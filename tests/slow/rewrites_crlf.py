@@ -2,7 +2,6 @@
 
 Every chunk received is echoed with each b"\r\n" replaced by b"\n": the echo is shorter than
 what was sent, so a check that waits for all the bytes it sent waits for bytes that never come.
-Must be caught by: tcp.echo.binary.
 """
 
 import _slow  # noqa: F401

@@ -4,7 +4,6 @@ without closing the connection.
 
 Every client that leaves leaves a thread burning CPU (and holding the GIL half the time), so
 the server gets slower with every connection, and its half-closed clients never see EOF.
-Must be caught by: tcp.halfclose.small, tcp.halfclose.large, tcp.resources.churn.
 """
 
 import _slow  # noqa: F401

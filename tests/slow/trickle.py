@@ -2,7 +2,6 @@
 bound), like a server that sleeps per byte "to be gentle".
 
 Bytes keep arriving, so a stall bound that restarts with every byte never fires.
-Must be caught by: tcp.echo.unbuffered and every other check that waits for an echo.
 """
 
 import time

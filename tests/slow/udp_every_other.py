@@ -1,8 +1,5 @@
 """Defect: answers every other datagram (a toggle shared by all peers, say a double-buffer
 index that skips the send on one of its two halves).
-
-Must be caught by: udp.echo.exact, udp.echo.sizes (unless every retry lands on the answered
-half), udp.echo.boundaries, udp.echo.peers.
 """
 
 import _slow  # noqa: F401

@@ -2,8 +2,6 @@
 dropped (a "connected" UDP server: it remembers the first sender and ignores the rest).
 
 The suite's readiness probe is that first peer, so every check's datagram is lost.
-Must be caught by: udp.echo.exact, udp.echo.sizes, udp.echo.boundaries, udp.echo.peers,
-udp.echo.burst.
 """
 
 import _slow  # noqa: F401

@@ -1,9 +1,6 @@
 """Defect: answers with ``sock.send(data)`` instead of ``sock.sendto(data, peer)`` on its
 unconnected socket: every answer fails (EDESTADDRREQ, "Destination address required"), and
 the error is logged and the loop goes on.  It binds, reads every datagram and answers nobody.
-
-Must be caught by: udp.echo.exact, udp.echo.sizes, udp.echo.boundaries, udp.echo.peers,
-udp.echo.burst.
 """
 
 import sys

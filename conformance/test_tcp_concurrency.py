@@ -1,0 +1,128 @@
+"""The concurrency behaviour each implementation declares: serial servers make a second
+client wait; concurrent ones never let one client hold up another."""
+
+from __future__ import annotations
+
+from echo_conformance.check import (COMPLETE, DATA, PROMISE, STALLED, case, connect, describe_stream, exchange,
+                                    fill_without_reading, gather, listen_quietly, require, served, step)
+
+
+# --- serial ------------------------------------------------------------------------------
+
+@case("tcp.serial.second-waits", "A serial server serves one client at a time: while client 1 is "
+      "connected, client 2 gets no echo.", models=("serial",), guards=PROMISE,
+      defect="a server declared serial that serves clients concurrently")
+def test_tcp_serial_second_waits(impl, endpoint, bounds):
+    with connect(endpoint, bounds) as one:
+        served(one, bounds, b"one", "client 1")
+        with connect(endpoint, bounds) as two:
+            two.sendall(b"two")
+            early = listen_quietly(two, bounds.serial_quiet)
+    require(early.received == b"" and early.ended == STALLED,
+            expected=f"client 2 receives nothing for {bounds.serial_quiet:g} s while client 1 is "
+                     "connected (the declared model is serial)",
+            observed=lambda: f"client 2 received {early.received!r} ({early.describe()}) after "
+                             f"{early.elapsed:.3f} s: the server serves clients concurrently")
+
+
+@case("tcp.serial.served-in-order", "Once client 1 disconnects, the waiting client 2 is served and "
+      "receives the echo of what it sent while waiting.", models=("serial",), guards=DATA,
+      defect="a serial server that turns away or loses the data of the client waiting its turn")
+def test_tcp_serial_served_in_order(impl, endpoint, bounds):
+    waiting = b"sent while waiting"
+    one = connect(endpoint, bounds)
+    try:
+        served(one, bounds, b"one", "client 1")
+        with connect(endpoint, bounds) as two:
+            two.sendall(waiting)
+            one.close()
+            out = exchange(two, [], expect=len(waiting), bounds=bounds)
+    finally:
+        one.close()
+    require(out.received == waiting and out.ended == COMPLETE,
+            expected=f"after client 1 disconnects, client 2 receives {waiting!r}",
+            observed=lambda: f"{describe_stream(waiting, out.received, who='client 2')}; {out.describe()}")
+
+
+# --- concurrent --------------------------------------------------------------------------
+
+MANY = 64
+
+
+@case("tcp.concurrent.many", f"A concurrent server echoes {MANY} clients connected at the same time (one "
+      "that declares a capacity: as many at once as it declares, group after group).",
+      models=("concurrent",), guards=PROMISE,
+      # A server of its own: connections earlier checks made would count against a rate limit.
+      fresh_server=True,
+      defect="a server declared concurrent that serves only some clients at a time")
+def test_tcp_concurrent_many(impl, endpoint, bounds):
+    at_once = min(MANY, impl.capacity or MANY)
+    payloads = [f"client {i:02d} says hello".encode() for i in range(MANY)]
+    received: list[bytes] = []
+    # In groups of `at_once` (one group unless a smaller capacity is declared): each group
+    # connected at once must all be echoed within the progress bound, then leaves.  That a
+    # client beyond the capacity waits its turn is what tcp.capacity.surplus-* check.
+    for first in range(0, MANY, at_once):
+        group = range(first, min(MANY, first + at_once))
+        socks = []
+        try:
+            for i in group:
+                with step(f"connecting client {i} of {MANY}"):
+                    socks.append(connect(endpoint, bounds))
+            for sock, i in zip(socks, group):
+                sock.sendall(payloads[i])
+            received += gather(socks, [len(payloads[i]) for i in group], within=bounds.progress, bounds=bounds)
+        finally:
+            for sock in socks:
+                sock.close()
+        if received[-len(group):] != payloads[first : first + len(group)]:
+            break
+    wrong = [i for i, (p, g) in enumerate(zip(payloads, received)) if p != g]
+    promise = (f"all {MANY} simultaneously connected clients get their own echo within {bounds.progress:g} s"
+               if at_once == MANY else
+               f"each group of {at_once} (the declared capacity) simultaneously connected clients gets "
+               f"its echo within {bounds.progress:g} s, {MANY} clients in all")
+    require(not wrong, expected=promise,
+            observed=lambda: f"{len(wrong)} of the {len(received)} tried did not (clients {_ranges(wrong)}); first: "
+                             + describe_stream(payloads[wrong[0]], received[wrong[0]], who=f"client {wrong[0]}"))
+
+
+def _ranges(indices: list[int]) -> str:
+    spans, start = [], None
+    for i, k in enumerate(indices):
+        if start is None:
+            start = k
+        if i + 1 == len(indices) or indices[i + 1] != k + 1:
+            spans.append(f"{start}" if start == k else f"{start}-{k}")
+            start = None
+    return ", ".join(spans)
+
+
+@case("tcp.concurrent.idle-client", "A connected client that sends nothing does not delay another "
+      "client's echo.", models=("concurrent",), guards=PROMISE,
+      defect="a silent client blocks everyone (a blocking recv in an event loop)")
+def test_tcp_concurrent_idle_client(impl, endpoint, bounds):
+    with connect(endpoint, bounds), connect(endpoint, bounds) as other:  # the first stays idle
+        out = served(other, bounds, b"am I served?", "a second client (the first is idle)",
+                     stall=bounds.responsive)
+    require(out.elapsed <= bounds.responsive,
+            expected=f"the echo within {bounds.responsive:g} s", observed=f"it took {out.elapsed:.2f} s")
+
+
+#: How much the non-reading client may push; a server without backpressure takes it all.
+FILL_LIMIT = 64 * 1024 * 1024
+
+
+@case("tcp.concurrent.non-reading-client", "A client that sends without ever reading does not delay "
+      "another client's echo (the server does not block on one client's full socket).",
+      models=("concurrent",), guards=PROMISE,
+      defect="a client that never reads blocks everyone (a blocking send in an event loop)")
+def test_tcp_concurrent_non_reading_client(impl, endpoint, bounds):
+    with connect(endpoint, bounds) as hog:
+        pushed = fill_without_reading(hog, limit=FILL_LIMIT, settle=bounds.push_settle, bounds=bounds)
+        with connect(endpoint, bounds) as other:
+            out = served(other, bounds, b"am I served?",
+                          f"a second client (the first pushed {pushed:,} bytes and reads nothing)",
+                          stall=bounds.responsive)
+    require(out.elapsed <= bounds.responsive,
+            expected=f"the echo within {bounds.responsive:g} s", observed=f"it took {out.elapsed:.2f} s")

@@ -1,0 +1,253 @@
+"""Stateful testing: several connections, interleaved by Hypothesis.
+
+Theory of operation: a RuleBasedStateMachine holds up to four open connections to one live
+server and, step by step, opens, sends on, reads from, half-closes, drains, closes or resets
+them.  It keeps what each connection sent and received.  After every read:
+
+* what a connection received is a prefix of what it sent (so it never sees another
+  connection's bytes: every chunk starts with its connection's tag);
+* once half-closed and drained, it received everything, then EOF.
+
+For the serial model the queue of connections is part of the state: only the oldest
+connection the server has not finished with is served; the others must receive nothing
+(checked with a short window, ``bounds.serial_peek``) until the ones before them end.  A
+failure is printed by Hypothesis as the shortest sequence of steps that shows it.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+
+from hypothesis import settings, strategies as st
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
+                                 run_state_machine_as_test)
+
+from echo_conformance.check import (COMPLETE, EOF, MISDELIVERY, RAN_OUT, CheckBudget, Violation, abort, case,
+                                    check_settings, connect, describe_stream, exchange, listen_quietly, require)
+
+MAX_OPEN = 4
+
+
+@dataclass
+class Conn:
+    number: int
+    sock: socket.socket
+    sent: bytearray = field(default_factory=bytearray)
+    received: bytearray = field(default_factory=bytearray)
+    half_closed: bool = False
+
+    @property
+    def tag(self) -> bytes:
+        return f"<{self.number}>".encode()
+
+    def __repr__(self) -> str:
+        return f"connection {self.number}"
+
+
+class EchoMachine(RuleBasedStateMachine):
+    endpoint = None
+    bounds = None
+    serial = False
+    max_open = MAX_OPEN  # fewer for a fixed pool that declares a smaller capacity
+    budget: CheckBudget = None  # one per check, shared by every run of the machine
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[Conn] = []
+        self.queue: list[Conn] = []  # serial model: connections the server has not finished
+        self.count = 0
+        self.steps: list[str] = []  # this run so far, for a verdict reported without Hypothesis
+        # Once the check has failed and its budget is spent, Hypothesis is stopped (see
+        # CheckBudget).  Rejecting a run instead would not do: a run that stops drawing steps
+        # earlier than an earlier run with the same start is reported as flaky.
+        self.budget.start()
+
+    def _step(self, rule: str, **args) -> None:
+        self.steps.append(f"state.{rule}({', '.join(f'{k}={v!r}' for k, v in args.items())})")
+
+    def teardown(self) -> None:
+        for conn in self.open:
+            conn.sock.close()
+
+    def _served(self, conn: Conn) -> bool:
+        return not self.serial or conn not in self.queue or self.queue[0] is conn
+
+    def _leave_queue(self, conn: Conn) -> None:
+        if conn in self.queue:
+            self.queue.remove(conn)
+        # The server finishes a half-closed connection as soon as it reaches it.
+        while self.queue and self.queue[0].half_closed:
+            self.queue.pop(0)
+
+    def _pick(self, index: int) -> Conn:
+        return self.open[index % len(self.open)]
+
+    @initialize()
+    def open_two_connections(self) -> None:
+        # Every story starts with two connections: cross-talk needs at least two.
+        self._step("open_two_connections")
+        self._open()
+        self._open()
+
+    @precondition(lambda self: len(self.open) < self.max_open)
+    @rule()
+    def open_connection(self) -> None:
+        self._step("open_connection")
+        self._open()
+
+    def _open(self) -> None:
+        self.count += 1
+        conn = Conn(self.count, connect(self.endpoint, self.bounds))
+        self.open.append(conn)
+        self.queue.append(conn)
+
+    @precondition(lambda self: any(not c.half_closed for c in self.open))
+    @rule(index=st.integers(0, MAX_OPEN - 1), data=st.binary(min_size=0, max_size=4096))
+    def send(self, index: int, data: bytes) -> None:
+        writable = [c for c in self.open if not c.half_closed]
+        conn = writable[index % len(writable)]
+        self._step("send", data=data, index=index)
+        chunk = conn.tag + data
+        conn.sock.sendall(chunk)
+        conn.sent += chunk
+
+    @precondition(lambda self: self.open)
+    @rule(index=st.integers(0, MAX_OPEN - 1))
+    def read(self, index: int) -> None:
+        self._step("read", index=index)
+        conn = self._pick(index)
+        if self._served(conn):
+            out = exchange(conn.sock, [], expect=len(conn.sent) - len(conn.received), bounds=self.bounds,
+                           stall=self.budget.stall, expected=bytes(conn.sent[len(conn.received):]))
+            conn.received += out.received
+            self._inconclusive(out)
+            self._require(bytes(conn.received) == bytes(conn.sent) and out.ended == COMPLETE, out,
+                          expected=f"{conn} receives the echo of everything it sent",
+                          observed=lambda: f"{describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn))}; "
+                                           f"{out.describe()}")
+        else:
+            out = listen_quietly(conn.sock, self.bounds.serial_peek)
+            conn.received += out.received
+            self._require(not out.received,
+                    expected=f"{conn} receives nothing while {self.queue[0]} is being served (serial model)",
+                    observed=f"it received {out.received[:64]!r}")
+
+    @precondition(lambda self: any(not c.half_closed for c in self.open))
+    @rule(index=st.integers(0, MAX_OPEN - 1))
+    def half_close(self, index: int) -> None:
+        writable = [c for c in self.open if not c.half_closed]
+        self._step("half_close", index=index)
+        conn = writable[index % len(writable)]
+        if self._served(conn) and len(conn.received) < len(conn.sent):
+            # Its echo is collected first, so that whether the server still holds some of it
+            # when the EOF comes is never a matter of timing: this check is about which
+            # connection gets which bytes; losing the tail at a half-close is what the
+            # tcp.halfclose cases force, every run.
+            self.read(self.open.index(conn))
+        conn.sock.shutdown(socket.SHUT_WR)
+        conn.half_closed = True
+        if self.queue and self.queue[0] is conn:
+            self._leave_queue(conn)
+
+    @precondition(lambda self: any(c.half_closed for c in self.open))
+    @rule(index=st.integers(0, MAX_OPEN - 1))
+    def drain(self, index: int) -> None:
+        self._step("drain", index=index)
+        closing = [c for c in self.open if c.half_closed]
+        conn = closing[index % len(closing)]
+        # A serial server reaches this connection only once the ones before it are done.
+        earlier = self.queue[: self.queue.index(conn)] if conn in self.queue else []
+        for other in earlier:
+            self._close(other)
+        out = exchange(conn.sock, [], expect=len(conn.sent) - len(conn.received), bounds=self.bounds,
+                       until_eof=True, stall=self.budget.stall, expected=bytes(conn.sent[len(conn.received):]))
+        conn.received += out.received
+        self._inconclusive(out)
+        self._require(bytes(conn.received) == bytes(conn.sent) and out.ended == EOF, out,
+                      expected=f"{conn}, half-closed, receives the rest of its echo and then EOF",
+                      observed=lambda: f"{describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn))}; "
+                                       f"{out.describe()}")
+        self._close(conn)
+
+    def _inconclusive(self, out) -> None:
+        """A shortened wait (the check has already failed) that ran out proves nothing: stop
+        Hypothesis (see CheckBudget); the check fails with the failure it has."""
+        if out.ended in RAN_OUT and self.budget.shortened:
+            self.budget.final = True
+            self.budget.start()
+
+    def _require(self, condition: bool, out=None, *, expected: str, observed) -> None:
+        """require(), telling the check's budget when the check fails (and whether a wait of
+        the exchange ``out`` ran out: then the failure is final)."""
+        try:
+            require(condition, expected=expected, observed=observed)
+        except Violation as exc:
+            if out is not None and out.ended in RAN_OUT:
+                self.budget.final = True
+            self.budget.record(_Run(self.steps), exc)
+            raise
+
+    def _close(self, conn: Conn, reset: bool = False) -> None:
+        abort(conn.sock) if reset else conn.sock.close()
+        self.open.remove(conn)
+        self._leave_queue(conn)
+
+    @precondition(lambda self: self.open)
+    @rule(index=st.integers(0, MAX_OPEN - 1))
+    def close(self, index: int) -> None:
+        self._step("close", index=index)
+        self._close(self._pick(index))
+
+    @precondition(lambda self: self.open)
+    @rule(index=st.integers(0, MAX_OPEN - 1))
+    def reset(self, index: int) -> None:
+        self._step("reset", index=index)
+        self._close(self._pick(index), reset=True)
+
+    @invariant()
+    def received_is_a_prefix_of_sent(self) -> None:
+        for conn in self.open:
+            conn.received += _available(conn.sock)  # whatever has arrived, without waiting
+            if not self._served(conn):
+                self._require(not conn.received,
+                              expected=f"{conn} receives nothing while {self.queue[0]} is being served (serial model)",
+                              observed=f"it received {bytes(conn.received[:64])!r}")
+            self._require(conn.sent.startswith(conn.received),
+                          expected=f"what {conn} received is a prefix of what it sent",
+                          observed=lambda: describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn)))
+
+
+class _Run(tuple):
+    """The steps of one run of the machine, as the verdict shows them."""
+
+    def __repr__(self) -> str:
+        return "\n" + "\n".join(self)
+
+
+def _available(sock: socket.socket) -> bytes:
+    data = bytearray()
+    sock.setblocking(False)
+    try:
+        while len(data) < 1 << 20 and (chunk := sock.recv(65536)):
+            data += chunk
+    except (BlockingIOError, OSError):
+        pass
+    finally:
+        sock.setblocking(True)
+    return bytes(data)
+
+
+@case("tcp.stateful.interleavings", "Under any interleaving of opens, sends, reads, half-closes, closes and resets "
+      "on up to 4 connections (for a fixed pool, at most its declared capacity), each connection receives "
+      "exactly its own bytes, in order, and all of "
+      "them once drained; a serial server serves connections one at a time, in order.", guards=MISDELIVERY, heavy=True,
+      # A server of its own: its hundred-odd connections would count against a rate limit
+      # (inetd's 256 a minute) for the checks that share a server after it.
+      fresh_server=True,
+      defect="echoes sent to the wrong connection, lost or reordered when connections come and go")
+def test_tcp_stateful(impl, endpoint, bounds, check_budget):
+    machine = type("EchoMachine", (EchoMachine,),
+                   {"endpoint": endpoint, "bounds": bounds, "serial": impl.model == "serial",
+                    "max_open": min(MAX_OPEN, impl.capacity or MAX_OPEN), "budget": check_budget})
+    run_state_machine_as_test(machine, settings=settings(check_settings(), stateful_step_count=20))

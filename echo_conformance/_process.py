@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import psutil
 
+from . import _budget
 from ._keeper import descendants
 
 
@@ -55,15 +56,16 @@ def snapshot(pid: int) -> Snapshot:
 
 
 def wait_for(pid: int, done, within: float) -> Snapshot | None:
-    """Poll the tree (up to ``within``) until ``done(snapshot)``; return the last snapshot,
-    or None if the server process is gone."""
+    """Poll the tree (up to ``within``, and no longer than the case's budget allows) until
+    ``done(snapshot)``; return the last snapshot, or None if the server process is gone."""
     deadline = time.monotonic() + within
+    budget = _budget.current()
     while True:
         try:
             now = snapshot(pid)
         except psutil.NoSuchProcess:
             return None
-        if done(now) or time.monotonic() > deadline:
+        if done(now) or time.monotonic() > deadline or budget.expired("wait_for"):
             return now
         time.sleep(0.05)  # polling /proc: there is no event for "a thread ended"
 

@@ -1,4 +1,4 @@
-"""The catalogue of cases, for listings and the README (``echo-conformance --list``)."""
+"""The catalogue of cases, for listings and docs/checks.md (``echo-conformance --list``)."""
 
 from __future__ import annotations
 

@@ -34,7 +34,8 @@ def roundtrip(address, bounds, chunks: list[bytes], *, half_close: bool = False,
     ok = out.received == payload and out.ended == (EOF if half_close else COMPLETE)
     if not ok and budget is not None and out.ended in RAN_OUT:
         budget.ran_out()
-    require(ok, expected=f"{who} gets back exactly the {len(payload):,} bytes it sent" + (", then EOF" if half_close else ""),
+    require(ok, expected=f"{who} gets back exactly the {len(payload):,} bytes it sent"
+                         + (", then EOF" if half_close else ""),
             observed=lambda: f"{describe_stream(payload, out.received, who=who)}\n"
                              f"  how it ended: {out.describe()} after {out.elapsed:.2f} s")
 

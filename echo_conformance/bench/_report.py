@@ -189,12 +189,6 @@ def summary(points: list[Point]) -> list[Point]:
     return sorted(chosen, key=lambda p: p.cpu.server_cpu_us_per_rt or float("inf"))
 
 
-def markdown_headline(doc: dict) -> str:
-    """The command, the machine and the headline table (every implementation at one point):
-    the results as the README shows them."""
-    return "\n".join(_headline_lines(doc)) + "\n"
-
-
 def markdown_document(doc: dict) -> str:
     """The whole run in Markdown: the headline, then every point, what was not measured and
     what failed to start."""

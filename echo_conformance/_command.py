@@ -26,8 +26,9 @@ class Parser(argparse.ArgumentParser):
     """A command's parser: its description printed as written, no abbreviated options, -h in a
     group of its own (add_information, last), and errors raised as UsageError rather than printed."""
 
-    def __init__(self, prog: str, description: str) -> None:
-        super().__init__(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter,
+    def __init__(self, prog: str, description: str, *, epilog: str | None = None,
+                 formatter_class: type[argparse.HelpFormatter] = argparse.RawDescriptionHelpFormatter) -> None:
+        super().__init__(prog=prog, description=description, epilog=epilog, formatter_class=formatter_class,
                          add_help=False, allow_abbrev=False)
 
     def error(self, message: str) -> NoReturn:

@@ -27,11 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from . import checks
 from ._command import UsageError  # noqa: F401  (bad input; under pytest, its usage error)
 from ._registry import DECLARATIONS, DECLARED
 
 PROG = "echo-conformance"
 PACKAGE = Path(__file__).resolve().parent
+#: the checks: conformance/ in a checkout, the package's checks/ when installed
+CHECKS = Path(checks.__path__[0]).resolve()
 #: the pytest configuration the command runs with (the plugin recognises its runs by it)
 SUITE_INI = PACKAGE / "suite.ini"
 

@@ -21,15 +21,14 @@ import shutil
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable, NoReturn
+from typing import Callable
 
-from . import __version__, checks
-from ._command import FAILED, INTERNAL_ERROR, INTERRUPTED, OK, USAGE_ERROR
-from ._options import (CASES, COMMAND, OPTIONS, PACKAGE, PROG, SUITE_INI, WHAT, Option, UsageError,
+from . import __version__
+from ._command import FAILED, INTERNAL_ERROR, INTERRUPTED, OK, USAGE_ERROR, Parser
+from ._options import (CASES, CHECKS, COMMAND, OPTIONS, PACKAGE, PROG, SUITE_INI, WHAT, Option, UsageError,
                        check_prefixes, in_groups, markdown_table, pytest_argv, selected)
 from ._registry import BUNDLED_MANIFEST, DECLARATIONS, ManifestError, from_options
 
-CHECKS = Path(checks.__path__[0]).resolve()  # conformance/ in a checkout
 
 EXIT_STATUS = (
     (OK, "conforming: every MUST-level case that ran passed (a failed SHOULD-level case is reported "
@@ -162,9 +161,8 @@ class _ManFormatter(argparse.RawDescriptionHelpFormatter):
         return ", ".join(f"{opt} {metavar}" for opt in action.option_strings)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+class _Parser(Parser):
+    """The command's parser: its --help laid out as a manual page."""
 
     def format_help(self) -> str:
         formatter = self._get_formatter()
@@ -193,8 +191,7 @@ PYTEST_ARGS_ROW = ("| `-- ARGS` | pass the rest to pytest, e.g. `-- --hypothesis
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description=DESCRIPTION, epilog=_epilog(), formatter_class=_ManFormatter,
-                add_help=False, allow_abbrev=False)
+    p = _Parser(PROG, DESCRIPTION, epilog=_epilog(), formatter_class=_ManFormatter)
     for title, options in in_groups((*OPTIONS, *OWN_OPTIONS)):
         group = p.add_argument_group(title)
         for option in options:

@@ -23,7 +23,7 @@ from ._cases import Case, Violation
 from ._expect import check_budget_fixture  # noqa: F401  (the check_budget fixture, for every check)
 from ._address import Address
 from ._launch import LaunchError, Server
-from ._options import PLUGIN_OPTIONS, PROG, SUITE_INI, UsageError, check_prefixes, reproduce_argv, selected
+from ._options import CHECKS, PLUGIN_OPTIONS, PROG, SUITE_INI, UsageError, check_prefixes, reproduce_argv, selected
 from ._pool import Pool
 from ._upstream import ECHO, FakeUpstream
 from ._registry import SOURCES, Implementation, ManifestError, from_options
@@ -53,7 +53,6 @@ def _check_case_prefixes(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
 
 
-CHECKS = Path(checks.__path__[0]).resolve()  # conformance/ in a checkout, the package's checks/ when installed
 
 
 def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -243,6 +243,10 @@ CASE_BUDGETS: dict = {
     # Both wait up to ``stop_grace`` for the exit after SIGTERM, as their verdicts ask.
     "lifecycle.exit-status": lambda b, n: b.stop_grace + 0.5 * b.scale,
     "lifecycle.restart": lambda b, n: b.stop_grace + 1.0 * b.scale,
+    # A correct server answers in milliseconds; a failing one is given the responsiveness bound
+    # twice: for the echo, then (the evidence) for the echo once the blocking client has left.
+    "tcp.concurrent.idle-client": lambda b, n: 2 * b.responsive + 0.5 * b.scale,
+    "tcp.concurrent.non-reading-client": lambda b, n: 2 * b.responsive + 0.5 * b.scale,
     # 64 clients at once (a fork each): 0.02-0.2 s quiet, 0.8 s loaded.
     # (a server of its own now; a declared capacity serves them group after group)
     "tcp.concurrent.many": 5.0,

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterable
 
-from . import _budget, _trace
+from . import _budget, _evidence, _trace
 from ._bounds import PACE, PACED_BLOCK, PACED_BYTES, Bounds
 
 RECV_SIZE = 256 * 1024
@@ -101,6 +101,7 @@ def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
             sock.close()  # SYN dropped (a full backlog): a new socket sends a new SYN at once
             if time.monotonic() >= budget.until(deadline):
                 _trace.connect_failed(TimeoutError(), since=deadline - bounds.progress)
+                _evidence.connect_failed(TimeoutError(), _trace.connections())
                 if budget.cuts(deadline):
                     budget.mark("connect")
                     raise TimeoutError(f"connecting to {address}: no handshake ({attempts} SYNs sent) "
@@ -113,6 +114,7 @@ def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
         except BaseException as exc:
             sock.close()
             _trace.connect_failed(exc, since=deadline - bounds.progress)
+            _evidence.connect_failed(exc, _trace.connections())
             raise
         sock.settimeout(bounds.progress)
         if nodelay:
@@ -124,6 +126,8 @@ def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
 @_trace.aborts
 def abort(sock: socket.socket) -> None:
     """Close with SO_LINGER 0, so the peer sees a reset (RST) rather than FIN."""
+    lane = getattr(sock, "_trace_lane", None)
+    _evidence.observe(_evidence.ABORT, sent=lane.sent if lane is not None else 0)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     except OSError:
@@ -131,8 +135,28 @@ def abort(sock: socket.socket) -> None:
     sock.close()
 
 
-@_trace.judged
 def exchange(
+    sock: socket.socket,
+    chunks: Iterable[bytes],
+    *,
+    expect: int,
+    bounds: Bounds,
+    half_close: bool = False,
+    until_eof: bool = False,
+    stall: float | None = None,
+    expected: bytes | None = None,
+) -> Exchanged:
+    """See :func:`_exchange`; records the exchange's evidence."""
+    seen = _evidence.Exchange(sock, want=expect, expected=expected, half_close=half_close, until_eof=until_eof,
+                              others=_trace.open_connections() - 1)
+    out = _exchange(sock, chunks, expect=expect, bounds=bounds, half_close=half_close, until_eof=until_eof,
+                    stall=stall, expected=expected)
+    seen.ended(out)
+    return out
+
+
+@_trace.judged
+def _exchange(
     sock: socket.socket,
     chunks: Iterable[bytes],
     *,
@@ -226,9 +250,16 @@ def exchange(
             sock.settimeout(bounds.progress)
 
 
-@_trace.judged
 def listen_quietly(sock: socket.socket, seconds: float) -> Exchanged:
     """Collect whatever arrives within ``seconds`` (a negative check's window)."""
+    before = _evidence._counts(sock)
+    out = _listen_quietly(sock, seconds)
+    _evidence.quiet(sock, out, window=seconds, before=before)
+    return out
+
+
+@_trace.judged
+def _listen_quietly(sock: socket.socket, seconds: float) -> Exchanged:
     start = time.monotonic()
     budget = _budget.current()
     cut = budget.cuts(start + seconds)  # the window would outlast the case's budget
@@ -263,6 +294,7 @@ def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, boun
     block = b"\xa5" * RECV_SIZE
     sent = 0
     lone = True  # the next paced send is a lone byte
+    cut = False
     budget = _budget.current()
     start = last_progress = time.monotonic()
     sock.setblocking(False)
@@ -270,7 +302,10 @@ def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, boun
         with selectors.DefaultSelector() as sel:
             sel.register(sock, selectors.EVENT_WRITE)
             while sent < limit and time.monotonic() - start < bounds.exchange:
-                if time.monotonic() - last_progress > settle or budget.expired("fill_without_reading"):
+                if time.monotonic() - last_progress > settle:
+                    break
+                if budget.expired("fill_without_reading"):
+                    cut = True
                     break
                 if sel.select(timeout=max(0.0, min(0.02, budget.left()))):
                     paced = sent < PACED_BYTES
@@ -285,10 +320,12 @@ def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, boun
                         if lone:
                             time.sleep(PACE)
                         lone = not lone
+        reset = False
     except (ConnectionResetError, BrokenPipeError):
-        pass
+        reset = True
     finally:
         sock.setblocking(True)
+    _evidence.pushed(sent, limit=limit, blocked=sent < limit, reset=reset, cut=cut)
     return sent
 
 
@@ -321,7 +358,8 @@ def chunked(payload: bytes, sizes: Iterable[int]) -> list[bytes]:
 
 @_trace.gathered
 def gather(socks: list[socket.socket], expect: list[int], *, within: float,
-           bounds: Bounds | None = None, stall: float | None = None) -> list[bytes]:
+           bounds: Bounds | None = None, stall: float | None = None,
+           matching: list[bytes] | None = None) -> list[bytes]:
     """Read from every socket at once until each has ``expect[i]`` bytes, one has closed,
     or ``within`` seconds pass; returns what each received.  Given ``bounds``, a socket
     whose echo has begun gets the rest at the ``per_mib`` rate or is given up on (its byte n
@@ -329,8 +367,10 @@ def gather(socks: list[socket.socket], expect: list[int], *, within: float,
     cannot hold the whole crowd for ``within``.  Given ``stall``, the wait also ends once
     no socket has completed its echo for ``stall`` seconds: a server that works through a
     crowd one connection at a time (a fork per client) may take ``within``, a hung one
-    is given up on after ``stall``."""
+    is given up on after ``stall``.  ``matching``: what each should get back (for the
+    evidence: how the first few that did not get it differ)."""
     received = [bytearray() for _ in socks]
+    closed = [False] * len(socks)
     began: list[float | None] = [None] * len(socks)
     per_byte = bounds.per_mib / MiB if bounds is not None else 0.0
     start = time.monotonic()
@@ -353,6 +393,7 @@ def gather(socks: list[socket.socket], expect: list[int], *, within: float,
                 received[i] += data
                 if began[i] is None:
                     began[i] = time.monotonic()
+                closed[i] = closed[i] or not data
                 if not data or len(received[i]) >= expect[i]:
                     sel.unregister(socks[i])
                     last_done = time.monotonic()
@@ -364,4 +405,5 @@ def gather(socks: list[socket.socket], expect: list[int], *, within: float,
                         sel.unregister(socks[i])  # too slow: what it has is what it gets
         if sel.get_map() and budget.cuts(min(start + within, last_done + (stall or within))):
             budget.mark("gather")  # still waiting on some when the case's budget ran out
+    _evidence.crowd(expect, [bytes(r) for r in received], matching=matching, closed=closed)
     return [bytes(r) for r in received]

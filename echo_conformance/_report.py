@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from . import _trace
+from . import _diagnosis, _evidence, _trace
 from ._verdict import (DETAILED, ERROR, FAIL, FAILING, ORDER, PASS, SKIP, XFAIL, case_outcome, parse_known_failures,
                        worse)
 
 KNOWN = pytest.StashKey[dict]()
 #: the per-case details a report carries, as recorded by the plugin (``_verdict``'s properties)
-DETAILS = ("expected", "observed", "step", "notes", "server_exit", "server_output", _trace.PROPERTY)
+DETAILS = ("expected", "observed", "step", "notes", "server_exit", "server_output", "launch_failed",
+           _trace.PROPERTY, _evidence.PROPERTY)
 
 
 def configure(config: pytest.Config) -> None:
@@ -87,8 +88,9 @@ class Collector:
         for key in ("reason", "message", *DETAILS):
             r.pop(key, None)
         r.update({k: props[k] for k in DETAILS if k in props})
-        if isinstance(r.get(_trace.PROPERTY), str):  # what happened on the wire (_trace), as JSON
-            r[_trace.PROPERTY] = json.loads(r[_trace.PROPERTY])
+        for key in (_trace.PROPERTY, _evidence.PROPERTY):  # what happened on the wire, and the evidence, as JSON
+            if isinstance(r.get(key), str):
+                r[key] = json.loads(r[key])
         if outcome == XFAIL:
             r["reason"] = report.wasxfail
         elif outcome == SKIP:
@@ -101,6 +103,10 @@ class Collector:
         if not self.results:
             return
         tr = terminalreporter
+        for name, found in self.diagnoses().items():
+            tr.section("echo-conformance diagnosis")
+            for line in _diagnosis.lines(name, found, home=_diagnosis.HOME, verbose=tr.verbosity > 0):
+                tr.write_line(line)
         tr.section("echo-conformance matrix")
         for line in matrix_lines(self.results.values(), [i.name for i in self.implementations]):
             tr.write_line(line)
@@ -119,6 +125,15 @@ class Collector:
             return
         write(Path(self.directory), self.document(exitstatus))
 
+    def diagnoses(self) -> dict[str, list]:
+        """Each implementation's diagnosis (``_diagnosis``): only those with failed cases."""
+        declared = {i.name: i.declared() for i in self.implementations}
+        by_impl: dict[str, list[dict]] = {}
+        for r in self.results.values():
+            by_impl.setdefault(r["implementation"], []).append(r)
+        found = {name: _diagnosis.diagnose(results, declared.get(name)) for name, results in by_impl.items()}
+        return {name: d for name, d in found.items() if d}
+
     def document(self, exitstatus: int) -> dict:
         impls = {i.name: {**i.declared(), "cases": []} for i in self.implementations}
         for r in sorted(self.results.values(), key=lambda r: r["id"]):
@@ -136,6 +151,8 @@ class Collector:
             "conforming": all(r["outcome"] not in FAILING for r in self.results.values()),
             "counts": counts,
             "timeout_scale": self.timeout_scale,
+            "diagnosis": [dict(d.as_dict(), implementation=name) for name, found in self.diagnoses().items()
+                          for d in found],
             "implementations": impls,
         }
 

@@ -102,7 +102,7 @@ class Lane:
     """One connection (or datagram socket) of a trace: its label and running counts."""
 
     __slots__ = ("recorder", "index", "label", "datagram", "sent", "received", "run_out", "run_in", "last",
-                 "eof", "reset", "closed", "aborting")
+                 "eof", "reset", "closed", "aborting", "role")
 
     def __init__(self, recorder: "Recorder", index: int, label: str, datagram: bool) -> None:
         self.recorder, self.index, self.label, self.datagram = recorder, index, label, datagram
@@ -111,6 +111,7 @@ class Lane:
         self.run_in: Event | None = None
         self.last: Event | None = None
         self.eof = self.reset = self.closed = self.aborting = False
+        self.role = "client"
 
 
 class Recorder:
@@ -122,6 +123,7 @@ class Recorder:
         self.t0 = clock()
         self.lock = threading.Lock()
         self.lanes: list[tuple[str, str, bool, str]] = []  # (label, role, datagram, where)
+        self.lane_objects: list[Lane] = []
         self._numbers: dict[str, int] = {}
         self._head_cap = head
         self.head: list[Event] = []
@@ -140,7 +142,10 @@ class Recorder:
             number = self._numbers[role] = self._numbers.get(role, 0) + 1
             label = f"{role} {number}"
             self.lanes.append((label, role, datagram, where))
-            return Lane(self, len(self.lanes) - 1, label, datagram)
+            lane = Lane(self, len(self.lanes) - 1, label, datagram)
+            lane.role = role
+            self.lane_objects.append(lane)
+            return lane
 
     def _add(self, event: Event, lane: Lane | None) -> None:
         # under self.lock
@@ -238,6 +243,21 @@ def current() -> Recorder | None:
     return _current
 
 
+def connections() -> int:
+    """How many client connections the case has opened so far."""
+    recorder = _current
+    return recorder._numbers.get("client", 0) if recorder is not None else 0
+
+
+def open_connections() -> int:
+    """How many of the case's client connections are open now."""
+    recorder = _current
+    if recorder is None:
+        return 0
+    with recorder.lock:
+        return sum(1 for lane in recorder.lane_objects if lane.role == "client" and not lane.closed)
+
+
 # --- recording: the helpers' hooks ---------------------------------------------------------
 
 class TracedSocket(socket.socket):
@@ -303,6 +323,8 @@ class TracedSocket(socket.socket):
 
     def shutdown(self, how):
         super().shutdown(how)
+        if how in (socket.SHUT_WR, socket.SHUT_RDWR):
+            self._shut_at = time.monotonic()  # the evidence's: how long the client waited after its FIN
         lane = self._trace_lane
         if lane is not None:
             lane.recorder.mark(lane, SHUTDOWN, _SHUTDOWN.get(how, str(how)))

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from . import _budget, _trace
+from . import _budget, _evidence, _trace
 from ._diff import describe_stream
 
 #: The largest UDP payload over IPv4: 65,535 - 20 (IP header) - 8 (UDP header).
@@ -87,8 +87,15 @@ def resend_waits(wait: float, tries: int) -> list[float]:
     return waits
 
 
-@_trace.asked
 def ask(sock: socket.socket, address, data: bytes, *, wait: float, tries: int = TRIES) -> Answer:
+    """See :func:`_ask`; records the datagram's evidence."""
+    answer = _ask(sock, address, data, wait=wait, tries=tries)
+    _evidence.datagram(answer)
+    return answer
+
+
+@_trace.asked
+def _ask(sock: socket.socket, address, data: bytes, *, wait: float, tries: int = TRIES) -> Answer:
     """Send ``data`` to ``address`` and wait for the answer; while nothing arrives, resend it
     (see :func:`resend_waits`) until ``tries * wait`` seconds have passed.  The first answer
     that arrives decides: equal to ``data`` (answered) or not (wrong)."""

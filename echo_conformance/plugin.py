@@ -9,6 +9,7 @@ HTML reports, reading the known-failures file) lives in ``_report``.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import shlex
 from pathlib import Path
@@ -17,7 +18,7 @@ import psutil
 import pytest
 
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
-from . import _budget, _report, _trace, _verdict, checks
+from . import _budget, _evidence, _report, _trace, _verdict, checks
 from ._bounds import Bounds, case_budget
 from ._cases import Case, Violation
 from ._expect import check_budget_fixture  # noqa: F401  (the check_budget fixture, for every check)
@@ -233,9 +234,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
-    """A case's trace of what happened on the wire starts with its call (``_trace``)."""
+    """A case's trace of what happened on the wire, and its evidence, start with its call."""
     if _case_of(item) is not None:
         _trace.start()
+        _evidence.start()
+        server = item.stash.get(_SERVER, None)
+        if server is not None:
+            item.stash[_OUTPUT_MARK] = server.output_mark()
 
 
 class _CaseBudgets:
@@ -307,10 +312,38 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.longrepr = verdict.message
     report.user_properties += list(verdict.properties)
     _trace.annotate(report, verdict.outcome)  # a failure's timeline: observed, never judged
+    _attach_evidence(item, report, verdict.outcome, server, died)
+
+
+def _attach_evidence(item: pytest.Item, report: pytest.TestReport, outcome: str, server, died: bool) -> None:
+    """A failing case's evidence (``_evidence``), with the process's fate: whether the server
+    exited, and what it printed meanwhile.  After the teardown the case's evidence is over."""
+    evidence = _evidence.current()
+    try:
+        if evidence is not None and outcome in _verdict.DETAILED and report.when in ("call", "teardown"):
+            facts = evidence.snapshot()
+            launched = [s for s in item.stash.get(_LAUNCHED, []) if s is not server]
+            # a server that exited on its own (the suite sent it no SIGTERM) crashed
+            crashed = [s for s in launched if s.pid is not None and not s.alive() and not s.terminated]
+            if died:
+                crashed.insert(0, server)
+            for s in crashed:
+                facts.append({"fact": _evidence.EXITED, "status": s.exit_code, "output": _raw_tail(s.output_tail(12))})
+            printed = [s.output_after(item.stash.get(_OUTPUT_MARK, 0) if s is server else 0)
+                       for s in [server, *launched] if s is not None and s not in crashed]
+            printed = "\n".join(p for p in printed if p)
+            if printed:
+                facts.append({"fact": _evidence.OUTPUT, "output": printed})
+            report.user_properties.append((_evidence.PROPERTY, json.dumps(facts, separators=(",", ":"))))
+    finally:
+        if report.when == "teardown":
+            _evidence.stop()
 
 
 _FAILED = pytest.StashKey[bool]()
 _SERVER = pytest.StashKey[Server]()  # the shared server a check talks to, for failure notes
+_OUTPUT_MARK = pytest.StashKey[int]()  # how much that server had printed when the case began
+_LAUNCHED = pytest.StashKey[list]()  # the servers the check started itself (``launch``)
 
 
 def _error_of(exc: BaseException) -> _verdict.Error:
@@ -408,6 +441,8 @@ def launch(request: pytest.FixtureRequest, impl: Implementation, _pool: Pool):
         server = _pool.fresh(impl, host or _host(spec), spec.transport, upstream, port)
         started.append(server)
         return server
+
+    request.node.stash[_LAUNCHED] = started
 
     yield start
     for server in started:

@@ -62,7 +62,8 @@ SLOW_READER_SIZE = 32 * MiB
 
 @case("tcp.robust.slow-reader", "A client that stops reading until the server's buffers fill, then reads, "
       "receives every byte exactly (a server that ignores send()'s count or EAGAIN loses data here).",
-      guards=DATA, defect="data dropped when send() is partial or fails with EAGAIN")
+      guards=DATA, defect="data dropped when send() is partial or fails with EAGAIN",
+      budget=4.0)  # 32 MiB, half pushed unread (paced), then read: 0.55-0.67 s, 0.86 s loaded
 def test_tcp_robust_slow_reader(impl, endpoint, bounds):
     payload = pseudo_random(7, SLOW_READER_SIZE)
     with connect(endpoint, bounds) as sock:
@@ -87,7 +88,8 @@ MEMORY_BOUND = 64 * MiB
 
 @case("tcp.robust.backpressure", f"A client that sends without reading is stopped (its send blocks) "
       f"after at most {PUSH_BOUND >> 20} MiB: the server does not buffer without bound.", guards=GROWTH,
-      defect="echo buffered in the server without a limit for a client that does not read")
+      defect="echo buffered in the server without a limit for a client that does not read",
+      budget=2.5)  # up to 256 MiB pushed until the send blocks (a 0.3 s settle): 0.36 s, 0.7 s loaded
 def test_tcp_robust_backpressure(impl, endpoint, bounds):
     with connect(endpoint, bounds) as sock:
         pushed = fill_without_reading(sock, limit=PUSH_TRY, settle=bounds.push_settle, bounds=bounds)
@@ -99,7 +101,8 @@ def test_tcp_robust_backpressure(impl, endpoint, bounds):
 
 @case("tcp.resources.memory", f"The server's memory grows by at most {MEMORY_BOUND >> 20} MiB while a "
       f"client sends without reading.", guards=GROWTH, heavy=True,
-      defect="memory that grows with what a non-reading client sends")
+      defect="memory that grows with what a non-reading client sends",
+      budget=4.0)  # a warm-up, a settle window, up to 256 MiB pushed unread: 1 s, 1.8 s loaded
 def test_tcp_resources_memory(impl, launch, bounds):
     server = launch()
     roundtrip(server.address, bounds, [b"warm-up"], who="a first client")  # lazily created runtime state
@@ -145,7 +148,10 @@ def _churn(server, bounds, cycles: int, what: str) -> None:
       f"following {WARM_UP} warm-up cycles, none of the server's counts of fds, threads, processes and "
       f"zombie children has grown by {leak_allowance(CHURN)} ({LEAK_PER_CONNECTION:g} per cycle) or more "
       "over its count after the warm-up: nothing grows with the work.", guards=GROWTH, heavy=True,
-      defect="descriptors, threads or child processes leaked per connection (often on the reset path)")
+      defect="descriptors, threads or child processes leaked per connection (often on the reset path)",
+      # Two settle windows and 3 s, plus 30 ms a cycle: a fork server needs 0.9 s quiet, 3 s loaded;
+      # a super-server that forks and execs cat(1) per connection ran out of 6 s loaded.
+      budget=lambda bounds, connections: (3.0 + (WARM_UP + CHURN) * 0.03) * bounds.scale)
 def test_tcp_resources_churn(impl, launch, bounds):
     server = launch()
     _churn(server, bounds, WARM_UP, "warm-up")
@@ -176,7 +182,10 @@ SCALE_ECHOED = 64
       "and they are still echoed, the newest among them.",
       guards=PROMISE, defect="a concurrent server that dies or stops serving at select()'s 1,024 descriptors, "
       "or a pool smaller than it declares", models=("concurrent",), heavy=True,
-      fresh_server=True)  # connections an earlier check left stuck would count against the limit
+      fresh_server=True,  # connections an earlier check left stuck would count against the limit
+      # 5 s plus 11 ms a connection (a fork server needs 2-14 ms; event loops 0.3-3 s for 10,000):
+      # 17 s for the default, 1.7x the 10 s seen in CI, still inside the 20 s a whole run may take.
+      budget=lambda bounds, connections: (5.0 + connections * 0.011) * bounds.scale)
 def test_tcp_scale_connections(impl, endpoint, bounds):
     count = impl.connections or impl.capacity or SCALE
     within = bounds.crowd + count * bounds.crowd_each

@@ -23,8 +23,8 @@ class Bounds:
     """The suite's time bounds.  Stretch them with ``scaled``: ``Bounds(scale=3)`` would only
     record a factor that no time has been multiplied by."""
 
-    #: The factor the times below have been stretched by (``scaled``): the case budgets of
-    #: ``CASE_BUDGETS`` that are plain seconds are multiplied by it.
+    #: The factor the times below have been stretched by (``scaled``): a case budget declared
+    #: in plain seconds (``Case.budget``) is multiplied by it.
     scale: float = 1.0
 
     # --- process lifecycle -------------------------------------------------------------
@@ -172,8 +172,8 @@ class Bounds:
     #: a stall, failing the case "(the case's time budget of X s ran out)".  So a run lasts at
     #: most the sum of its cases' budgets over the workers, plus the servers' starts and stops,
     #: whatever the defect (tests/test_speed.py adds them up: under 20 s for an --impl-cmd run).
-    #: Starting a server does not count (``ready`` bounds it).  A case not listed in
-    #: ``CASE_BUDGETS`` below gets this: a correct server needs at most its quiet windows
+    #: Starting a server does not count (``ready`` bounds it).  A case that declares no budget
+    #: of its own (``Case.budget``) gets this: a correct server needs at most its quiet windows
     #: (0.3-0.5 s) and milliseconds of echo -- the slowest such case seen took 0.9 s (a fork
     #: server's 64 clients, with the machine's load at 46); 0.35 s on a quiet machine: 2.5 s
     #: is a 2.8x margin over the worst seen.  A wrong verdict on a correct server is worse than
@@ -228,86 +228,3 @@ def leak_allowance(connections: int) -> int:
 PACE = 0.001
 PACED_BLOCK = 64 * 1024
 PACED_BYTES = 8 * 1024 * 1024
-
-
-# --- case budgets (seconds at --timeout-scale 1, stretched by it) ------------------------------
-#: The cases that legitimately take longer than ``Bounds.case_budget``, each with what a correct
-#: server needs (the call only: a server's start is not counted) -- "quiet": this 2-core machine
-#: alone; "loaded": the slowest of the bundled servers while other engineers' runs kept the
-#: load average at 8-46 -- and the margin that leaves.  A callable takes the (scaled) bounds and
-#: the connections the case opens, and returns (scaled) seconds.
-CASE_BUDGETS: dict = {
-    # SIGTERM, then the exit within ``sigterm_exit`` and the port freed within what is left of
-    # it: a server that exits just in time passes; a correct one needs 0.1-0.6 s.
-    "lifecycle.sigterm": lambda b, n: b.sigterm_exit + 1.0 * b.scale,
-    # Both wait up to ``stop_grace`` for the exit after SIGTERM, as their verdicts ask.
-    "lifecycle.exit-status": lambda b, n: b.stop_grace + 0.5 * b.scale,
-    "lifecycle.restart": lambda b, n: b.stop_grace + 1.0 * b.scale,
-    # 64 clients at once (a fork each): 0.02-0.2 s quiet, 0.8 s loaded.
-    # (a server of its own now; a declared capacity serves them group after group)
-    "tcp.concurrent.many": 5.0,
-    "tcp6.concurrent.many": 5.0,
-    # Hypothesis' 25 examples of up to 200 KB: 0.4-0.5 s; a failure shrinks within the rest.
-    "tcp.echo.binary": 2.5,
-    # 64 MiB each way: 0.4 s quiet, 2.9 s loaded (making the payload is not counted); an
-    # asyncio streams server of the corpus ran out of 6 s at load 10.
-    "tcp.echo.large": 15.0,
-    # 3 x 8 MiB pushed unread (a 0.3 s settle each), then read: 1-1.5 s quiet; 3 s loaded.
-    "tcp.halfclose.large": 10.0,
-    "tcp6.halfclose.large": 10.0,
-    # 32 MiB, half pushed unread (paced), then read: 0.55-0.67 s quiet, 0.86 s loaded.
-    "tcp.robust.slow-reader": 4.0,
-    # Up to 256 MiB pushed until the send blocks (0.3 s settle): 0.36 s quiet, 0.7 s loaded.
-    "tcp.robust.backpressure": 2.5,
-    # The half-close pause is paid in full, plus up to 8 MiB: 2.2 s quiet, 2.8 s loaded.
-    "tcp.halfclose.slow-reader": lambda b, n: b.halfclose_pause + 2.5 * b.scale,
-    "relay.halfclose.slow-reader": lambda b, n: b.halfclose_pause + 2.5 * b.scale,
-    "relay.halfclose.slow-upstream": lambda b, n: b.halfclose_pause + 2.5 * b.scale,
-    # 350 connect/echo/close cycles, two settle windows: 0.9 s quiet, 3 s loaded (a fork server);
-    # a super-server that forks and execs cat(1) per connection ran out of 6 s loaded: 3 s
-    # plus 30 ms a cycle.
-    "tcp.resources.churn": lambda b, n: (3.0 + 350 * 0.03) * b.scale,
-    # A warm-up, a settle window, up to 256 MiB pushed unread: 1 s quiet, 1.8 s loaded.
-    "tcp.resources.memory": 4.0,
-    # 25 runs of up to 20 steps on 4 connections: 0.9 s quiet, 4.5 s loaded (a serial server).
-    "tcp.stateful.interleavings": 12.0,
-    # 1,100 connections opened and held: about 2 s for a fork server on a quiet machine, 6 s
-    # with both cores busy, 13-15 s loaded (a budget of 15 s once ran out); event loops take
-    # 0.3-3 s for 10,000.  5 s plus 11 ms per connection (a fork server needs 2-14 ms): 17 s,
-    # 1.7x the 10 s seen in CI, and with the run's own start below the 20 s a whole run may take.
-    "tcp.scale.connections": lambda b, n: (5.0 + n * 0.011) * b.scale,
-    # A pool's capacity occupied, then the serial window: 0.6-0.8 s, 1.8 s loaded.
-    "tcp.capacity.surplus-waits": 3.0,
-    "tcp.capacity.surplus-served": 3.0,
-    # The serial window (0.5 s) and two echoes: 0.5-0.9 s.
-    "tcp.serial.second-waits": 2.5,
-    # 16 MiB through the relay and back: 0.7-1 s.
-    "relay.throughput": 4.0,
-    # A relay may retry a refused upstream first (HAProxy: about 3 s); others close at once.
-    "relay.upstream.refused": 5.0,
-    # 100 clients relayed and reset, then a settle window: 0.7-0.9 s (a relay forking per client
-    # takes several times that loaded).
-    "relay.client.reset": 8.0,
-    # A client pushing unread through the relay, and the relay's memory: 0.7-1.1 s.
-    "relay.backpressure": 2.5,
-    # 2 x 1 MiB through two relays and the delay line (0.1 s a chunk): 0.6-1 s (the second
-    # relay's start is not counted).
-    "relay.chain": 6.0,
-    # A datagram is called lost only after 5 tries over 5 x ``udp_answer`` (2.5 s): each UDP
-    # case may need that once, for a datagram the kernel dropped.  A correct server: 0.2-0.9 s.
-    "udp.echo.exact": lambda b, n: 5 * b.udp_answer,
-    "udp.echo.sizes": lambda b, n: 5 * b.udp_answer,
-    "udp.echo.boundaries": lambda b, n: 5 * b.udp_answer,
-    # udp.echo.peers judges where answers go, not losses: a lossy server spends every try.
-    "udp.echo.peers": lambda b, n: 5 * b.udp_answer + 1.0 * b.scale,
-    "udp.echo.burst": lambda b, n: 5 * b.udp_answer,
-}
-
-
-def case_budget(bounds: Bounds, case_id: str, connections: int = 1100) -> float:
-    """The time budget of case ``case_id`` (scaled), opening ``connections`` at most."""
-    entry = CASE_BUDGETS.get(case_id)
-    if entry is None:
-        return bounds.case_budget
-    return entry(bounds, connections) if callable(entry) else entry * bounds.scale
-

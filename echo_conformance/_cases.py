@@ -13,6 +13,10 @@ import contextlib
 import functools
 import inspect
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from ._bounds import Bounds
 
 MUST, SHOULD = "MUST", "SHOULD"
 
@@ -55,6 +59,20 @@ class Case:
     #: the check takes seconds, not milliseconds: it is scheduled first, so that parallel
     #: workers do not end the run waiting on one that drew a heavy check last
     heavy: bool = False
+    #: the case's time budget (``_budget``), declared beside the case from its module's own
+    #: constants: seconds at --timeout-scale 1 (stretched by it), or ``lambda bounds,
+    #: connections: ...`` (the run's scaled bounds, the connections the server holds at once)
+    #: returning scaled seconds; None: ``Bounds.case_budget``
+    budget: float | Callable[[Bounds, int], float] | None = None
+
+    def budget_for(self, bounds: Bounds, connections: int) -> float:
+        """The case's time budget in seconds, under the run's (scaled) ``bounds``, for a server
+        that holds ``connections`` at once."""
+        if self.budget is None:
+            return bounds.case_budget
+        if callable(self.budget):
+            return self.budget(bounds, connections)
+        return self.budget * bounds.scale
 
     def applies_to(self, impl) -> str | None:
         """None if the case applies to ``impl``, else the reason it does not."""

@@ -27,7 +27,8 @@ declared as a case with :func:`case`::
   UDP).  Each wait is bounded by a field of ``bounds`` and says how it ended (``COMPLETE``,
   ``EOF``, ``RESET``, ``STALLED``...).  A check waits for no time of its own: a new time is a
   field of ``Bounds`` (``_bounds.py``), with what it bounds and its margin; a case that needs
-  more than ``Bounds.case_budget`` gets an entry in ``_bounds.CASE_BUDGETS``.
+  more than ``Bounds.case_budget`` declares its own (``budget=`` seconds, or ``lambda bounds,
+  connections: ...``, from the module's constants), with what a correct server needs.
 * The verdict: ``require(condition, expected=..., observed=...)`` fails the case with what was
   expected and what was observed (``observed`` may be a callable: it is built on failure
   only); ``describe_stream`` is the usual byte-stream difference, ``roundtrip`` and ``served``

@@ -18,7 +18,7 @@ import pytest
 
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
 from . import _budget, _report, _trace, _verdict, checks
-from ._bounds import Bounds, case_budget
+from ._bounds import Bounds
 from ._cases import Case, Violation
 from ._expect import check_budget_fixture  # noqa: F401  (the check_budget fixture, for every check)
 from ._address import Address
@@ -185,7 +185,7 @@ def _budget_of(item: pytest.Item, bounds: Bounds) -> float:
     spec, impl = _case_of(item), _impl_of(item)
     if spec is None or impl is None:
         return 0.0
-    return case_budget(bounds, spec.id, impl.connections or impl.capacity or 1100)
+    return spec.budget_for(bounds, impl.connections or impl.capacity or 1100)
 
 
 def _case_of(item: pytest.Item) -> Case | None:
@@ -239,7 +239,7 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 
 
 class _CaseBudgets:
-    """Each case's call runs under its time budget (``_budget``; how much: ``_bounds.case_budget``).
+    """Each case's call runs under its time budget (``_budget``; how much: ``Case.budget_for``).
     When a wait was cut short by it, the case fails: with its own failure and the budget's
     note, or -- if it passed anyway, a quiet window cut short proves nothing -- with the
     budget's own verdict."""

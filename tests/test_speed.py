@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from echo_conformance import _budget, plugin
-from echo_conformance._bounds import CASE_BUDGETS, Bounds, case_budget
+from echo_conformance._bounds import Bounds
 from echo_conformance._cases import Violation, require
 from echo_conformance._catalogue import load
 from echo_conformance._client import SLOW, STALLED, WRONG, connect, exchange, gather, listen_quietly
@@ -188,7 +188,7 @@ def worst_case(impl, workers: int, bounds: Bounds = Bounds()) -> tuple[float, li
     """The longest an --impl-cmd run over ``impl`` can take when every case spends its whole
     budget: the budgets spread over the workers (at best, and never less than the largest),
     the servers' starts, the run's own start and the last server's stop."""
-    budgets = sorted(((case_budget(bounds, c.id), c.id) for c in load().values() if c.applies_to(impl) is None),
+    budgets = sorted(((c.budget_for(bounds, 1100), c.id) for c in load().values() if c.applies_to(impl) is None),
                      reverse=True)
     start = START + (bounds.udp_answer if impl.transports == ("udp",) else 0.0)
     cases = max(sum(b for b, _ in budgets) / workers, budgets[0][0])
@@ -211,12 +211,14 @@ def test_a_failing_run_fits_in_the_run_limit(run, monkeypatch):
 
 def test_every_case_budget_fits_in_the_run_limit():
     """No single case (the 1,100 connections a server is asked to hold by default) may spend
-    more than a whole run may take; and every listed budget names a case that exists."""
+    more than a whole run may take; and a budget stretches with --timeout-scale."""
     cases = load()
-    assert not set(CASE_BUDGETS) - set(cases), f"budgets for no case: {sorted(set(CASE_BUDGETS) - set(cases))}"
-    over = {c: case_budget(Bounds(), c) for c in cases if case_budget(Bounds(), c) >= RUN_LIMIT - RUN_START}
+    over = {c: spec.budget_for(Bounds(), 1100) for c, spec in cases.items()
+            if spec.budget_for(Bounds(), 1100) >= RUN_LIMIT - RUN_START}
     assert not over, over
-    assert case_budget(Bounds().scaled(3), "tcp.echo.large") == 3 * case_budget(Bounds(), "tcp.echo.large")
+    for case_id in ("tcp.echo.large", "tcp.scale.connections", "tcp.serial.served-in-order"):  # seconds, computed, none
+        assert cases[case_id].budget_for(Bounds().scaled(3), 1100) == pytest.approx(
+            3 * cases[case_id].budget_for(Bounds(), 1100))
 
 
 # --- the budget's mechanism, in-process ------------------------------------------------------

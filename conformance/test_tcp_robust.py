@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from echo_conformance.check import (COMPLETE, DATA, GROWTH, HANG, LEAK_PER_CONNECTION, PROMISE, MiB, abort, burst,
-                                    case, chunked, connect, describe_stream, exchange, fill_without_reading, gather,
-                                    leak_allowance, memory, pseudo_random, require, roundtrip, settle, steady, step)
+from echo_conformance.check import (COMPLETE, DATA, DEFAULT_CONNECTIONS, GROWTH, HANG, LEAK_PER_CONNECTION, PROMISE,
+                                    MiB, abort, burst, case, chunked, connect, describe_stream, exchange,
+                                    fill_without_reading, gather, leak_allowance, memory, pseudo_random, require,
+                                    roundtrip, settle, steady, step)
 
 
 # --- resets ------------------------------------------------------------------------------
@@ -171,13 +172,12 @@ def test_tcp_resources_churn(impl, launch, bounds):
                 if after else f"the server exited (status {server.exit_code})"))
 
 
-SCALE = 1100
 #: How many of the connections send and must be echoed: the newest (a server that fails at
 #: a descriptor limit fails on those) and a spread of the others.
 SCALE_ECHOED = 64
 
 
-@case("tcp.scale.connections", f"A concurrent server holds the connections it declares ({SCALE:,} by "
+@case("tcp.scale.connections", f"A concurrent server holds the connections it declares ({DEFAULT_CONNECTIONS:,} by "
       f"default, more than select()'s FD_SETSIZE of 1024; a fixed pool, its capacity) open at once, "
       "and they are still echoed, the newest among them.",
       guards=PROMISE, defect="a concurrent server that dies or stops serving at select()'s 1,024 descriptors, "
@@ -187,7 +187,7 @@ SCALE_ECHOED = 64
       # 17 s for the default, 1.7x the 10 s seen in CI, still inside the 20 s a whole run may take.
       budget=lambda bounds, connections: (5.0 + connections * 0.011) * bounds.scale)
 def test_tcp_scale_connections(impl, endpoint, bounds):
-    count = impl.connections or impl.capacity or SCALE
+    count = impl.held_connections
     within = bounds.crowd + count * bounds.crowd_each
     socks = []
     try:

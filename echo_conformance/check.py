@@ -55,6 +55,7 @@ from ._expect import RAN_OUT, CheckBudget, property_check, roundtrip, served
 from ._hypothesis import check_settings
 from ._launch import LaunchError
 from ._process import memory, settle, steady, wait_for
+from ._registry import DEFAULT_CONNECTIONS
 from ._udp import ANSWERED, LOST, MAX_IPV4, TRIES, ask, collect, multiset_difference, size_list, udp_socket
 from ._upstream import ANSWER, CLOSE, ECHO, REFUSE, FakeUpstream
 
@@ -82,7 +83,7 @@ __all__ = [
     # bounds and leaks
     "Bounds", "LEAK_PER_CONNECTION", "leak_allowance", "PACE",
     # the server's process tree, and servers a check starts
-    "memory", "settle", "steady", "wait_for", "Address", "LaunchError",
+    "memory", "settle", "steady", "wait_for", "Address", "LaunchError", "DEFAULT_CONNECTIONS",
     # the fake upstream relays are tested against
     "FakeUpstream", "ECHO", "CLOSE", "REFUSE", "ANSWER",
 ]

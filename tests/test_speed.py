@@ -31,7 +31,7 @@ from echo_conformance._expect import CheckBudget, budgeted
 from echo_conformance._hypothesis import check_settings
 from echo_conformance._launch import Address, LaunchError, Server, free_port
 from echo_conformance._pool import Pool
-from echo_conformance._registry import load_manifest, make
+from echo_conformance._registry import DEFAULT_CONNECTIONS, load_manifest, make
 from echo_conformance._udp import LOST, ask, udp_socket
 
 from ._suite import ROOT, run_suite
@@ -188,7 +188,7 @@ def worst_case(impl, workers: int, bounds: Bounds = Bounds()) -> tuple[float, li
     """The longest an --impl-cmd run over ``impl`` can take when every case spends its whole
     budget: the budgets spread over the workers (at best, and never less than the largest),
     the servers' starts, the run's own start and the last server's stop."""
-    budgets = sorted(((c.budget_for(bounds, 1100), c.id) for c in load().values() if c.applies_to(impl) is None),
+    budgets = sorted(((c.budget_for(bounds, DEFAULT_CONNECTIONS), c.id) for c in load().values() if c.applies_to(impl) is None),
                      reverse=True)
     start = START + (bounds.udp_answer if impl.transports == ("udp",) else 0.0)
     cases = max(sum(b for b, _ in budgets) / workers, budgets[0][0])
@@ -210,15 +210,15 @@ def test_a_failing_run_fits_in_the_run_limit(run, monkeypatch):
 
 
 def test_every_case_budget_fits_in_the_run_limit():
-    """No single case (the 1,100 connections a server is asked to hold by default) may spend
+    """No single case (with the connections a server is asked to hold by default) may spend
     more than a whole run may take; and a budget stretches with --timeout-scale."""
     cases = load()
-    over = {c: spec.budget_for(Bounds(), 1100) for c, spec in cases.items()
-            if spec.budget_for(Bounds(), 1100) >= RUN_LIMIT - RUN_START}
+    over = {c: spec.budget_for(Bounds(), DEFAULT_CONNECTIONS) for c, spec in cases.items()
+            if spec.budget_for(Bounds(), DEFAULT_CONNECTIONS) >= RUN_LIMIT - RUN_START}
     assert not over, over
     for case_id in ("tcp.echo.large", "tcp.scale.connections", "tcp.serial.served-in-order"):  # seconds, computed, none
-        assert cases[case_id].budget_for(Bounds().scaled(3), 1100) == pytest.approx(
-            3 * cases[case_id].budget_for(Bounds(), 1100))
+        assert cases[case_id].budget_for(Bounds().scaled(3), DEFAULT_CONNECTIONS) == pytest.approx(
+            3 * cases[case_id].budget_for(Bounds(), DEFAULT_CONNECTIONS))
 
 
 # --- the budget's mechanism, in-process ------------------------------------------------------

@@ -27,7 +27,7 @@ def _port_freed(address: Address, bounds, within: float) -> bool:
     while not _refused(address, bounds):
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.05)  # polling the port: no event says "the last listener closed"
+        time.sleep(bounds.port_poll)  # polling the port: no event says "the last listener closed"
     return True
 
 

@@ -36,12 +36,23 @@ class Bounds:
     sigterm_exit: float = 3.0
     #: ... and then free its port: however close to ``sigterm_exit`` it exited, lifecycle.sigterm
     #: gives it at least this long, for a worker it leaves behind to close its copy of the
-    #: listener.  The port is probed every 50 ms: ten probes at least.
+    #: listener.  The port is probed every ``port_poll``: ten probes at least.
     port_freed: float = 0.5
-    #: One probe of that port: a connection attempt that neither completes nor is refused within
-    #: this (a SYN a full backlog dropped) is made again.  A freed port on loopback refuses at
-    #: once, in the kernel: a 50x margin over 10 ms.
+    #: ... probed this often (no event says "the last listener closed").
+    port_poll: float = 0.05
+    #: One TCP probe of a server's port (listening yet? freed yet?): a connection attempt that
+    #: neither completes nor is refused within this (a SYN a full backlog dropped) is made again.
+    #: Loopback accepts or refuses at once, in the kernel: a 50x margin over 10 ms.
     port_probe: float = 0.5
+    #: A starting server's port is probed again this often (no event says "it listens now"): a
+    #: ready server waits at most this much longer.
+    ready_poll: float = 0.02
+    #: One UDP probe of a starting server waits this long for its answer; silence means the
+    #: port is bound (an unbound one is refused at once, by the kernel): 10x over 10 ms.
+    ready_probe_udp: float = 0.1
+    #: The keeper, once the server's grace has run out, kills it and exits within milliseconds;
+    #: after this much longer it is killed itself.
+    keeper_exit: float = 5.0
 
     # --- positive waits ----------------------------------------------------------------
     #: An expected echo (or EOF) must arrive within this, measured from the last progress.

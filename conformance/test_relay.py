@@ -85,7 +85,7 @@ def test_relay_halfclose_upstream(impl, launch, fake_upstream, bounds):
         payload = rng.randbytes(HALF_CLOSE_SIZE)
         who = f"attempt {attempt} of {HALF_CLOSE_REPEATS}"
         with connect(relay.address, bounds) as sock:
-            out = exchange(sock, chunked(payload, [1 << 16]), expect=len(payload), bounds=bounds,
+            out = exchange(sock, chunked(payload, [1 << 16]), count=len(payload), bounds=bounds,
                            half_close=True)
             saw = fake.wait_until(lambda f: (c := _carrying(f, payload)) is not None and c.eof,
                                   bounds.progress)
@@ -114,7 +114,7 @@ def test_relay_halfclose_downstream(impl, launch, fake_upstream, bounds):
         payload = rng.randbytes(HALF_CLOSE_SIZE)
         with connect(relay.address, bounds) as sock:
             # The client does not half-close: only the upstream's close can end this.
-            out = exchange(sock, chunked(payload, [1 << 16]), expect=len(payload), bounds=bounds,
+            out = exchange(sock, chunked(payload, [1 << 16]), count=len(payload), bounds=bounds,
                            until_eof=True)
         require(out.received == payload and out.ended == EOF,
                 expected=f"attempt {attempt} of {HALF_CLOSE_REPEATS}: the upstream echoes "
@@ -151,8 +151,7 @@ def _answer_after_half_close(launch, fake_upstream, bounds, *, size: int, delay:
         if pause:
             time.sleep(pause)  # the slow reader itself: it reads nothing for this long
         # The upstream's own delay is not the relay's: it is added to the stall bound.
-        out = exchange(sock, [], expect=len(answer), bounds=bounds, stall=bounds.progress + delay,
-                       until_eof=True, expected=answer)
+        out = exchange(sock, [], matching=answer, bounds=bounds, stall=bounds.progress + delay, until_eof=True)
     rec = _carrying(fake, REQUEST)
     require(out.received == answer and out.ended == EOF,
             expected=f"{who}: the client gets the upstream's whole {len(answer):,}-byte answer, then EOF",
@@ -271,7 +270,7 @@ def test_relay_upstream_reset(impl, launch, fake_upstream, bounds):
     payload = random.Random(3).randbytes(RESET_AFTER)
     with connect(relay.address, bounds) as sock:
         # Exactly up to the reset, then only read: the end must come from the upstream's reset.
-        out = exchange(sock, chunked(payload, [1 << 16]), expect=len(payload), bounds=bounds,
+        out = exchange(sock, chunked(payload, [1 << 16]), count=len(payload), bounds=bounds,
                        until_eof=True)
     require(out.ended in (EOF, RESET),
             expected=f"the client's connection ends (reset or EOF) within {bounds.progress:g} s of the "
@@ -296,7 +295,7 @@ def _reset_clients(relay, bounds, count: int, who: str) -> None:
             sock = connect(relay.address, bounds)
         try:
             greeting = f"{who} {i} before its reset".encode()
-            out = exchange(sock, [greeting], expect=len(greeting), bounds=bounds)
+            out = exchange(sock, [greeting], count=len(greeting), bounds=bounds)
             require(out.received == greeting,
                     expected=f"{who} {i} is relayed (its greeting echoed) before it resets",
                     observed=lambda: describe_stream(greeting, out.received, who=f"{who} {i}"))
@@ -400,7 +399,7 @@ def test_relay_throughput(impl, endpoint, bounds):
     # The exchange gives up at the throughput bound rather than the general exchange bound.
     within = dataclasses.replace(bounds, exchange=bounds.throughput)
     with connect(endpoint, bounds) as sock:
-        out = exchange(sock, chunked(payload, [1 << 20]), expect=len(payload), bounds=within, expected=payload)
+        out = exchange(sock, chunked(payload, [1 << 20]), matching=payload, bounds=within)
     require(out.received == payload and out.ended == COMPLETE and out.elapsed <= bounds.throughput,
             expected=f"all {THROUGHPUT_SIZE >> 20} MiB back within {bounds.throughput:g} s",
             observed=lambda: f"{out.describe()} after {out.elapsed:.2f} s: "

@@ -85,7 +85,7 @@ def test_tcp_capacity_surplus_served(impl, endpoint, bounds):
                 out = early
             else:
                 held.pop(0).close()  # a worker becomes free
-                out = exchange(extra, [after], expect=len(while_waiting + after) - len(early.received),
+                out = exchange(extra, [after], count=len(while_waiting + after) - len(early.received),
                                bounds=bounds)
                 out = dataclasses.replace(out, received=early.received + out.received)
     finally:

@@ -37,7 +37,7 @@ def test_tcp_serial_served_in_order(impl, endpoint, bounds):
         with connect(endpoint, bounds) as two:
             two.sendall(waiting)
             one.close()
-            out = exchange(two, [], expect=len(waiting), bounds=bounds)
+            out = exchange(two, [], count=len(waiting), bounds=bounds)
     finally:
         one.close()
     require(out.received == waiting and out.ended == COMPLETE,

@@ -50,7 +50,7 @@ def test_tcp_echo_no_banner(impl, endpoint, bounds):
       guards=RFC862, defect="bytes the client never sent: an added newline, a duplicated chunk")
 def test_tcp_echo_no_extra(impl, endpoint, bounds):
     with connect(endpoint, bounds) as sock:
-        out = exchange(sock, [b"ping"], expect=4, bounds=bounds, expected=b"ping")
+        out = exchange(sock, [b"ping"], matching=b"ping", bounds=bounds)
         extra = listen_quietly(sock, bounds.quiet)
     got = out.received + extra.received
     require(got == b"ping",
@@ -107,8 +107,7 @@ def _pushed_then_half_closed(endpoint, bounds, payload: bytes, who: str, pause: 
             rest = []
         else:
             rest = chunked(payload[pushed:], [MiB])
-        out = exchange(sock, rest, expect=len(payload), bounds=bounds, half_close=not pause, until_eof=True,
-                       expected=payload)
+        out = exchange(sock, rest, matching=payload, bounds=bounds, half_close=not pause, until_eof=True)
     when = f"{pause:g} s after it half-closed" if pause else "once it had sent the rest"
     require(out.received == payload and out.ended == EOF,
             expected=f"{who}: having pushed {pushed:,} bytes without reading, then read them {when}, the "

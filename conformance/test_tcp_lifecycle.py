@@ -71,7 +71,7 @@ def _stop_with_client(launch, bounds, after=None):
     seconds it took to exit or None, what ``after`` returned)."""
     server = launch()
     with connect(server.address, bounds) as sock:
-        exchange(sock, [b"hello"], expect=5, bounds=bounds)
+        exchange(sock, [b"hello"], count=5, bounds=bounds)
         took = server.terminate()
         seen = after(server, took) if after is not None else None
     return server, took, seen
@@ -129,7 +129,7 @@ def test_lifecycle_restart(impl, launch, bounds):
     first = launch()
     with connect(first.address, bounds) as a, connect(first.address, bounds):
         with step("a client of the first server is echoed"):
-            exchange(a, [b"hello"], expect=5, bounds=bounds)
+            exchange(a, [b"hello"], count=5, bounds=bounds)
         took = first.terminate()
         # Without this, a restart attempt would find the old server still listening.
         require(took is not None, expected=f"the first server exits within {bounds.stop_grace:g} s of SIGTERM",

@@ -34,7 +34,7 @@ def test_tcp_robust_reset_midstream(impl, endpoint, bounds):
             fill_without_reading(sock, limit=4 * MiB, settle=bounds.reset_settle, bounds=bounds)
             abort(sock)
         payload = b"bystander"
-        out = exchange(bystander, [payload], expect=len(payload), bounds=bounds)
+        out = exchange(bystander, [payload], count=len(payload), bounds=bounds)
     require(out.received == payload and out.ended == COMPLETE,
             expected=f"a client connected throughout is still echoed after {5 + RESET_BURSTS} others "
                      "reset mid-stream",
@@ -71,7 +71,7 @@ def test_tcp_robust_slow_reader(impl, endpoint, bounds):
         pushed = fill_without_reading(sock, limit=len(payload) // 2, settle=bounds.push_settle, bounds=bounds,
                                       data=payload)
         rest = chunked(payload[pushed:], [MiB])
-        out = exchange(sock, rest, expect=len(payload), bounds=bounds)
+        out = exchange(sock, rest, count=len(payload), bounds=bounds)
     require(out.received == payload and out.ended == COMPLETE,
             expected=f"all {len(payload):,} bytes back after a pause with {pushed:,} bytes pushed unread",
             observed=lambda: f"{describe_stream(payload, out.received)}; {out.describe()}")
@@ -138,7 +138,7 @@ WARM_UP = 50
 def _churn(server, bounds, cycles: int, what: str) -> None:
     for i in range(cycles):
         with step(f"{what}: cycle {i + 1} of {cycles}"), connect(server.address, bounds) as sock:
-            out = exchange(sock, [b"churn"], expect=5, bounds=bounds, expected=b"churn")
+            out = exchange(sock, [b"churn"], matching=b"churn", bounds=bounds)
             if i % RESET_EVERY == 0:
                 abort(sock)
         require(out.received == b"churn", expected="every churn cycle is echoed",

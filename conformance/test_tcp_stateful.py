@@ -118,8 +118,8 @@ class EchoMachine(RuleBasedStateMachine):
         self._step("read", index=index)
         conn = self._pick(index)
         if self._served(conn):
-            out = exchange(conn.sock, [], expect=len(conn.sent) - len(conn.received), bounds=self.bounds,
-                           stall=self.budget.stall, expected=bytes(conn.sent[len(conn.received):]))
+            out = exchange(conn.sock, [], matching=bytes(conn.sent[len(conn.received):]), bounds=self.bounds,
+                           stall=self.budget.stall)
             conn.received += out.received
             self._inconclusive(out)
             self._require(bytes(conn.received) == bytes(conn.sent) and out.ended == COMPLETE, out,
@@ -160,8 +160,8 @@ class EchoMachine(RuleBasedStateMachine):
         earlier = self.queue[: self.queue.index(conn)] if conn in self.queue else []
         for other in earlier:
             self._close(other)
-        out = exchange(conn.sock, [], expect=len(conn.sent) - len(conn.received), bounds=self.bounds,
-                       until_eof=True, stall=self.budget.stall, expected=bytes(conn.sent[len(conn.received):]))
+        out = exchange(conn.sock, [], matching=bytes(conn.sent[len(conn.received):]), bounds=self.bounds,
+                       until_eof=True, stall=self.budget.stall)
         conn.received += out.received
         self._inconclusive(out)
         self._require(bytes(conn.received) == bytes(conn.sent) and out.ended == EOF, out,

@@ -136,23 +136,23 @@ def exchange(
     sock: socket.socket,
     chunks: Iterable[bytes],
     *,
-    expect: int,
+    count: int | None = None,
+    matching: bytes | None = None,
     bounds: Bounds,
     half_close: bool = False,
     until_eof: bool = False,
     stall: float | None = None,
-    expected: bytes | None = None,
 ) -> Exchanged:
-    """Send ``chunks`` while reading concurrently, until ``expect`` bytes have arrived (or,
+    """Send ``chunks`` while reading concurrently, until ``count`` bytes have arrived (or,
     with ``until_eof``, until the server closes).  ``half_close`` shuts down the write side
     once everything is sent.  ``stall`` (default ``bounds.progress``) is how long no byte
     may move before the exchange counts as stalled.
 
-    Time is budgeted per exchange, not per wait: the byte at offset n of the echo is due
-    within ``stall + n / 1 MiB * bounds.per_mib`` of the start (else the exchange ends as
-    SLOW), so a trickle of bytes cannot hold it for long.  Given ``expected`` (the bytes
-    that should come back), the exchange ends as WRONG at the first byte that differs:
-    waiting on cannot make a wrong echo right.
+    Given ``matching`` (the bytes the echo must equal), the exchange ends as WRONG at the
+    first byte that differs: waiting on cannot make a wrong echo right; ``count`` is then
+    ``len(matching)`` unless given.  Time is budgeted per exchange, not per wait: the byte at
+    offset n of the echo is due within ``stall + n / 1 MiB * bounds.per_mib`` of the start
+    (else the exchange ends as SLOW), so a trickle of bytes cannot hold it for long.
 
     With ``half_close``, the last chunk is sent with MSG_MORE, so the kernel holds its last
     segment until the shutdown and sends the data and the FIN together (Linux puts the FIN on
@@ -160,6 +160,10 @@ def exchange(
     server or relay that closes at EOF without flushing the echo it still holds loses it in
     every run, instead of only when the FIN happens to overtake its echo (a race the suite
     would otherwise lose whenever the server is quick).  A correct server cannot tell."""
+    if count is None:
+        if matching is None:
+            raise TypeError("exchange() needs count (bytes to wait for), matching (the bytes expected), or both")
+        count = len(matching)
     stall = bounds.progress if stall is None else stall
     per_byte = bounds.per_mib / MiB
     budget = _budget.current()
@@ -187,14 +191,14 @@ def exchange(
                         pending = memoryview(nxt)
                         more = MSG_MORE if half_close and upcoming is None else 0
                         continue
-                if not writing and not until_eof and len(received) >= expect:
+                if not writing and not until_eof and len(received) >= count:
                     return Exchanged(bytes(received), COMPLETE, time.monotonic() - start, sent, stall)
                 now = time.monotonic()
                 if now - start > bounds.exchange:
                     return Exchanged(bytes(received), TIMEOUT, now - start, sent, stall)
                 if now - last_progress > stall:
                     return Exchanged(bytes(received), STALLED, now - start, sent, stall)
-                if len(received) < expect and now - start > stall + len(received) * per_byte:
+                if len(received) < count and now - start > stall + len(received) * per_byte:
                     return Exchanged(bytes(received), SLOW, now - start, sent, stall)
                 if budget.expired("exchange"):  # ends like a stall, at the case's deadline
                     return Exchanged(bytes(received), STALLED, now - start, sent, stall,
@@ -217,7 +221,7 @@ def exchange(
                         at = len(received)
                         received += data
                         last_progress = time.monotonic()
-                        if expected is not None and expected[at : len(received)] != data:
+                        if matching is not None and matching[at : len(received)] != data:
                             return Exchanged(bytes(received), WRONG, last_progress - start, sent, stall)
         except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
             return Exchanged(bytes(received), RESET, time.monotonic() - start, sent, stall)

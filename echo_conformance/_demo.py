@@ -109,7 +109,7 @@ def _steps(address: Address, bounds: Bounds, hold: float, socks: list, narrate, 
     narrate("client 1 connects, is echoed, and stays connected")
     try:
         socks.append(one := connect(address, bounds))
-        first = exchange(one, [FIRST], expect=len(FIRST), bounds=bounds, expected=FIRST)
+        first = exchange(one, [FIRST], matching=FIRST, bounds=bounds)
     except OSError as exc:
         return NEITHER, f"client 1 could not be served ({_oserror(exc)}): the scene cannot be played", None, False
     if first.ended != COMPLETE or first.received != FIRST:
@@ -120,7 +120,7 @@ def _steps(address: Address, bounds: Bounds, hold: float, socks: list, narrate, 
         socks.append(two := connect(address, bounds))
         sent_at = time.monotonic()
         two.sendall(SECOND)
-        early = exchange(two, [], expect=len(SECOND), bounds=bounds, stall=hold, expected=SECOND)
+        early = exchange(two, [], matching=SECOND, bounds=bounds, stall=hold)
     except OSError as exc:
         return (NEITHER, f"client 2 was turned away while client 1 was connected ({_oserror(exc)}): "
                          f"neither a serial nor a concurrent {what}", None, True)
@@ -135,7 +135,7 @@ def _steps(address: Address, bounds: Bounds, hold: float, socks: list, narrate, 
     narrate(f"client 2 got nothing in {hold:g} s; now client 1 leaves")
     one.close()
     try:
-        late = exchange(two, [], expect=len(SECOND), bounds=bounds, expected=SECOND)
+        late = exchange(two, [], matching=SECOND, bounds=bounds)
     except OSError as exc:
         late, how = None, _oserror(exc)
     waited = time.monotonic() - sent_at

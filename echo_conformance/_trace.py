@@ -453,8 +453,8 @@ def judged(helper):
             lane.recorder.mark(lane, BOUND, f"the exchange bound ran out after {out.elapsed:.2f} s",
                                t=end - out.elapsed, until=end)
         elif out.ended == _WRONG:
-            expected = kwargs.get("expected")
-            at = _first_difference(out.received, expected) if expected is not None else None
+            matching = kwargs.get("matching")
+            at = _first_difference(out.received, matching) if matching is not None else None
             lane.recorder.mark(lane, WRONG, "a byte differs from the one sent" + (f" (offset {at:,})" if at is not None else ""))
         return out
 

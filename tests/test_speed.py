@@ -26,7 +26,7 @@ from echo_conformance import _budget, plugin
 from echo_conformance._bounds import Bounds
 from echo_conformance._cases import Violation, require
 from echo_conformance._catalogue import load
-from echo_conformance._client import SLOW, STALLED, WRONG, connect, exchange, gather, listen_quietly
+from echo_conformance._client import COMPLETE, SLOW, STALLED, WRONG, connect, exchange, gather, listen_quietly
 from echo_conformance._expect import CheckBudget, budgeted
 from echo_conformance._hypothesis import check_settings
 from echo_conformance._launch import Address, LaunchError, Server, free_port
@@ -75,8 +75,23 @@ def test_an_exchange_stops_at_the_first_wrong_byte():
     client, server = socket.socketpair()
     with client, server:
         server.sendall(b"pXng")  # what a server that rewrites bytes sends back
-        out = exchange(client, [b"ping"], expect=4, bounds=Bounds(), expected=b"ping")
+        out = exchange(client, [b"ping"], matching=b"ping", bounds=Bounds())
     assert out.ended == WRONG and out.received.startswith(b"pX")
+
+
+@pytest.mark.parametrize("wait, ended, received", [
+    (dict(matching=b"ping"), COMPLETE, b"ping"),  # matching alone waits for its length
+    (dict(count=2), COMPLETE, b"ping"),  # what arrived in one read, at least count
+    (dict(count=6, matching=b"ping"), STALLED, b"ping"),  # count given: more than the matching bytes
+])
+def test_an_exchange_waits_for_count_or_what_it_matches(wait, ended, received):
+    client, server = socket.socketpair()
+    with client, server:
+        server.sendall(b"ping")
+        out = exchange(client, [], bounds=Bounds().scaled(0.05), **wait)
+        with pytest.raises(TypeError, match="count"):
+            exchange(client, [], bounds=Bounds())
+    assert (out.ended, out.received) == (ended, received)
 
 
 def test_a_trickle_is_judged_by_its_rate_not_its_gaps():
@@ -96,7 +111,7 @@ def test_a_trickle_is_judged_by_its_rate_not_its_gaps():
     writer.start()
     try:
         with client:
-            out = exchange(client, [], expect=100, bounds=Bounds())
+            out = exchange(client, [], count=100, bounds=Bounds())
     finally:
         stop.set()
         writer.join()
@@ -227,7 +242,7 @@ def test_a_budget_ends_an_exchange_like_a_stall():
     client, server = socket.socketpair()
     with client, server, _budget.running(0.3, "test") as budget:
         start = time.monotonic()
-        out = exchange(client, [b"ping"], expect=4, bounds=Bounds())  # nobody answers
+        out = exchange(client, [b"ping"], count=4, bounds=Bounds())  # nobody answers
     assert out.ended == STALLED and time.monotonic() - start < 1.5, out.describe()
     assert budget.ran_out and "time budget of 0.3 s ran out" in out.describe()
 
@@ -250,10 +265,10 @@ def test_each_case_starts_with_its_whole_budget():
     client, server = socket.socketpair()
     with client, server:
         with _budget.running(0.1, "first"):
-            exchange(client, [b"x"], expect=1, bounds=Bounds())
+            exchange(client, [b"x"], count=1, bounds=Bounds())
         with _budget.running(0.5, "second") as budget:
             start = time.monotonic()
-            out = exchange(client, [b"x"], expect=1, bounds=Bounds())
+            out = exchange(client, [b"x"], count=1, bounds=Bounds())
         assert out.ended == STALLED and time.monotonic() - start >= 0.45 and budget.ran_out
     assert _budget.current() is _budget.NONE
 

@@ -167,7 +167,7 @@ def test_an_echo_then_the_peers_close(recorder, listener):
         with peer:
             sock.sendall(b"ping")
             peer.sendall(peer.recv(4))
-            out = _client.exchange(sock, [], expect=4, bounds=FAST)
+            out = _client.exchange(sock, [], count=4, bounds=FAST)
             sock.shutdown(socket.SHUT_WR)
         assert out.received == b"ping"
         assert sock.recv(10) == b""  # the peer closed: EOF
@@ -182,7 +182,7 @@ def test_a_stall_is_the_bound_that_ran_out(recorder, listener):
     with _client.connect(_address(listener), FAST) as sock:
         peer, _ = listener.accept()
         with peer:
-            out = _client.exchange(sock, [b"hello"], expect=5, bounds=FAST, half_close=True, until_eof=True)
+            out = _client.exchange(sock, [b"hello"], count=5, bounds=FAST, half_close=True, until_eof=True)
     assert out.ended == _client.STALLED
     trace = recorder.snapshot()
     assert _kinds(trace) == [T.CONNECT, T.SEND, T.SHUTDOWN, T.BOUND, T.CLOSE]
@@ -196,7 +196,7 @@ def test_a_wrong_byte_is_marked_with_its_offset(recorder, listener):
         peer, _ = listener.accept()
         with peer:
             peer.sendall(b"pong")
-            out = _client.exchange(sock, [b"ping"], expect=4, bounds=FAST, expected=b"ping")
+            out = _client.exchange(sock, [b"ping"], matching=b"ping", bounds=FAST)
     assert out.ended == _client.WRONG
     wrong = [e for e in recorder.snapshot()["events"] if e["kind"] == T.WRONG]
     assert [e["note"] for e in wrong] == ["a byte differs from the one sent (offset 1)"]

@@ -49,7 +49,9 @@ class Case:
     #: comes before the echo of the last data (half-close cases: a relay that closes at the
     #: client's EOF loses that echo in every run, not only when it is quicker than the echo)
     delayed_upstream: bool = False
-    family: str = "ipv4"
+    #: the IP version the case talks over: "ipv4" (127.0.0.1) or "ipv6" (::1, for servers that
+    #: declare it)
+    ip: str = "ipv4"
     #: the case applies only to implementations that declare a capacity (a fixed pool)
     needs_capacity: bool = False
     #: MUST cases: which of GUARDS the case guards against
@@ -82,7 +84,7 @@ class Case:
             return f"{self.id} applies to the {'/'.join(self.models)} model, not {impl.model}"
         if self.transport not in impl.transports:
             return f"{self.id} needs {self.transport.upper()}; {impl.name} declares {','.join(impl.transports)}"
-        if self.family == "ipv6" and not impl.ipv6:
+        if self.ip == "ipv6" and not impl.ipv6:
             return f"{self.id} needs IPv6; {impl.name} does not declare ipv6"
         if self.needs_capacity and impl.capacity is None:
             return f"{self.id} applies to servers that declare a capacity; {impl.name} declares none"

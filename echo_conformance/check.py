@@ -2,8 +2,8 @@
 
 Writing a check
 ---------------
-A check is a function ``test_*`` in the module of its family (``conformance/test_*.py``),
-declared as a case with :func:`case`::
+A check is a function ``test_*`` in its module (``conformance/test_*.py``: one module per
+group of case IDs), declared as a case with :func:`case`::
 
     from echo_conformance.check import HANG, case, roundtrip
 
@@ -16,8 +16,9 @@ declared as a case with :func:`case`::
   sentence, and for a MUST case what it guards against (one of ``GUARDS``: ``RFC862``, ``DATA``,
   ``MISDELIVERY``, ``HANG``, ``GROWTH``, ``PROMISE``) and the defect it catches; a SHOULD case
   (``level=SHOULD``) says why a failure is not fatal.  Whom it applies to and how it runs are
-  options (``models``, ``kinds``, ``transport``, ``family``, ``fresh_server``, ...: the fields of
-  ``_cases.Case``); ``twin`` repeats a check under another ID (e.g. over IPv6).
+  options (``models``, ``kinds``, ``transport``, ``ip``, ``fresh_server``, ``budget``, ...: the
+  fields of ``_cases.Case``); ``twin`` repeats a check under another ID (e.g. over IPv6), with
+  its budget unless it declares another.
 * The fixtures: ``impl`` (what the server declares: model, capacity...), ``endpoint`` (the
   address of a running server, shared by the checks of one worker unless ``fresh_server``),
   ``launch`` (a check that takes it starts servers of its own, and is skipped under --target),

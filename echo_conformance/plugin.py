@@ -364,7 +364,7 @@ def _pool(bounds: Bounds):
 
 
 def _host(spec: Case) -> str:
-    return "::1" if spec.family == "ipv6" else "127.0.0.1"
+    return "::1" if spec.ip == "ipv6" else "127.0.0.1"
 
 
 @pytest.fixture

@@ -15,19 +15,11 @@ import time
 from dataclasses import dataclass
 from typing import Iterable
 
-from . import _budget, _trace
+from . import _budget, _wire
 from ._bounds import PACE, PACED_BLOCK, PACED_BYTES, Bounds
+from ._outcomes import COMPLETE, EOF, RESET, SLOW, STALLED, TIMEOUT, WRONG  # how an exchange ended
 
 RECV_SIZE = 256 * 1024
-
-# How an exchange ended.
-COMPLETE = "complete"  # everything expected arrived
-EOF = "eof"  # the server closed its side (orderly FIN)
-RESET = "reset"  # the connection was reset (RST)
-STALLED = "stalled"  # no byte moved in either direction for the stall bound
-SLOW = "slow"  # bytes kept coming, but slower than Bounds.per_mib allows
-WRONG = "wrong"  # a byte arrived that differs from the one expected there: no need to wait on
-TIMEOUT = "timeout"  # data kept moving but the exchange passed Bounds.exchange
 
 MiB = 1 << 20
 #: Hold a partial segment back until more data or the FIN (Linux; elsewhere 0: no effect).
@@ -46,7 +38,7 @@ def pseudo_random(seed: int, size: int) -> bytes:
 @dataclass
 class Exchanged:
     """What one client's exchange (or quiet window) ended with: the bytes it received, how it
-    ended (one of the constants above), and when."""
+    ended (one of ``_outcomes``' constants), and when."""
 
     received: bytes
     ended: str
@@ -92,7 +84,7 @@ def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
     attempts = 0
     while True:
         attempts += 1
-        sock = _trace.TracedSocket(address.family, socket.SOCK_STREAM)  # records once connected
+        sock = _wire.TracedSocket(address.family, socket.SOCK_STREAM)  # records once connected
         try:
             # connect() with a timeout polls for the handshake (non-blocking connect, in C)
             sock.settimeout(max(1e-3, min(wait, budget.until(deadline) - time.monotonic())))
@@ -100,7 +92,7 @@ def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
         except TimeoutError:
             sock.close()  # SYN dropped (a full backlog): a new socket sends a new SYN at once
             if time.monotonic() >= budget.until(deadline):
-                _trace.connect_failed(TimeoutError(), since=deadline - bounds.progress)
+                _wire.connect_failed(TimeoutError(), since=deadline - bounds.progress)
                 if budget.cuts(deadline):
                     budget.mark("connect")
                     raise TimeoutError(f"connecting to {address}: no handshake ({attempts} SYNs sent) "
@@ -112,18 +104,18 @@ def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
             continue
         except BaseException as exc:
             sock.close()
-            _trace.connect_failed(exc, since=deadline - bounds.progress)
+            _wire.connect_failed(exc, since=deadline - bounds.progress)
             raise
         sock.settimeout(bounds.progress)
         if nodelay:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        _trace.connected(sock, since=deadline - bounds.progress, attempts=attempts)
+        _wire.connected(sock, since=deadline - bounds.progress, attempts=attempts)
         return sock
 
 
-@_trace.aborts
 def abort(sock: socket.socket) -> None:
     """Close with SO_LINGER 0, so the peer sees a reset (RST) rather than FIN."""
+    _wire.aborting(sock)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     except OSError:
@@ -131,7 +123,6 @@ def abort(sock: socket.socket) -> None:
     sock.close()
 
 
-@_trace.judged
 def exchange(
     sock: socket.socket,
     chunks: Iterable[bytes],
@@ -164,7 +155,14 @@ def exchange(
         if matching is None:
             raise TypeError("exchange() needs count (bytes to wait for), matching (the bytes expected), or both")
         count = len(matching)
-    stall = bounds.progress if stall is None else stall
+    out = _exchange(sock, chunks, count, matching, bounds, half_close, until_eof,
+                    bounds.progress if stall is None else stall)
+    _wire.exchanged(sock, out, matching=matching)
+    return out
+
+
+def _exchange(sock: socket.socket, chunks: Iterable[bytes], count: int, matching: bytes | None, bounds: Bounds,
+              half_close: bool, until_eof: bool, stall: float) -> Exchanged:
     per_byte = bounds.per_mib / MiB
     budget = _budget.current()
     start = last_progress = time.monotonic()
@@ -230,9 +228,14 @@ def exchange(
             sock.settimeout(bounds.progress)
 
 
-@_trace.judged
 def listen_quietly(sock: socket.socket, seconds: float) -> Exchanged:
     """Collect whatever arrives within ``seconds`` (a negative check's window)."""
+    out = _listen(sock, seconds)
+    _wire.exchanged(sock, out)
+    return out
+
+
+def _listen(sock: socket.socket, seconds: float) -> Exchanged:
     start = time.monotonic()
     budget = _budget.current()
     cut = budget.cuts(start + seconds)  # the window would outlast the case's budget
@@ -256,7 +259,6 @@ def listen_quietly(sock: socket.socket, seconds: float) -> Exchanged:
     return Exchanged(bytes(received), STALLED, time.monotonic() - start)
 
 
-@_trace.filled
 def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, bounds: Bounds,
                          data: bytes | None = None) -> int:
     """Send (``data``, or filler) without ever reading until sending makes no progress for
@@ -293,6 +295,7 @@ def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, boun
         pass
     finally:
         sock.setblocking(True)
+    _wire.filled(sock, sent, limit=limit, settle=settle)
     return sent
 
 
@@ -323,7 +326,6 @@ def chunked(payload: bytes, sizes: Iterable[int]) -> list[bytes]:
     return out
 
 
-@_trace.gathered
 def gather(socks: list[socket.socket], expect: list[int], *, within: float,
            bounds: Bounds | None = None, stall: float | None = None) -> list[bytes]:
     """Read from every socket at once until each has ``expect[i]`` bytes, one has closed,
@@ -368,4 +370,5 @@ def gather(socks: list[socket.socket], expect: list[int], *, within: float,
                         sel.unregister(socks[i])  # too slow: what it has is what it gets
         if sel.get_map() and budget.cuts(min(start + within, last_done + (stall or within))):
             budget.mark("gather")  # still waiting on some when the case's budget ran out
+    _wire.shortfalls(socks, expect, [len(r) for r in received], since=start, unit="B")
     return [bytes(r) for r in received]

@@ -15,9 +15,10 @@ from hypothesis.errors import InvalidArgument
 
 from . import _budget
 from ._cases import Violation, require
-from ._client import COMPLETE, EOF, SLOW, STALLED, TIMEOUT, connect, exchange
+from ._client import connect, exchange
 from ._diff import describe_stream
 from ._hypothesis import check_settings
+from ._outcomes import COMPLETE, EOF, SLOW, STALLED, TIMEOUT
 
 #: How an exchange ends when a wait ran out (rather than the server showing a wrong answer).
 RAN_OUT = (STALLED, SLOW, TIMEOUT)

@@ -49,15 +49,16 @@ from ._address import Address
 from ._bounds import LEAK_PER_CONNECTION, PACE, Bounds, leak_allowance
 from ._cases import (DATA, GROWTH, GUARDS, HANG, MISDELIVERY, MUST, PROMISE, RFC862, SHOULD, Violation, declare,
                      require, step, twin)
-from ._client import (COMPLETE, EOF, MSG_MORE, RESET, SLOW, STALLED, TIMEOUT, WRONG, Exchanged, MiB, abort, burst,
-                      chunked, connect, exchange, fill_without_reading, gather, listen_quietly, pseudo_random)
+from ._client import (MSG_MORE, Exchanged, MiB, abort, burst, chunked, connect, exchange, fill_without_reading, gather,
+                      listen_quietly, pseudo_random)
 from ._diff import describe_stream
 from ._expect import RAN_OUT, CheckBudget, property_check, roundtrip, served
 from ._hypothesis import check_settings
 from ._launch import LaunchError
+from ._outcomes import ANSWERED, COMPLETE, EOF, LOST, RESET, SLOW, STALLED, TIMEOUT, WRONG
 from ._process import memory, settle, steady, wait_for
 from ._registry import DEFAULT_CONNECTIONS
-from ._udp import ANSWERED, LOST, MAX_IPV4, TRIES, ask, collect, multiset_difference, size_list, udp_socket
+from ._udp import MAX_IPV4, TRIES, ask, collect, multiset_difference, size_list, udp_socket
 from ._upstream import ANSWER, CLOSE, ECHO, REFUSE, FakeUpstream
 
 

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
-from . import _budget, _report, _trace, _verdict, checks
+from . import _budget, _report, _verdict, _wire, checks
 from ._bounds import Bounds
 from ._cases import Case, Violation
 from ._expect import check_budget_fixture  # noqa: F401  (the check_budget fixture, for every check)
@@ -234,9 +234,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
-    """A case's trace of what happened on the wire starts with its call (``_trace``)."""
+    """A case's trace of what happened on the wire starts with its call (``_wire``)."""
     if _case_of(item) is not None:
-        _trace.start()
+        _wire.start()
 
 
 class _CaseBudgets:
@@ -307,7 +307,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if verdict.lines:
         report.longrepr = verdict.message
     report.user_properties += list(verdict.properties)
-    _trace.annotate(report, verdict.outcome)  # a failure's timeline: observed, never judged
+    _trace_into_report(report, verdict.outcome)
+
+
+def _trace_into_report(report: pytest.TestReport, outcome: str) -> None:
+    """A failure's timeline goes into its report (observed, never judged: ``_report.annotate``);
+    the case's trace ends with its teardown."""
+    _report.annotate(report, outcome, _wire.current())
+    if report.when == "teardown":
+        _wire.stop()
 
 
 _FAILED = pytest.StashKey[bool]()

@@ -11,11 +11,9 @@ from echo_conformance.check import (COMPLETE, DATA, DEFAULT_CONNECTIONS, GROWTH,
 # --- resets ------------------------------------------------------------------------------
 
 #: What each client of the first round sends in one go just before its reset: less than
-#: loopback's buffers take at once, so the server is still echoing freely (its writes do not
-#: block) when the reset lands among bytes it has yet to read.  Its next writes then fail
-#: (ECONNRESET, then EPIPE, whose SIGPIPE kills a server that does not ignore it).  This round
-#: goes first: after clients that fill the buffers, a server finds its writes queued and more
-#: often lives (libuv's guide echo died in 4 of 10 runs so, in 10 of 10 with this round first).
+#: loopback's buffers take, so the reset lands while the server still echoes freely, and its
+#: next writes fail (ECONNRESET, then EPIPE, whose SIGPIPE kills a server that does not ignore
+#: it).  This round goes first: after clients that fill the buffers a server more often lives.
 RESET_BURST = MiB
 RESET_BURSTS = 10
 
@@ -56,8 +54,8 @@ def test_tcp_robust_reset_on_connect(impl, endpoint, bounds):
 
 #: What the slow reader's connection carries: half is pushed unread (or until the server's
 #: buffers are full), the rest is sent while reading.  A server whose relaying between its own
-#: pipes or buffers loses its balance under a steady stream deadlocks while the rest flows, and
-#: the more flows, the surer (Ncat's --exec caretaker: 7 of 10 runs with 16 MiB, 12 of 12 with 32).
+#: pipes or buffers loses its balance under a steady stream deadlocks while the rest flows: the
+#: more flows, the surer (Ncat's --exec caretaker in every run at 32 MiB).
 SLOW_READER_SIZE = 32 * MiB
 
 

@@ -11,6 +11,7 @@ server serving two clients) show up in microseconds or never.
 Every field of :class:`Bounds` but ``scale`` is a time in seconds; ``Bounds()`` holds them
 at --timeout-scale 1, and the run's bounds are ``Bounds().scaled(factor)``: a plain copy with
 every time multiplied, so that reading a field, or ``dataclasses.replace``, does no arithmetic.
+How each margin was measured: docs/checks.md, "How the bounds were chosen".
 """
 
 from __future__ import annotations
@@ -60,23 +61,14 @@ class Bounds:
     #: Upper bound on any single exchange, however much data is still flowing.
     exchange: float = 60.0
     #: The longest one MiB of echo may take: an exchange's byte at offset n is due within
-    #: ``progress + n / 1 MiB * per_mib`` of its start, so a server that trickles (a byte now
-    #: and then, each just inside ``progress``) is judged by its rate, within seconds, rather
-    #: than after ``exchange``.  1 s per MiB is the rate ``exchange`` already asked of the
-    #: 64 MiB stream (60 s), so no transfer is held to more than before.  Python servers move
-    #: 150+ MiB/s on loopback even with both cores busy; the whole tcp.echo.large check (its
-    #: 64 MiB generated, sent, echoed and compared) took at most 34 s in a run with both cores
-    #: saturated by other runs (load average 35): a 2x margin at worst, 100x usually.  A relay
-    #: that sleeps per byte (tens of KiB/s) falls behind within about 2 s, one paced at 512 KiB/s
-    #: within about 4 s.
+    #: ``progress + n / 1 MiB * per_mib`` of its start, so a server that trickles is judged by
+    #: its rate, within seconds, not after ``exchange``.  Python servers move 150+ MiB/s on
+    #: loopback: a 100x margin, 2x at the worst load seen.
     per_mib: float = 1.0
-    #: A SYN that a full listen backlog dropped is sent again by the kernel only after 1 s,
-    #: then 3 s, 7 s...  So the client opens a new connection instead when the handshake has
-    #: not completed after this long, then twice as long each time (at most ``syn_resend_max``),
-    #: until the progress bound.  On loopback an accepted SYN's handshake completes in microseconds,
-    #: in the kernel (no server code runs): 3 ms is a 100x margin, and a resend that was not
-    #: needed costs one spare SYN.  A correct server with socketserver's backlog of 5 then
-    #: takes 1,100 connections in about 2 s, rather than 3 minutes of retransmissions.
+    #: A SYN a full listen backlog dropped is resent by the kernel only after 1 s, 3 s, 7 s...,
+    #: so ``_client.connect`` starts over on a new socket when the handshake has not completed
+    #: after this long, then twice as long each time (``syn_resend_max``), until ``progress``.
+    #: A loopback handshake completes in microseconds, in the kernel: a 100x margin.
     syn_resend: float = 0.003
     #: ... the longest wait for one handshake before the next SYN: a connection the server's
     #: kernel dropped is resent at least 4 times a second.
@@ -90,20 +82,14 @@ class Bounds:
     #: this after its clients leave.  Healthy servers take milliseconds; 10 s covers a
     #: machine busy forking a thousand processes for another check, and a leak never ends.
     release: float = 10.0
-    #: A crowd of simultaneous connections (1,100, or the 10,000 a server declares) may take
-    #: this, plus ``crowd_each`` per connection, to be echoed...
+    #: A crowd of simultaneous connections (tcp.scale.connections) may take this, plus
+    #: ``crowd_each`` per connection, to be echoed...
     crowd: float = 10.0
-    #: ... as long as some connection's echo completes at least this often: a hung server is
-    #: given up on after it.  The echoed connections are spread through the crowd, one in
-    #: every 35 of 1,100; a fork server that forks a child per client completes one every
-    #: 0.2 s on this machine when quiet, and every second in the slowest CI run seen (370
-    #: forks in 10 s): a 5x margin.
+    #: ... as long as some connection's echo completes at least this often (a hung server is
+    #: given up on after it): a fork server completes one every second at worst: a 5x margin.
     crowd_stall: float = 5.0
-    #: The whole crowd may take ``crowd`` plus this much per connection.  A fork
-    #: server forks 1,100 times before the newest is served: about 2 s on this 2-core
-    #: machine when quiet, 6 s with both cores busy, and once more than 10 s in a CI run (it
-    #: served about 370 of them in the 10 s that ``crowd`` alone allowed then).  20 ms per
-    #: connection gives 32 s for 1,100: 5x the loaded figure, 3x the CI one.
+    #: ... plus this much per connection: 32 s for the default crowd, which a fork server
+    #: serves in 2 s quiet, 6 s loaded, 10+ s in the slowest CI run: a 3x margin at worst.
     crowd_each: float = 0.02
 
     # --- negative waits ----------------------------------------------------------------
@@ -135,13 +121,10 @@ class Bounds:
     #: releases a connection's resources within milliseconds of its close: 30x over 10 ms.
     steady_window: float = 0.3
 
-    #: A half-closed client that reads slowly waits this long before it starts reading
-    #: (tcp.halfclose.slow-reader, relay.halfclose.*): a server or relay that gives up a fixed
-    #: time after the client's EOF (socat's -t: 0.5 s by default) loses what it still holds
-    #: when its timer is shorter.  A user who half-closes, then takes "a second or two" to read
-    #: is common (a command piped into the client, a loaded machine); a timer longer than this
-    #: passes, and HAProxy's and nginx's (tens of seconds) do.  It is paid in full by each of
-    #: those three cases.
+    #: A half-closed client that reads slowly, as users do, waits this long before it reads
+    #: (tcp.halfclose.slow-reader, relay.halfclose.*): a server or relay that gives up sooner
+    #: after the client's EOF (socat's -t, 0.5 s) loses what it holds; HAProxy's and nginx's
+    #: timers (tens of seconds) pass.  Paid in full by each of the three cases.
     halfclose_pause: float = 2.0
 
     # --- a failing check is as fast as a passing one ------------------------------------
@@ -156,16 +139,14 @@ class Bounds:
     shrink_budget: float = 3.0
 
     # --- UDP and relays -------------------------------------------------------------------
-    #: The longest one UDP datagram's answer is awaited before the datagram is sent again (a
-    #: positive wait: it ends when the answer arrives); the first resend comes after a fifth
-    #: of it (0.1 s), then twice as long each time.  Loopback answers take well under 10 ms, a
-    #: 10x margin for the first resend (an answer to an earlier send still counts), 50x for
-    #: the others; a datagram unanswered after ``_udp.TRIES`` times this (2.5 s) is lost.
+    #: The longest one datagram's answer is awaited before it is sent again (a positive wait);
+    #: the first resend comes after a fifth of it, then twice as long each time.  Loopback
+    #: answers take well under 10 ms: 10x for the first resend, 50x for the others.  Unanswered
+    #: after ``_udp.TRIES`` times this, a datagram is lost.
     udp_answer: float = 0.5
     #: 16 MiB through a relay and back (relay.throughput).  A Python relay moves it in well
-    #: under 1 s on loopback, so 20 s is a 20x+ margin for a loaded machine; a relay that
-    #: sleeps per byte or per small read takes 30 s or far longer, and falls
-    #: behind the ``per_mib`` rate within seconds, which ends the check there.
+    #: under 1 s on loopback: a 20x+ margin; one that sleeps per byte falls behind the
+    #: ``per_mib`` rate within seconds, which ends the check there.
     throughput: float = 20.0
     #: A relay whose upstream refuses must close its client's connection within this.  A
     #: relay may retry first: HAProxy's defaults (3 retries, 1 s apart) close after about
@@ -178,24 +159,13 @@ class Bounds:
     upstream_delay: float = 0.1
 
     # --- a failing run is as fast as a passing one: each case's time budget ----------------
-    #: Every case's call must end within its time budget (``_budget``): every blocking helper
-    #: of the client clamps its waits to the case's deadline, and a wait cut short ends like
-    #: a stall, failing the case "(the case's time budget of X s ran out)".  So a run lasts at
-    #: most the sum of its cases' budgets over the workers, plus the servers' starts and stops,
-    #: whatever the defect (tests/test_speed.py adds them up: under 20 s for an --impl-cmd run).
-    #: Starting a server does not count (``ready`` bounds it).  A case that declares no budget
-    #: of its own (``Case.budget``) gets this: a correct server needs at most its quiet windows
-    #: (0.3-0.5 s) and milliseconds of echo -- the slowest such case seen took 0.9 s (a fork
-    #: server's 64 clients, with the machine's load at 46); 0.35 s on a quiet machine: 2.5 s
-    #: is a 2.8x margin over the worst seen.  A wrong verdict on a correct server is worse than
-    #: a slow one on a faulty server: where a budget and the 20 s a failing run should take
-    #: disagree, the budget wins (tests/test_speed.py states how far apart they are).
+    #: A case's call ends within its time budget (``_budget``): a wait the deadline cuts short
+    #: fails the case.  A case that declares none (``Case.budget``) gets this: a correct server
+    #: needs its quiet windows and milliseconds of echo, 0.9 s at the worst load seen: 2.8x.
     case_budget: float = 2.5
-    #: Once the suite is done with a server (a case's own server at its end, a shared one that
-    #: failed, every one at the end of the run), it gets this long after SIGTERM before SIGKILL,
-    #: in the background.  No verdict waits on it: it only lets the server remove its files (a
-    #: pid file, a Unix socket) as on any stop.  A correct server exits in milliseconds; one
-    #: that ignores SIGTERM used to hold every teardown for ``stop_grace``.
+    #: A server the suite is done with gets this long after SIGTERM before SIGKILL, in the
+    #: background: no verdict waits on it, it only lets the server remove its files (a pid
+    #: file, a Unix socket).  A correct server exits in milliseconds.
     teardown_grace: float = 0.5
 
     def scaled(self, factor: float) -> Bounds:
@@ -210,14 +180,10 @@ def time_fields() -> list[str]:
 
 
 # --- what counts as a leak (not a time: not scaled) ------------------------------------------
-#: A leak grows with the work; a runtime's own pools do not.  A count of the server's
-#: descriptors, threads, processes or zombie children that, after N connections, stands at
-#: least ``LEAK_PER_CONNECTION * N`` above its count after the warm-up is a leak; less is a
-#: fluctuation.  A leak of one per connection shows as N, one on the reset path alone (every
-#: 4th connection of tcp.resources.churn) as N / 4: both at least 2.5x this.  Runtimes that
-#: open pipes, timers and worker threads lazily and in bursts (the JVM, Go, libuv) were seen
-#: moving by up to 4 descriptors and 1 thread over 1,800 connections without growing, and a
-#: fork server that reaps on its next accept leaves one zombie: 300 connections allow 30.
+#: A count of the server's descriptors, threads, processes or zombie children that, after N
+#: connections, stands ``LEAK_PER_CONNECTION * N`` or more above its count after the warm-up
+#: is a leak (a runtime's own pools do not grow with the work): a leak on every connection, or
+#: on the reset path alone (every 4th), is 2.5x this or more.
 LEAK_PER_CONNECTION = 0.1
 
 
@@ -229,13 +195,9 @@ def leak_allowance(connections: int) -> int:
 
 # --- the shape of a push (not a time bound: not scaled) --------------------------------------
 #: How ``fill_without_reading`` pushes its first ``PACED_BYTES``: a lone byte, a pause of
-#: ``PACE`` seconds, then a ``PACED_BLOCK``, and again.  The pause lets the server read the
-#: lone byte on its own, as it would a keystroke, so its reads (and so its writes to its own
-#: buffers) vary in size as they do for real clients instead of landing on block boundaries.
-#: This is what makes a server that blocks writing into a buffer only it can drain (socat's
-#: PIPE: a blocking 8 KiB write into its own pipe with one page free) deadlock in every run:
-#: pushed in even blocks it deadlocked in 6 of 10 tries, paced like this in 20 of 20 with
-#: both cores busy.  The pauses cost 0.13 s per 8 MiB.
+#: ``PACE`` seconds, then a ``PACED_BLOCK``, and again, so that the server's reads vary in size
+#: as real clients' do: a server that blocks writing into a buffer only it can drain (socat's
+#: PIPE) then deadlocks in every run.  The pauses cost 0.13 s per 8 MiB.
 PACE = 0.001
 PACED_BLOCK = 64 * 1024
 PACED_BYTES = 8 * 1024 * 1024

@@ -64,7 +64,8 @@ class Case:
     #: the case's time budget (``_budget``), declared beside the case from its module's own
     #: constants: seconds at --timeout-scale 1 (stretched by it), or ``lambda bounds,
     #: connections: ...`` (the run's scaled bounds, the connections the server holds at once)
-    #: returning scaled seconds; None: ``Bounds.case_budget``
+    #: returning scaled seconds; None: ``Bounds.case_budget``.  Its comment says what a correct
+    #: server needs ("quiet": the project's 2-core machine alone; "loaded": its load at 8-46)
     budget: float | Callable[[Bounds, int], float] | None = None
 
     def budget_for(self, bounds: Bounds, connections: int) -> float:

@@ -72,12 +72,9 @@ class Exchanged:
 
 def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
     """A connected TCP socket to ``address`` (an :class:`Address`), within the progress bound.
-
-    A server whose listen backlog is full drops the SYN, and the kernel sends it again only
-    after 1 s, 3 s, 7 s...; a correct server with a small backlog (socketserver's is 5)
-    would make a check that opens connections back to back wait out those seconds again and
-    again.  So the handshake is awaited ``bounds.syn_resend`` (doubling, at most ``syn_resend_max``)
-    and then started over on a new socket, with a new SYN, until the progress bound."""
+    A handshake that does not complete soon (a SYN a full backlog dropped) is started over on
+    a new socket, at once rather than at the kernel's retransmission (``Bounds.syn_resend``
+    says why and how soon)."""
     deadline = time.monotonic() + bounds.progress
     budget = _budget.current()  # the case's deadline may come first
     wait = bounds.syn_resend

@@ -102,16 +102,10 @@ def _runs_only_the_checks(config: pytest.Config) -> bool:
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """``-n auto`` for a run of the checks: two workers per core.  A check spends much of its
-    time in bounded waits (a quiet window, a server settling, a server process starting, and
-    on a failing server the progress bound), when its worker needs no CPU.  Measured on 2
-    cores: the full suite over 16 implementations takes 70-76 s with 2 workers, 56-66 s with
-    3 or 4; a run over a server that never reads (every check waits out its 2 s progress
-    bound) 23 s with 3 workers, 17 s with 4.  Another project's own run, with this plugin
-    loaded, keeps xdist's default.  (Four per core, tried for runs over one implementation,
-    made failing runs faster -- a server that never reads 12-14 s instead of 17 s -- but put
-    8 heavy cases on 2 cores at once: a correct server's case then ran out of its time budget,
-    and a relay that sleeps per byte failed 14 cases instead of 10.)"""
+    """``-n auto`` for a run of the checks: two workers per core, since a check spends much of
+    its time in bounded waits that need no CPU (four per core made a correct server's heavy
+    case run out of its budget; docs/checks.md has the measurements).  Another project's own
+    run, with this plugin loaded, keeps xdist's default."""
     if not _runs_only_the_checks(config):
         return None
     return 2 * (os.cpu_count() or 1)

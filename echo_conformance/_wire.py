@@ -240,11 +240,7 @@ class TracedSocket(socket.socket):
         lane = self._trace_lane
         if lane is None:
             return super().send(data, flags)
-        try:
-            n = super().send(data, flags)
-        except OSError as exc:
-            _failed(lane, exc)
-            raise
+        n = _noting_resets(lane, super().send, data, flags)
         lane.recorder.data(lane, SEND, n, data)
         return n
 
@@ -252,11 +248,7 @@ class TracedSocket(socket.socket):
         lane = self._trace_lane
         if lane is None:
             return super().sendall(data, flags)
-        try:
-            super().sendall(data, flags)
-        except OSError as exc:
-            _failed(lane, exc)
-            raise
+        _noting_resets(lane, super().sendall, data, flags)
         lane.recorder.data(lane, SEND, len(data), data)
 
     def sendto(self, data, *args):
@@ -271,11 +263,7 @@ class TracedSocket(socket.socket):
         lane = self._trace_lane
         if lane is None or flags & socket.MSG_PEEK:
             return super().recv(bufsize, flags)
-        try:
-            data = super().recv(bufsize, flags)
-        except OSError as exc:
-            _failed(lane, exc)
-            raise
+        data = _noting_resets(lane, super().recv, bufsize, flags)
         if data:
             lane.recorder.data(lane, RECV, len(data), data)
         elif not lane.eof and not lane.datagram:
@@ -306,6 +294,15 @@ class TracedSocket(socket.socket):
 
 
 _SHUTDOWN = {socket.SHUT_WR: "FIN", socket.SHUT_RD: "read side", socket.SHUT_RDWR: "both sides, FIN"}
+
+
+def _noting_resets(lane: Lane, call, *args):
+    """``call(*args)``, a socket operation on ``lane``: a reset it fails with is recorded."""
+    try:
+        return call(*args)
+    except OSError as exc:
+        _failed(lane, exc)
+        raise
 
 
 def _failed(lane: Lane, exc: OSError) -> None:

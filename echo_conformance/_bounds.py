@@ -42,6 +42,11 @@ class Bounds:
     #: this (a SYN a full backlog dropped) is made again.  A freed port on loopback refuses at
     #: once, in the kernel: a 50x margin over 10 ms.
     port_probe: float = 0.5
+    #: The preflight (``_preflight``): a server that answers on the transport it did not declare
+    #: (accepts TCP on its port, or echoes a datagram there) while the declared one stays silent
+    #: is reported as declaring the wrong transport after this.  A server that serves both binds
+    #: them one right after the other at its start, milliseconds apart: a 100x margin over 30 ms.
+    wrong_transport: float = 3.0
 
     # --- positive waits ----------------------------------------------------------------
     #: An expected echo (or EOF) must arrive within this, measured from the last progress.

@@ -91,10 +91,8 @@ class Trouble:
 
 def report(troubles: Sequence[Trouble], prog: str, status: int) -> str:
     """The blocks, and one line that says what happens next."""
-    what = ("the implementation could not be tested" if len(troubles) == 1
-            else f"{len(troubles)} implementations could not be tested")
     return "\n".join([*(t.block(prog) for t in troubles),
-                      f"{prog}: no case ran: {what} (exit status {status}; --no-preflight runs the cases anyway)"])
+                      f"{prog}: no case ran, exit status {status} (--no-preflight runs the cases anyway)"])
 
 
 # --- which implementations, on which transports --------------------------------------------
@@ -191,12 +189,11 @@ class _Watch:
 
 # --- what went wrong, in plain words ----------------------------------------------------------
 
-def _option(impl: Implementation, field: str, value: str) -> str:
-    """How the user declares ``field = value`` for ``impl``: an option, or its manifest's key."""
+def _declare(impl: Implementation, transports: Sequence[str]) -> str:
+    """How the user declares ``transports`` for ``impl``: the option, or its manifest's key."""
     if impl.source == "manifest":
-        shown = "[" + ", ".join(f'"{v}"' for v in value.split(",")) + "]" if field == "transports" else f'"{value}"'
-        return f"{field} = {shown} in its manifest entry"
-    return f"--impl-{'transport' if field == 'transports' else field} {value}"
+        return "transports = [" + ", ".join(f'"{t}"' for t in transports) + "] in its manifest entry"
+    return f"--impl-transport {','.join(transports)}"
 
 
 def _command_source(impl: Implementation) -> str:
@@ -294,7 +291,7 @@ class _Trial(Server):
             while True:
                 if self.cancel.is_set():
                     raise _Cancelled
-                if self._exited.wait(0):
+                if self._exited.is_set():
                     raise _Untestable(f"it exited with status {self.exit_code} before it listened on {self.address}",
                                       _exit_cause(self.impl, self.exit_code, self.output_tail(TAIL_LINES)))
                 watch.step()
@@ -316,7 +313,7 @@ class _Trial(Server):
         passes = f"the template passes it {_passes_port(self.argv(), self.address.port)}"
         if watch.up:  # it serves the other declared transport: declare only that one
             return _Untestable(what, f"it serves {', '.join(t.upper() for t in sorted(watch.up))} there but not "
-                                     f"{missing[0].upper()}: declare {_option(self.impl, 'transports', ','.join(sorted(watch.up)))}")
+                                     f"{missing[0].upper()}: declare {_declare(self.impl, sorted(watch.up))}")
         if elsewhere:
             return _Untestable(f"{what}; it listens on {', '.join(elsewhere[:3])}",
                                f"it does not take its port from the command line: {passes}; does it read "
@@ -327,9 +324,9 @@ class _Trial(Server):
 def _wrong_transport(impl: Implementation, watch: _Watch) -> _Untestable:
     if watch.other == "tcp":
         return _Untestable(f"it accepts TCP connections on {watch.address} but answers no datagram there",
-                           f"it answers TCP on that port but not UDP: declare {_option(impl, 'transports', 'tcp')}")
+                           f"it answers TCP on that port but not UDP: declare {_declare(impl, ['tcp'])}")
     return _Untestable(f"it answers datagrams on {watch.address} but accepts no TCP connection there",
-                       f"it answers UDP on that port but not TCP: declare {_option(impl, 'transports', 'udp')}")
+                       f"it answers UDP on that port but not TCP: declare {_declare(impl, ['udp'])}")
 
 
 def _try_target(impl: Implementation, wanted: Sequence[str], bounds: Bounds, cancel: threading.Event) -> Trouble | None:

@@ -85,12 +85,14 @@ SYNOPSIS
 DESCRIPTION
     Starts your server from TEMPLATE on a free loopback port (or talks to the one already
     listening at HOST:PORT), runs every conformance case that applies to what the server
-    declares, and stops it, and every process it started, at the end.  Before any case runs,
-    it starts the server once (or connects to it): one that does not start or does not listen
-    where it was told to is reported once, with the likely cause, and the run ends (exit 6).  Each case has a stable
+    declares, and stops it, and every process it started, at the end.  Each case has a stable
     ID, a level (MUST or SHOULD) and a one-line requirement; a failure shows the requirement,
     what was expected, what was observed and a command that reproduces it.  The run ends with a
     matrix of verdicts (check group by implementation).
+
+    Before any case runs, the server is started once (or connected to): one that does not
+    start, or does not listen where it was told to, is reported once, with the likely cause,
+    and the run ends there (exit status 6; --no-preflight runs the cases anyway).
 
     TEMPLATE is split like a shell command line, then its placeholders are filled in per
     argument:

@@ -44,7 +44,7 @@ import psutil
 from ._address import Address
 from ._bounds import Bounds
 from ._keeper import descendants
-from ._launch import _ANSWERED, _SILENT, LaunchError, Server, _probe_udp, free_port
+from ._launch import _ANSWERED, _SILENT, _UNBOUND, LaunchError, Server, _probe_udp, free_port
 from ._pool import UPSTREAM
 from ._registry import KINDS, Implementation, format_target
 
@@ -228,24 +228,26 @@ def _listening(pid: int | None) -> list[str]:
     return sorted(set(found))
 
 
-def _exit_cause(impl: Implementation, code: int | None, output: str) -> str:
-    said = output.strip() != "(no output)"
+def _exited(code: int | None) -> str:
+    """How the process ended: ``exited with status 3``, ``was killed by SIGSEGV``."""
     if code is not None and code < 0:
         try:
-            name = signal.Signals(-code).name
+            return f"was killed by {signal.Signals(-code).name}"
         except ValueError:
-            name = f"signal {-code}"
-        return f"it was killed by {name} before it listened" + (": its output above says why" if said else "")
+            return f"was killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+def _exit_cause(impl: Implementation, code: int | None, output: str) -> str:
     if code == 0:
-        return ("it exited with status 0 before it listened: does it fork into the background? The suite "
-                "needs the server itself in the foreground")
+        return "does it fork into the background? The suite needs the server itself in the foreground"
     if code == 127:
         return f"its shell did not find a command (status 127): check the path in {_command_source(impl)}"
     if code == 126:
         return f"its shell could not execute a command (status 126): is the file executable? ({_command_source(impl)})"
-    if said:
-        return f"it exited with status {code} before it listened: its output above says why"
-    return f"it exited with status {code} before it listened, without a word: run its command yourself to see why"
+    if output.strip() != "(no output)":
+        return "its output above says why"
+    return "it said nothing: run its command yourself to see why"
 
 
 def _start_cause(impl: Implementation, error: str, argv: list[str]) -> str:
@@ -292,7 +294,7 @@ class _Trial(Server):
                 if self.cancel.is_set():
                     raise _Cancelled
                 if self._exited.is_set():
-                    raise _Untestable(f"it exited with status {self.exit_code} before it listened on {self.address}",
+                    raise _Untestable(f"it {_exited(self.exit_code)} before it listened on {self.address}",
                                       _exit_cause(self.impl, self.exit_code, self.output_tail(TAIL_LINES)))
                 watch.step()
                 if watch.ready:
@@ -330,7 +332,9 @@ def _wrong_transport(impl: Implementation, watch: _Watch) -> _Untestable:
 
 
 def _try_target(impl: Implementation, wanted: Sequence[str], bounds: Bounds, cancel: threading.Event) -> Trouble | None:
-    """A server already running (--target): it answers at once, or nothing is there."""
+    """A server already running (--target) has bound what it binds: a refusal, or an answer on the
+    transport it did not declare, is the verdict at once.  Only silence is waited on (a bound UDP
+    port, as for a started server; a connection attempt that timed out, up to the ready bound)."""
     address = Address(*impl.target)
     where = f"target: {address} ({', '.join(t.upper() for t in impl.transports)})"
     watch = _Watch(address, wanted, impl.transports, bounds)
@@ -340,11 +344,12 @@ def _try_target(impl: Implementation, wanted: Sequence[str], bounds: Bounds, can
             watch.step()
             if watch.ready:
                 return None
-            if watch.wrong_transport():
+            if watch.other_up:
                 problem = _wrong_transport(impl, watch)
                 return Trouble(impl, problem.what, problem.cause, where)
-            nothing = not watch.up and not watch.other_up and watch.udp_state != _SILENT
-            if nothing and watch.tcp_error != "timed out" or time.monotonic() >= deadline:
+            refused = (("tcp" in wanted and "tcp" not in watch.up and watch.tcp_error not in (None, "timed out"))
+                       or ("udp" in wanted and watch.udp_state == _UNBOUND))
+            if refused or time.monotonic() >= deadline:
                 return _target_trouble(impl, watch, where)
             time.sleep(0.02)
         raise _Cancelled
@@ -358,10 +363,14 @@ def _target_trouble(impl: Implementation, watch: _Watch, where: str) -> Trouble:
         if watch.tcp_error == "timed out":
             return Trouble(impl, f"{address} did not answer: the TCP connection attempt timed out", "nothing answers "
                            "at that address: is it this machine's, and is the server running?", where)
-        return Trouble(impl, f"nothing is listening on {address} (TCP: {watch.tcp_error})",
-                       f"nothing is listening on {address}: is the server running, and on that port?", where)
-    return Trouble(impl, f"nothing is bound to UDP port {address} (the probe datagram was refused)",
-                   f"nothing is listening on {address}: is the server running, and on that port?", where)
+        what = f"nothing is listening on {address} (TCP: {watch.tcp_error})"
+    else:
+        what = f"nothing is bound to UDP port {address} (the probe datagram was refused)"
+    if watch.up:  # it serves the other declared transport: declare only that one
+        served = sorted(watch.up)
+        return Trouble(impl, what, f"it serves {', '.join(t.upper() for t in served)} there but not the other: "
+                                   f"declare {_declare(impl, served)}", where)
+    return Trouble(impl, what, f"nothing is listening on {address}: is the server running, and on that port?", where)
 
 
 def _try(impl: Implementation, wanted: Sequence[str], bounds: Bounds, upstream, cancel: threading.Event

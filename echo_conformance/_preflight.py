@@ -8,9 +8,10 @@ case alike: a command that does not exist printed the same "could not start" blo
 and one that never listens made every case wait out the ready bound (two minutes in all).  So
 the plugin, on the controller before any worker starts, hands the implementations to
 :func:`check`.  Each is tried in a thread of its own (the 16 bundled servers cost the CPU of
-their starts, about 2 CPU-seconds, rather than 16 starts in a row): started with the suite's own launcher (``_launch.Server``, a relay in front of the bundled
-upstream echo server), or connected to at its --target, and probed on the transports the
-selected cases need (:func:`transports_needed`), then stopped.
+their starts, about 2 CPU-seconds, rather than 16 starts in a row): started with the suite's
+own launcher (``_launch.Server``, a relay in front of the bundled upstream echo server), or
+connected to at its --target, and probed on the transports the selected cases need
+(:func:`transports_needed`), then stopped.
 
 Only the launch contract is judged: the process starts, and within the ready bound accepts a
 TCP connection, or is bound to the UDP port, where the template told it to.  The cases judge

@@ -11,15 +11,17 @@ from __future__ import annotations
 import importlib
 import os
 import shlex
+import sys
 from pathlib import Path
 
 import psutil
 import pytest
 
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
-from . import _budget, _report, _verdict, _wire, checks
+from . import _budget, _preflight, _report, _verdict, _wire, checks
 from ._bounds import Bounds
 from ._cases import Case, Violation
+from ._command import INTERRUPTED, UNTESTABLE
 from ._expect import check_budget_fixture  # noqa: F401  (the check_budget fixture, for every check)
 from ._address import Address
 from ._launch import LaunchError, Server
@@ -109,6 +111,52 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     if not _runs_only_the_checks(config):
         return None
     return 2 * (os.cpu_count() or 1)
+
+
+#: pytest's options that make a run show something (help, fixtures, the collected tests) or plan
+#: rather than run the tests: no preflight for those
+_NOT_RUNNING = ("help", "version", "markers", "showfixtures", "show_fixtures_per_test", "cacheshow", "collectonly",
+                "setuponly", "setupplan", "looponfail")
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """The preflight (``_preflight``), on the controller before anything else runs (no worker
+    started yet, no header printed): a server that cannot be tested is reported once, in a
+    block of its own, and the run ends there with exit status 6.  A run that does not run the
+    checks, or runs them with --no-preflight, goes on as it was; bad options are left for
+    ``pytest_configure`` to report as usage errors."""
+    if hasattr(config, "workerinput") or config.option.no_preflight or not _runs_the_checks(config):
+        return None
+    if any(getattr(config.option, name, False) for name in _NOT_RUNNING) or not config.option.timeout_scale > 0:
+        return None
+    try:
+        impls = _implementations(config)
+    except ManifestError:
+        return None
+    try:
+        troubles = _preflight.check(impls, Bounds().scaled(config.option.timeout_scale),
+                                    config.option.case, config.option.skip_case)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    if not troubles:
+        return None
+    print(_preflight.report(troubles, PROG, UNTESTABLE), file=sys.stderr)
+    return UNTESTABLE
+
+
+def _runs_the_checks(config: pytest.Config) -> bool:
+    """The run's arguments include the packaged checks, or an implementation named on the command
+    line brings them in (``_add_the_checks``)."""
+    if any(getattr(config.option, s.lstrip("-").replace("-", "_")) is not None for s in SOURCES):
+        return True
+    for arg in config.args:
+        if config.option.pyargs and arg.startswith("echo_conformance"):
+            return True
+        path = Path(config.invocation_params.dir, arg.split("::")[0]).resolve()
+        if path == CHECKS or CHECKS in path.parents or path in CHECKS.parents:
+            return True
+    return False
 
 
 @pytest.hookimpl(trylast=True)  # after Hypothesis' own: --hypothesis-profile is loaded before

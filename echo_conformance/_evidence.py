@@ -92,15 +92,15 @@ def block(r: dict, *, full: bool = False) -> list[str]:
 
 
 def labelled(label: str, text: str, limit: int | None, *, tail: bool = False) -> list[str]:
-    """``label: first line`` and the rest indented below, at most ``limit`` lines in all (the
-    last ones with ``tail``), the last of them saying how many were left out."""
+    """``label: first line`` and the rest indented below, at most ``limit`` lines in all, one of
+    them saying how many were left out: the first lines and the last one (where a server's output
+    ends with its error), or with ``tail`` the last ones (where a traceback ends with the error)."""
     rest = text.splitlines() or [""]
     if limit is not None and len(rest) > limit:
-        left = len(rest) - (limit - 1)
         if tail:
-            rest = [f"({left} earlier lines; {MORE})", *rest[-(limit - 1):]]
+            rest = [f"({len(rest) - (limit - 1)} earlier lines; {MORE})", *rest[-(limit - 1):]]
         else:
-            rest = [*rest[:limit - 1], f"... ({left} more lines; {MORE})"]
+            rest = [*rest[:limit - 2], f"... ({len(rest) - (limit - 1)} more lines; {MORE})", rest[-1]]
     return [f"  {label}: {rest[0]}", *(f"    {line}" for line in rest[1:])]
 
 
@@ -262,8 +262,8 @@ def page(results: Sequence[dict], *, full: bool = False, suite_errors: Sequence[
         if chosen:
             sections.append((title, _blocks(chosen, full)))
     if suite_errors:
-        sections.append(("errors of the suite itself",
-                         [line for what, text in suite_errors for line in (what, *(f"  {t}" for t in text.splitlines()))]))
+        sections.append(("errors outside the cases", [line for what, text in suite_errors
+                                                      for line in (what, *(f"  {t}" for t in text.splitlines()))]))
     return sections
 
 

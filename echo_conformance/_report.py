@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from html import escape
@@ -83,7 +84,7 @@ class Collector:
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            self.suite_errors.append((f"could not collect {report.nodeid or 'the checks'}:", str(report.longrepr)))
+            self.suite_errors.append((f"could not collect {report.nodeid or 'a test module'}:", str(report.longrepr)))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = _props(report)
@@ -127,7 +128,8 @@ class Collector:
             sections = _evidence.page(results, full=bool(getattr(option, "conformance_verbose", False)),
                                       suite_errors=self.suite_errors, order=order)
         else:  # pytest has shown each failure: name them, one line each
-            failing = sorted((r for r in results if r["outcome"] in FAILING), key=lambda r: (r["implementation"], r["id"]))
+            failing = sorted((r for r in results if r["outcome"] in FAILING),
+                             key=lambda r: (r["implementation"], r["id"]))
             sections = [("failed cases", [_evidence.heading(r) for r in failing])] if failing else []
         for title, lines in sections:
             tr.section(title)
@@ -135,7 +137,7 @@ class Collector:
                 tr.write_line(line)
         if results:
             tr.section("echo-conformance matrix")
-            for line in matrix_lines(results, order, width=tr._tw.fullwidth):
+            for line in matrix_lines(results, order, width=shutil.get_terminal_size().columns):
                 tr.write_line(line)
             tr.write_line("")
             for line in _evidence.tally(results, self.not_applicable(), order):
@@ -166,8 +168,7 @@ class Collector:
             "exit_status": int(exitstatus),
             "conforming": all(r["outcome"] not in FAILING for r in self.results.values()),
             "counts": counts,
-            "tally": " ".join(_evidence.tally(list(self.results.values()), skipped,
-                                              [i.name for i in self.implementations])[:1]),
+            "tally": _evidence.tally(list(self.results.values()), skipped, [i.name for i in self.implementations])[0],
             "timeout_scale": self.timeout_scale,
             "implementations": impls,
         }

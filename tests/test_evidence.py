@@ -49,15 +49,16 @@ def result(**changes) -> dict:
         "      how it ended: the connection was reset after 0.00 s",
         f"  reproduce: {REPRODUCE}"], None, id="a violation"),
     pytest.param(result(observed="one\ntwo\nthree\nfour\nfive\nsix\nseven"),
-                 {"  observed: one", "    four", "    ... (3 more lines; -v shows all)"},
-                 {"    seven"}, id="long observed text: cut, all with -v"),
+                 {"  observed: one", "    two", "    three", "    ... (3 more lines; -v shows all)", "    seven"},
+                 {"    four", "    five"}, id="long observed text: its first lines and its last"),
     pytest.param(result(example="payload=b'\\x00\\x00', sizes=[1]"),
                  {"  failing example: payload=b'\\x00\\x00', sizes=[1]"}, None, id="the failing example"),
     pytest.param(result(example="state.open()\nstate.read(index=0)"),
                  {"  failing example: state.open(); state.read(index=0)"},
                  {"  failing example:", "      state.open()", "      state.read(index=0)"}, id="steps: one line"),
     pytest.param(result(example="\n".join(STEPS)),
-                 {f"  failing example: {'; '.join(STEPS)[:160]}... (8 steps; -v shows all)"}, None, id="many steps: cut"),
+                 {f"  failing example: {'; '.join(STEPS)[:160]}... (8 steps; -v shows all)"}, None,
+                 id="many steps: cut"),
     pytest.param(result(notes="(Hypothesis was stopped: it has shrunk the failure for 3 s)"),
                  None, {"  (Hypothesis was stopped: it has shrunk the failure for 3 s)"}, id="notes: with -v"),
     pytest.param(result(server_exit="1", server_output="Traceback (most recent call last):\nValueError: fd\n"),
@@ -85,6 +86,17 @@ def test_a_failure_is_one_block(r, short, full):
         elif want is not None:
             assert want <= set(lines), "\n".join(lines)
     assert len(block(r)) <= 14
+
+
+@pytest.mark.parametrize("text, limit, tail, lines", [
+    ("a", 5, False, ["  x: a"]),
+    ("a\nb\nc", None, False, ["  x: a", "    b", "    c"]),
+    ("1\n2\n3\n4\n5", 5, False, ["  x: 1", "    2", "    3", "    4", "    5"]),
+    ("1\n2\n3\n4\n5\n6\n7", 5, False, ["  x: 1", "    2", "    3", "    ... (3 more lines; -v shows all)", "    7"]),
+    ("1\n2\n3\n4\n5\n6\n7", 5, True, ["  x: (3 earlier lines; -v shows all)", "    4", "    5", "    6", "    7"]),
+])
+def test_a_long_text_keeps_its_first_lines_and_its_last_or_its_end(text, limit, tail, lines):
+    assert _evidence.labelled("x", text, limit, tail=tail) == lines
 
 
 def test_the_timeline_shows_two_connections_by_default_and_more_with_v():
@@ -146,7 +158,8 @@ def test_patterns_are_true_of_the_whole_selection(ids, universe, expected):
 
 
 def test_declare_hint_groups_by_declaration():
-    entries = [{"case": "relay.chain", "needs": "--impl-kind relay"}, {"case": "udp.echo.x", "needs": "--impl-transport tcp,udp"},
+    entries = [{"case": "relay.chain", "needs": "--impl-kind relay"},
+               {"case": "udp.echo.x", "needs": "--impl-transport tcp,udp"},
                {"case": "relay.throughput", "needs": "--impl-kind relay"}]
     assert declare_hint(entries) == ("to run them, declare --impl-kind relay for relay.*, "
                                      "--impl-transport tcp,udp for udp.*")
@@ -198,7 +211,7 @@ def test_the_page_puts_failures_first_then_should_then_known_then_the_suites_err
                result(id="c", outcome="xfail", reason="known failure: x"), result(id="d", outcome="pass")]
     titles = [title for title, _ in page(results, suite_errors=[("could not collect x.py:", "ImportError: y")])]
     assert titles == ["failures", "SHOULD not met (not fatal without --strict-should)", "known failures",
-                      "errors of the suite itself"]
+                      "errors outside the cases"]
 
 
 def test_the_diagnosis_comes_first_when_there_is_one(monkeypatch):

@@ -72,7 +72,7 @@ def block(r: dict, *, full: bool = False) -> list[str]:
     if r.get("expected"):
         lines.append(f"  expected: {r['expected']}")
         lines += labelled("observed", r.get("observed") or "(nothing recorded)", None if full else OBSERVED_LINES)
-    else:  # no verdict on the server: the check could not run (pytest's own report)
+    else:  # no verdict on the server (a bug of the check, the harness's error): pytest's own report
         lines += labelled("error", (r.get("message") or "(nothing recorded)").strip(),
                           None if full else ERROR_LINES, tail=True)
     if r.get("example"):
@@ -112,8 +112,8 @@ def example_lines(example: str, *, full: bool) -> list[str]:
     steps = example.splitlines()
     text = "; ".join(step.strip() for step in steps)
     if len(text) > EXAMPLE_WIDTH:
-        text = f"{text[:EXAMPLE_WIDTH]}... ({len(steps)} steps; {MORE})" if len(steps) > 1 else \
-            f"{text[:EXAMPLE_WIDTH]}... ({MORE})"
+        count = f"{len(steps)} steps; " if len(steps) > 1 else ""
+        text = f"{text[:EXAMPLE_WIDTH]}... ({count}{MORE})"
     return [f"  failing example: {text}"]
 
 

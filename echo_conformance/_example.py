@@ -25,8 +25,10 @@ ATTRIBUTE = "conformance_example"
 OURS = "failing example:"
 #: how Hypothesis' notes that show the failing example as a call start
 _CALLS = ("Failing test case:", "Falsifying example:", "Failing explicit example:", "Falsifying explicit example:")
-#: Hypothesis' other notes: advice for a test's author, bookkeeping of its search
+#: Hypothesis' explanation of a failure: the lines of the check that only failing examples ran, in the
+#: (indented) notes that follow this one
 _EXPLANATION = "Explanation:"
+#: Hypothesis' other notes: advice for a test's author, bookkeeping of its search
 _ADVICE = ("You can reproduce this test case", "You can add @seed", _EXPLANATION, "Trying example:",
            "Unreliable test timings", "(note: ", "while generating", "while drawing", "while selecting a rule",
            "backend=", "The test sometimes passed", "The test always failed")

@@ -218,10 +218,18 @@ def markdown_options() -> str:
 
 # --- running ---------------------------------------------------------------------------------
 
+#: What the command's output leaves out of pytest's: the plugin's report writer lists each failure
+#: (``_page``) and ends with the tally, so pytest's own failure reports (--tb=no), short
+#: summary (-rN) and closing "N passed in X s" line (-qq) would only repeat it; xdist's
+#: reporter (its "bringing up nodes..." line, printed twice where the output is not a terminal)
+#: is not loaded, which leaves the one line xdist prints itself.
+QUIET = ["-qq", "--tb=no", "-rN", "-p", "no:terminaldistreporter"]
+
+
 def pytest_args(ns: argparse.Namespace, extra: list[str]) -> list[str]:
     """The pytest command line for parsed options ``ns`` (always ``--option=value``)."""
     args = ["-p", "echo_conformance.plugin", "-p", "no:cacheprovider", "-p", "no:randomly",
-            f"--config-file={SUITE_INI}", f"--rootdir={PACKAGE.parent}", f"--confcutdir={PACKAGE}", "-q"]
+            f"--config-file={SUITE_INI}", f"--rootdir={PACKAGE.parent}", f"--confcutdir={PACKAGE}", *QUIET]
     return [*args, *pytest_argv(vars(ns)), str(CHECKS), *extra]
 
 

@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
-from . import _budget, _preflight, _report, _verdict, _wire, checks
+from . import _budget, _example, _preflight, _report, _verdict, _wire, checks
 from ._bounds import Bounds
 from ._cases import Case, Violation
 from ._command import INTERRUPTED, UNTESTABLE
@@ -365,19 +365,54 @@ _SERVER = pytest.StashKey[Server]()  # the shared server a check talks to, for f
 
 
 def _error_of(exc: BaseException) -> _verdict.Error:
-    """What a check raised, as the verdict policy sees it."""
-    step = getattr(exc, "conformance_step", None)
-    common = dict(message=str(exc), type_name=type(exc).__name__, step=step if isinstance(step, str) else None,
-                  notes=tuple(str(n) for n in getattr(exc, "__notes__", ())))
-    if isinstance(exc, Violation):
-        return _verdict.Error(_verdict.VIOLATION, expected=exc.expected, observed=exc.observed, **common)
-    if isinstance(exc, LaunchError):
+    """What a check raised, as the verdict policy sees it: the failure itself, with the failing
+    example as data and only the notes worth showing (``_example``)."""
+    failure = _failure_in(exc)
+    notes = [str(n) for e in dict.fromkeys((exc, failure)) for n in getattr(e, "__notes__", ())]
+    example, notes = _example.split_notes(notes)
+    named = getattr(failure, _example.ATTRIBUTE, None)
+    if named is not None:
+        example = _example.describe(named)
+    if failure is not exc:
+        notes.append(FLAKY_NOTE)
+    step = getattr(failure, "conformance_step", None)
+    common = dict(message=str(failure), type_name=type(failure).__name__,
+                  step=step if isinstance(step, str) else None, notes=tuple(notes), example=example)
+    if isinstance(failure, Violation):
+        return _verdict.Error(_verdict.VIOLATION, expected=failure.expected, observed=failure.observed, **common)
+    if isinstance(failure, LaunchError):
         return _verdict.Error(_verdict.LAUNCH, **common)
-    if isinstance(exc, psutil.NoSuchProcess):
+    if isinstance(failure, psutil.NoSuchProcess):
         return _verdict.Error(_verdict.PROCESS_GONE, **common)
-    if isinstance(exc, OSError):
-        return _verdict.Error(_verdict.OS_ERROR, errno=exc.errno, **common)
+    if isinstance(failure, OSError):
+        return _verdict.Error(_verdict.OS_ERROR, errno=failure.errno, **common)
     return _verdict.Error(_verdict.OTHER, **common)
+
+
+FLAKY_NOTE = ("(the failure did not repeat the same way when the example was run again: what the server does "
+              "varies from run to run)")
+_SERVER_FAILURES = (Violation, LaunchError, psutil.NoSuchProcess, OSError)
+
+
+def _failure_in(exc: BaseException) -> BaseException:
+    """The server's failure inside Hypothesis' complaint that a failure was flaky: a server whose
+    failure depends on timing (it echoes one read, then closes) fails differently when Hypothesis
+    runs an example again, and Hypothesis raises ``Flaky`` (a group of the failures, or an error
+    whose context is the failure).  Any other exception is its own failure."""
+    from hypothesis.errors import Flaky
+
+    if not isinstance(exc, Flaky):
+        return exc
+    queue, seen = [exc], set()
+    while queue:
+        e = queue.pop(0)
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, _SERVER_FAILURES):
+            return e
+        queue += [*getattr(e, "exceptions", ()), *(c for c in (e.__cause__, e.__context__) if c is not None)]
+    return exc
 
 
 @pytest.hookimpl(trylast=True)
@@ -389,8 +424,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     config.pluginmanager.register(
         _report.Collector(config.stash[IMPLS], timeout_scale=config.stash[BOUNDS].scale,
-                          directory=config.option.conformance_report),
+                          directory=config.option.conformance_report, cases=lambda: _selected_cases(config)),
         "echo-conformance-report")
+
+
+def _selected_cases(config: pytest.Config) -> list[Case]:
+    """The cases --case and --skip-case select (whether or not they apply)."""
+    from ._catalogue import load
+
+    return [spec for spec in load().values() if selected(spec.id, config.option.case, config.option.skip_case)]
 
 
 def _raw_tail(tail: str) -> str:

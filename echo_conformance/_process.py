@@ -120,3 +120,42 @@ def _processes(pids: list[int]) -> list[psutil.Process]:
         except psutil.NoSuchProcess:
             pass
     return procs
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system, every thread) the tree of ``pid`` has used so far, for
+    differences over a window (``cpu_seconds(pid)`` at its end less at its start).
+
+    Each process counts its own time and the time of the children it has reaped: the kernel
+    adds a child's total (its own and what it reaped in turn) to the parent's "children" time
+    when the parent waits for it, so CPU used in the window by a child that exits before the
+    window ends is still counted, by its parent, however briefly the child lived.  A reap
+    between the reading of a parent and of its child would count the child twice (or not at
+    all), so the tree is read twice and read again while the two readings disagree on which
+    processes there are or on what any of them has reaped (a reap is rare; at most a few
+    retries).  What is not counted: a child reaped by a process outside the tree (an orphan the
+    keeper reaps) or never waited for (SIGCHLD ignored: the kernel discards its times).
+    Resolution: the kernel's clock tick (10 ms) per process, user and system each.  Raises
+    ``psutil.NoSuchProcess`` when ``pid`` is gone."""
+    table = _cpu_table(pid)
+    for _ in range(5):
+        again = _cpu_table(pid)
+        agree = again.keys() == table.keys() and all(again[p][1] == table[p][1] for p in table)
+        table = again
+        if agree:
+            break
+    return sum(own + reaped for own, reaped in table.values())
+
+
+def _cpu_table(pid: int) -> dict[int, tuple[float, float]]:
+    """pid -> (its own CPU seconds, its reaped children's) for ``pid`` and its descendants."""
+    table = {}
+    for proc in [psutil.Process(pid), *_processes(descendants(pid))]:
+        try:
+            t = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            if proc.pid == pid:
+                raise
+            continue
+        table[proc.pid] = (t.user + t.system, t.children_user + t.children_system)
+    return table

@@ -1,7 +1,8 @@
-"""Looking at a server's process tree (psutil): descriptors, threads, children, memory."""
+"""Looking at a server's process tree (psutil): descriptors, threads, children, memory, CPU."""
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -159,3 +160,37 @@ def _cpu_table(pid: int) -> dict[int, tuple[float, float]]:
             continue
         table[proc.pid] = (t.user + t.system, t.children_user + t.children_system)
     return table
+
+
+def runnable(pid: int) -> dict[int, float]:
+    """Seconds each live thread of the tree of ``pid`` has been runnable so far -- on a CPU, or
+    waiting in a run queue for one (``/proc/PID/task/TID/schedstat``, Linux) -- keyed by
+    thread id; for :func:`runnable_in`.  Empty where the kernel does not keep these.
+
+    Unlike :func:`cpu_seconds` this does not depend on how busy the machine is: a thread that
+    spins is runnable all the time, whether it gets a core or waits for one, while its CPU time
+    shrinks with every other process that wants the core; a thread that sleeps in a wait is
+    neither.  Raises ``psutil.NoSuchProcess`` when ``pid`` is gone."""
+    found = {}
+    for process in [pid, *descendants(pid)]:
+        try:
+            tids = os.listdir(f"/proc/{process}/task")
+        except OSError:  # gone meanwhile
+            if process == pid:
+                raise psutil.NoSuchProcess(pid) from None
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{process}/task/{tid}/schedstat") as f:
+                    on_cpu, queued = f.read().split()[:2]
+            except (OSError, ValueError):  # ended meanwhile, or no schedstat
+                continue
+            found[int(tid)] = (int(on_cpu) + int(queued)) / 1e9
+    return found
+
+
+def runnable_in(before: dict[int, float], after: dict[int, float]) -> float:
+    """Runnable seconds between two :func:`runnable` readings: each thread's growth; a thread
+    that started in between counts from zero, one that ended in between is not counted (its
+    CPU still is, in :func:`cpu_seconds`: a thread that spins does not end)."""
+    return sum(seconds - before.get(tid, 0.0) for tid, seconds in after.items())

@@ -167,10 +167,11 @@ def runnable(pid: int) -> dict[int, float]:
     waiting in a run queue for one (``/proc/PID/task/TID/schedstat``, Linux) -- keyed by
     thread id; for :func:`runnable_in`.  Empty where the kernel does not keep these.
 
-    Unlike :func:`cpu_seconds` this does not depend on how busy the machine is: a thread that
-    spins is runnable all the time, whether it gets a core or waits for one, while its CPU time
-    shrinks with every other process that wants the core; a thread that sleeps in a wait is
-    neither.  Raises ``psutil.NoSuchProcess`` when ``pid`` is gone."""
+    A thread that spins is runnable all the time, whether it gets a core or waits for one,
+    while its CPU time shrinks with every other process that wants the core; only time a
+    hypervisor takes from the virtual CPU (steal) is missing.  A thread that sleeps in a wait
+    is neither; one that wakes now and then is runnable a little longer on a busy machine,
+    as it waits its turn each time.  Raises ``psutil.NoSuchProcess`` when ``pid`` is gone."""
     found = {}
     for process in [pid, *descendants(pid)]:
         try:

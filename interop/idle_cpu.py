@@ -29,7 +29,7 @@ window) pair, as a check with that pause and window would see it.  Scenarios:
   the upstream), silent again.  A serial server serves one client at a time: one is used, the
   rest wait in its backlog.
 
-The tables show, per entry and scenario, each figure as % of one core: the most over ``--repeat``
+The table shows, per entry and scenario, both figures as % of one core: the most over ``--repeat``
 runs (repeats go round the entries, so each entry's runs are spread in time).  The load
 average is printed before and after; ``--json`` keeps every reading.
 """
@@ -44,6 +44,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -68,16 +70,16 @@ PROGRESS = 2.0  # a warm-up or one-byte echo that makes no progress this long is
 STOPPING: list[Server] = []  # told to stop; waited for at the end
 
 
+def column(pause: float, window: float) -> str:
+    return f"w{window:g}/p{pause:g}"
+
+
 # --- clients (loopback only, every wait bounded) ---------------------------------------------
 
 def _connect(address: Address) -> socket.socket:
     sock = socket.create_connection((address.host, address.port), timeout=PROGRESS)
     sock.settimeout(PROGRESS)
     return sock
-
-
-def column(pause: float, window: float) -> str:
-    return f"w{window:g}/p{pause:g}"
 
 
 def _warm_tcp(address: Address, size: int) -> str:
@@ -231,9 +233,12 @@ def select(args: argparse.Namespace) -> list[Implementation]:
     return impls
 
 
-def table(results: list[dict], metric: str) -> str:
-    """Markdown: per entry and scenario, the most over the runs of each (pause, window) of
-    ``metric`` (cpu or runnable)."""
+METRICS = ("cpu", "runnable")
+
+
+def table(results: list[dict]) -> str:
+    """Markdown: per entry and scenario, the most over the runs of each (pause, window), as
+    "CPU / runnable" in % of one core."""
     head = ["entry", "scenario", "start", *[column(p, w) for p, w in COLUMNS], "procs/thr", "notes"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     by_impl: dict[str, list[dict]] = {}
@@ -245,10 +250,11 @@ def table(results: list[dict], metric: str) -> str:
         if not ok:
             lines.append(f"| {name} | - | - |" + " - |" * len(COLUMNS) + f" - | {'; '.join(errors)} |")
             continue
-        start = f"{max(r['start'][metric] for r in ok):.1f}"
+        start = " / ".join(f"{max(r['start'][m] for r in ok):.1f}" for m in METRICS)
         for index, scenario in enumerate(s["scenario"] for s in ok[0]["scenarios"]):
             seen = [r["scenarios"][index] for r in ok]
-            cells = [f"{max(s[metric][column(p, w)] for s in seen):.1f}" for p, w in COLUMNS]
+            cells = [" / ".join(f"{max(s[m][column(p, w)] for s in seen):.1f}" for m in METRICS)
+                     for p, w in COLUMNS]
             tree = f"{max(s['processes'] for s in seen)}/{max(s['threads'] for s in seen)}"
             notes = sorted({n for s in seen for n in s["notes"]} | set(errors))
             lines.append(f"| {name} | {scenario} | {start} | " + " | ".join(cells)
@@ -283,7 +289,7 @@ def main() -> None:
                     upstream = Server(UPSTREAM, Address(HOST, free_port()), Bounds()).start()
                 try:
                     result = measure(impl, upstream.address if impl.kind == "relay" else None, args.warmup * 1024)
-                except (LaunchError, OSError) as exc:
+                except (LaunchError, OSError, psutil.Error) as exc:  # psutil: it exited meanwhile
                     result = {"impl": impl.name, "error": str(exc).splitlines()[0]}
                 result.update(run=run, loadavg=loadavg())
                 results.append(result)
@@ -301,10 +307,9 @@ def main() -> None:
 
 
 def print_tables(results: list[dict]) -> None:
-    print("CPU, % of one core (user+system of the whole tree):\n")
-    print(table(results, "cpu"))
-    print("\nRunnable, % of one core (on a CPU or waiting in a run queue, live threads):\n")
-    print(table(results, "runnable"))
+    print("CPU (user+system of the whole tree) / runnable (on a CPU or waiting in a run queue for one),")
+    print("% of one core, the most over the runs; wW/pP: a window of W s after a pause of P s:\n")
+    print(table(results))
 
 
 if __name__ == "__main__":

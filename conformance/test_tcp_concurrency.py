@@ -11,7 +11,8 @@ from echo_conformance.check import (COMPLETE, DATA, PROMISE, STALLED, case, conn
 
 @case("tcp.serial.second-waits", "A serial server serves one client at a time: while client 1 is "
       "connected, client 2 gets no echo.", models=("serial",), guards=PROMISE,
-      defect="a server declared serial that serves clients concurrently")
+      defect="a server declared serial that serves clients concurrently",
+      budget=2.5)  # the serial window (0.5 s) and two echoes: 0.5-0.9 s
 def test_tcp_serial_second_waits(impl, endpoint, bounds):
     with connect(endpoint, bounds) as one:
         served(one, bounds, b"one", "client 1")
@@ -36,7 +37,7 @@ def test_tcp_serial_served_in_order(impl, endpoint, bounds):
         with connect(endpoint, bounds) as two:
             two.sendall(waiting)
             one.close()
-            out = exchange(two, [], expect=len(waiting), bounds=bounds, expected=waiting)
+            out = exchange(two, [], count=len(waiting), bounds=bounds, matching=waiting)
     finally:
         one.close()
     require(out.received == waiting and out.ended == COMPLETE,
@@ -54,7 +55,8 @@ MANY = 64
       models=("concurrent",), guards=PROMISE,
       # A server of its own: connections earlier checks made would count against a rate limit.
       fresh_server=True,
-      defect="a server declared concurrent that serves only some clients at a time")
+      defect="a server declared concurrent that serves only some clients at a time",
+      budget=5.0)  # 64 clients at once (a fork each): 0.02-0.2 s, 0.8 s loaded; a capacity serves them in groups
 def test_tcp_concurrent_many(impl, endpoint, bounds):
     at_once = min(MANY, impl.capacity or MANY)
     payloads = [f"client {i:02d} says hello".encode() for i in range(MANY)]
@@ -118,7 +120,8 @@ def _ranges(indices: list[int]) -> str:
 
 @case("tcp.concurrent.idle-client", "A connected client that sends nothing does not delay another "
       "client's echo.", models=("concurrent",), guards=PROMISE,
-      defect="a silent client blocks everyone (a blocking recv in an event loop)")
+      defect="a silent client blocks everyone (a blocking recv in an event loop)",
+      budget=lambda b, n: 2 * b.responsive + 0.5 * b.scale)  # the echo, then (the evidence) it once the first left
 def test_tcp_concurrent_idle_client(impl, endpoint, bounds):
     idle = connect(endpoint, bounds)  # stays idle
     with idle, connect(endpoint, bounds) as other:
@@ -130,10 +133,10 @@ def _served_beside(first, other, bounds, what: str, who: str) -> None:
     connected.  If not, the evidence says whether it was served as soon as ``first`` left (a
     server that serves one client at a time) or not even then."""
     payload = b"am I served?"
-    out = exchange(other, [payload], expect=len(payload), bounds=bounds, stall=bounds.responsive, expected=payload)
+    out = exchange(other, [payload], matching=payload, bounds=bounds, stall=bounds.responsive)
     if out.received != payload or out.ended != COMPLETE:
         first.close()
-        after = exchange(other, [], expect=len(payload) - len(out.received), bounds=bounds, stall=bounds.responsive)
+        after = exchange(other, [], count=len(payload) - len(out.received), bounds=bounds, stall=bounds.responsive)
         observe("blocked", by=what, waited=round(out.elapsed, 2),
                 served_after=out.received + after.received == payload)
     require(out.received == payload and out.ended == COMPLETE and out.elapsed <= bounds.responsive,
@@ -149,7 +152,8 @@ FILL_LIMIT = 64 * 1024 * 1024
 @case("tcp.concurrent.non-reading-client", "A client that sends without ever reading does not delay "
       "another client's echo (the server does not block on one client's full socket).",
       models=("concurrent",), guards=PROMISE,
-      defect="a client that never reads blocks everyone (a blocking send in an event loop)")
+      defect="a client that never reads blocks everyone (a blocking send in an event loop)",
+      budget=lambda b, n: 2 * b.responsive + 0.5 * b.scale)  # as tcp.concurrent.idle-client's
 def test_tcp_concurrent_non_reading_client(impl, endpoint, bounds):
     with connect(endpoint, bounds) as hog:
         pushed = fill_without_reading(hog, limit=FILL_LIMIT, settle=bounds.push_settle, bounds=bounds)

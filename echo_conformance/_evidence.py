@@ -211,7 +211,7 @@ def observe(fact: str, **fields) -> None:
 
 # --- what the client helpers record ---------------------------------------------------------
 
-def _counts(sock) -> tuple[int, int]:
+def counts(sock) -> tuple[int, int]:
     """(bytes sent, bytes received) on ``sock`` so far, as its trace lane counts them."""
     lane = getattr(sock, "_trace_lane", None)
     return (lane.sent, lane.received) if lane is not None else (0, 0)
@@ -224,7 +224,7 @@ class Exchange:
     def __init__(self, sock, *, want: int, expected: bytes | None, half_close: bool, until_eof: bool,
                  others: int = 0) -> None:
         self.sock, self.want, self.expected, self.others = sock, want, expected, others
-        self.sent_before, self.got_before = _counts(sock)
+        self.sent_before, self.got_before = counts(sock)
         shut_at = getattr(sock, "_shut_at", None)
         self.half_closed = half_close or shut_at is not None
         self.paused = round(time.monotonic() - shut_at, 2) if shut_at is not None else 0.0

@@ -12,15 +12,17 @@ import importlib
 import json
 import os
 import shlex
+import sys
 from pathlib import Path
 
 import psutil
 import pytest
 
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
-from . import _budget, _evidence, _report, _trace, _verdict, checks
-from ._bounds import Bounds, case_budget
+from . import _budget, _evidence, _example, _preflight, _report, _verdict, _wire, checks
+from ._bounds import Bounds
 from ._cases import Case, Violation
+from ._command import INTERRUPTED, UNTESTABLE
 from ._expect import check_budget_fixture  # noqa: F401  (the check_budget fixture, for every check)
 from ._address import Address
 from ._launch import LaunchError, Server
@@ -103,19 +105,59 @@ def _runs_only_the_checks(config: pytest.Config) -> bool:
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """``-n auto`` for a run of the checks: two workers per core.  A check spends much of its
-    time in bounded waits (a quiet window, a server settling, a server process starting, and
-    on a failing server the progress bound), when its worker needs no CPU.  Measured on 2
-    cores: the full suite over 16 implementations takes 70-76 s with 2 workers, 56-66 s with
-    3 or 4; a run over a server that never reads (every check waits out its 2 s progress
-    bound) 23 s with 3 workers, 17 s with 4.  Another project's own run, with this plugin
-    loaded, keeps xdist's default.  (Four per core, tried for runs over one implementation,
-    made failing runs faster -- a server that never reads 12-14 s instead of 17 s -- but put
-    8 heavy cases on 2 cores at once: a correct server's case then ran out of its time budget,
-    and a relay that sleeps per byte failed 14 cases instead of 10.)"""
+    """``-n auto`` for a run of the checks: two workers per core, since a check spends much of
+    its time in bounded waits that need no CPU (four per core made a correct server's heavy
+    case run out of its budget; docs/checks.md has the measurements).  Another project's own
+    run, with this plugin loaded, keeps xdist's default."""
     if not _runs_only_the_checks(config):
         return None
     return 2 * (os.cpu_count() or 1)
+
+
+#: pytest's options that make a run show something (help, fixtures, the collected tests) or plan
+#: rather than run the tests: no preflight for those
+_NOT_RUNNING = ("help", "version", "markers", "showfixtures", "show_fixtures_per_test", "cacheshow", "collectonly",
+                "setuponly", "setupplan", "looponfail")
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """The preflight (``_preflight``), on the controller before anything else runs (no worker
+    started yet, no header printed): a server that cannot be tested is reported once, in a
+    block of its own, and the run ends there with exit status 6.  A run that does not run the
+    checks, or runs them with --no-preflight, goes on as it was; bad options are left for
+    ``pytest_configure`` to report as usage errors."""
+    if hasattr(config, "workerinput") or config.option.no_preflight or not _runs_the_checks(config):
+        return None
+    if any(getattr(config.option, name, False) for name in _NOT_RUNNING) or not config.option.timeout_scale > 0:
+        return None
+    try:
+        impls = _implementations(config)
+    except ManifestError:
+        return None
+    try:
+        troubles = _preflight.check(impls, Bounds().scaled(config.option.timeout_scale),
+                                    config.option.case, config.option.skip_case)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    if not troubles:
+        return None
+    print(_preflight.report(troubles, PROG, UNTESTABLE), file=sys.stderr)
+    return UNTESTABLE
+
+
+def _runs_the_checks(config: pytest.Config) -> bool:
+    """The run's arguments include the packaged checks, or an implementation named on the command
+    line brings them in (``_add_the_checks``)."""
+    if any(getattr(config.option, s.lstrip("-").replace("-", "_")) is not None for s in SOURCES):
+        return True
+    for arg in config.args:
+        if config.option.pyargs and arg.startswith("echo_conformance"):
+            return True
+        path = Path(config.invocation_params.dir, arg.split("::")[0]).resolve()
+        if path == CHECKS or CHECKS in path.parents or path in CHECKS.parents:
+            return True
+    return False
 
 
 @pytest.hookimpl(trylast=True)  # after Hypothesis' own: --hypothesis-profile is loaded before
@@ -136,7 +178,8 @@ def pytest_configure(config: pytest.Config) -> None:  # the checks are imported 
 
 
 def _raise_fd_limit() -> None:
-    """The suite itself holds 1,100+ client sockets open in the scale checks."""
+    """The suite itself holds a client socket per connection of the scale check open
+    (``DEFAULT_CONNECTIONS``, or the thousands a server declares)."""
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -186,7 +229,7 @@ def _budget_of(item: pytest.Item, bounds: Bounds) -> float:
     spec, impl = _case_of(item), _impl_of(item)
     if spec is None or impl is None:
         return 0.0
-    return case_budget(bounds, spec.id, impl.connections or impl.capacity or 1100)
+    return spec.budget_for(bounds, impl.held_connections)
 
 
 def _case_of(item: pytest.Item) -> Case | None:
@@ -234,9 +277,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
-    """A case's trace of what happened on the wire, and its evidence, start with its call."""
+    """A case's trace of what happened on the wire (``_wire``), and its evidence
+    (``_evidence``), start with its call."""
     if _case_of(item) is not None:
-        _trace.start()
+        _wire.start()
         _evidence.start()
         server = item.stash.get(_SERVER, None)
         if server is not None:
@@ -244,7 +288,7 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 
 
 class _CaseBudgets:
-    """Each case's call runs under its time budget (``_budget``; how much: ``_bounds.case_budget``).
+    """Each case's call runs under its time budget (``_budget``; how much: ``Case.budget_for``).
     When a wait was cut short by it, the case fails: with its own failure and the budget's
     note, or -- if it passed anyway, a quiet window cut short proves nothing -- with the
     budget's own verdict."""
@@ -311,7 +355,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if verdict.lines:
         report.longrepr = verdict.message
     report.user_properties += list(verdict.properties)
-    _trace.annotate(report, verdict.outcome)  # a failure's timeline: observed, never judged
+    _trace_into_report(report, verdict.outcome)
     _attach_evidence(item, report, verdict.outcome, server, died)
 
 
@@ -340,6 +384,14 @@ def _attach_evidence(item: pytest.Item, report: pytest.TestReport, outcome: str,
             _evidence.stop()
 
 
+def _trace_into_report(report: pytest.TestReport, outcome: str) -> None:
+    """A failure's timeline goes into its report (observed, never judged: ``_report.annotate``);
+    the case's trace ends with its teardown."""
+    _report.annotate(report, outcome, _wire.current())
+    if report.when == "teardown":
+        _wire.stop()
+
+
 _FAILED = pytest.StashKey[bool]()
 _SERVER = pytest.StashKey[Server]()  # the shared server a check talks to, for failure notes
 _OUTPUT_MARK = pytest.StashKey[int]()  # how much that server had printed when the case began
@@ -347,19 +399,54 @@ _LAUNCHED = pytest.StashKey[list]()  # the servers the check started itself (``l
 
 
 def _error_of(exc: BaseException) -> _verdict.Error:
-    """What a check raised, as the verdict policy sees it."""
-    step = getattr(exc, "conformance_step", None)
-    common = dict(message=str(exc), type_name=type(exc).__name__, step=step if isinstance(step, str) else None,
-                  notes=tuple(str(n) for n in getattr(exc, "__notes__", ())))
-    if isinstance(exc, Violation):
-        return _verdict.Error(_verdict.VIOLATION, expected=exc.expected, observed=exc.observed, **common)
-    if isinstance(exc, LaunchError):
+    """What a check raised, as the verdict policy sees it: the failure itself, with the failing
+    example as data and only the notes worth showing (``_example``)."""
+    failure = _failure_in(exc)
+    notes = [str(n) for e in dict.fromkeys((exc, failure)) for n in getattr(e, "__notes__", ())]
+    example, notes = _example.split_notes(notes)
+    named = getattr(failure, _example.ATTRIBUTE, None)
+    if named is not None:
+        example = _example.describe(named)
+    if failure is not exc:
+        notes.append(FLAKY_NOTE)
+    step = getattr(failure, "conformance_step", None)
+    common = dict(message=str(failure), type_name=type(failure).__name__,
+                  step=step if isinstance(step, str) else None, notes=tuple(notes), example=example)
+    if isinstance(failure, Violation):
+        return _verdict.Error(_verdict.VIOLATION, expected=failure.expected, observed=failure.observed, **common)
+    if isinstance(failure, LaunchError):
         return _verdict.Error(_verdict.LAUNCH, **common)
-    if isinstance(exc, psutil.NoSuchProcess):
+    if isinstance(failure, psutil.NoSuchProcess):
         return _verdict.Error(_verdict.PROCESS_GONE, **common)
-    if isinstance(exc, OSError):
-        return _verdict.Error(_verdict.OS_ERROR, errno=exc.errno, **common)
+    if isinstance(failure, OSError):
+        return _verdict.Error(_verdict.OS_ERROR, errno=failure.errno, **common)
     return _verdict.Error(_verdict.OTHER, **common)
+
+
+FLAKY_NOTE = ("(the failure did not repeat the same way when the example was run again: what the server does "
+              "varies from run to run)")
+_SERVER_FAILURES = (Violation, LaunchError, psutil.NoSuchProcess, OSError)
+
+
+def _failure_in(exc: BaseException) -> BaseException:
+    """The server's failure inside Hypothesis' complaint that a failure was flaky: a server whose
+    failure depends on timing (it echoes one read, then closes) fails differently when Hypothesis
+    runs an example again, and Hypothesis raises ``Flaky`` (a group of the failures, or an error
+    whose context is the failure).  Any other exception is its own failure."""
+    from hypothesis.errors import Flaky
+
+    if not isinstance(exc, Flaky):
+        return exc
+    queue, seen = [exc], set()
+    while queue:
+        e = queue.pop(0)
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, _SERVER_FAILURES):
+            return e
+        queue += [*getattr(e, "exceptions", ()), *(c for c in (e.__cause__, e.__context__) if c is not None)]
+    return exc
 
 
 @pytest.hookimpl(trylast=True)
@@ -371,8 +458,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     config.pluginmanager.register(
         _report.Collector(config.stash[IMPLS], timeout_scale=config.stash[BOUNDS].scale,
-                          directory=config.option.conformance_report),
+                          directory=config.option.conformance_report, cases=lambda: _selected_cases(config)),
         "echo-conformance-report")
+
+
+def _selected_cases(config: pytest.Config) -> list[Case]:
+    """The cases --case and --skip-case select (whether or not they apply)."""
+    from ._catalogue import load
+
+    return [spec for spec in load().values() if selected(spec.id, config.option.case, config.option.skip_case)]
 
 
 def _raw_tail(tail: str) -> str:
@@ -396,7 +490,7 @@ def _pool(bounds: Bounds):
 
 
 def _host(spec: Case) -> str:
-    return "::1" if spec.family == "ipv6" else "127.0.0.1"
+    return "::1" if spec.ip == "ipv6" else "127.0.0.1"
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 # The GitHub Action's run step (action.yml): turns the action's inputs, given as INPUT_*
 # environment variables, into an echo-conformance command line, runs it, adds the report to
 # the job summary, and exits with the command's status (0 conforming, 1 a MUST failed,
-# 2 interrupted, 3 internal error, 4 usage error).
+# 2 interrupted, 3 internal error, 4 usage error, 6 the server could not be tested).
 #
 # Locally:  INPUT_IMPL_CMD='./my-server --port {port}' scripts/action-run.sh
 # ECHO_CONFORMANCE names the command to run, split on spaces (default: echo-conformance).

@@ -187,7 +187,10 @@ def _exchange(sock: socket.socket, chunks: Iterable[bytes], count: int, matching
                     if nxt is None:
                         writing = False
                         if half_close:
-                            sock.shutdown(socket.SHUT_WR)
+                            try:
+                                sock.shutdown(socket.SHUT_WR)
+                            except OSError:  # ENOTCONN: the server has reset the connection already
+                                return Exchanged(bytes(received), RESET, time.monotonic() - start, sent, stall)
                         sel.modify(sock, selectors.EVENT_READ)
                     else:
                         pending = memoryview(nxt)

@@ -239,7 +239,7 @@ class Exchange:
         expected = self.expected[:max(self.want, len(out.received))] if self.expected is not None else None
         fact = stream_fact(expected, out.received, sent=out.sent, want=self.want, ended=out.ended,
                            elapsed=round(out.elapsed, 3), first=self.sent_before == self.got_before == 0)
-        if expected is not None and self.want <= 64:
+        if expected is not None and self.want <= 16:
             fact["head"] = repr(expected[:16])
         if self.others:
             fact["others"] = self.others

@@ -193,6 +193,8 @@ def test_udp_echo_peers(impl, endpoint, bounds):
                 observe("misdelivered", what=f"peer {p} received " + (f"peer {owner[d]}'s datagram" if d in owner
                                                                       else f"{len(d):,} bytes that no peer sent"),
                         foreign=d not in owner)
+                for shape in _shapes(list(owner), [d for _, d in wrong if d not in owner]):
+                    observe("datagram-shape", shape=shape)
             require(not wrong,
                     expected=f"each of {PEERS} peers receives only answers to its own datagrams",
                     observed=lambda: f"wrong answers (try {attempt}): {len(wrong)} answer(s) reached the "

@@ -311,7 +311,7 @@ def misdelivers(run: Run) -> Finding | None:
         return None
     c, f = hits[0]
     crowd = run.facts("crowd-served", prefix="tcp.concurrent")
-    return _found(f"{c}: {f.get('what')}", hits, crowd)
+    return _found(f"{c}: {f.get('what')}", hits, crowd, _stalled_anywhere(run))
 
 
 # --- relays: facts only a relay's checks record --------------------------------------------------
@@ -400,6 +400,8 @@ def no_echo(run: Run) -> Finding | None:
     alone_facts = streams(run, lambda f: alone(f) and f.get("want", 0) > 0)
     if len({c for c, _ in alone_facts}) < 2 or any(f.get("got") for _, f in streams(run, lambda f: True)):
         return None
+    if run.facts("held-until", lambda f: f.get("what")):
+        return None  # a newline or a half-close let the echo through
     if any(run.passed(c) for c in ECHOES):
         return None
     c, f = _smallest(alone_facts)
@@ -416,11 +418,18 @@ def echo_at_eof(run: Run) -> Finding | None:
     if not held or streams(run, lambda f: not f.get("half_closed") and f.get("got")):
         return None  # echoes came back on open connections: not this
     at_eof = streams(run, lambda f: f.get("half_closed") and f.get("ended") == "eof" and cmp(f) == "exact")
-    if not at_eof and not run.passed("tcp.halfclose.small"):
+    if not at_eof and not run.passed("tcp.halfclose.small") and not _held_until(run, "eof"):
         return None
+    if _held_until(run, "newline"):
+        return None  # a newline lets it through: it echoes lines
     c, f = _smallest(held)
     also = f" (after a half-close the whole echo comes back: {'tcp.halfclose.small passed' if not at_eof else at_eof[0][0]})"
     return _found(said(c, f) + also, held, _stalled_anywhere(run))
+
+
+def _held_until(run: Run, what) -> list[tuple[str, dict]]:
+    """The probe of a held echo (tcp.echo.unbuffered): what made the rest come back."""
+    return run.facts("held-until", lambda f: f.get("what") == what)
 
 
 def line_buffered(run: Run) -> Finding | None:
@@ -428,8 +437,13 @@ def line_buffered(run: Run) -> Finding | None:
     cut = [(c, f) for c, f in stuck if f.get("newline_cut")]
     if not cut or len(cut) < len([1 for _, f in stuck if cmp(f) == "short"]):
         return None  # some echo stopped inside a line
+    probed = _held_until(run, "newline")
+    if not probed and not any(f.get("got") for _, f in cut):
+        return None  # nothing shows that a newline would have let the echo through
     c, f = _smallest(cut)
     text = said(c, f) + (" (no newline in it)" if not f.get("got") else " (up to the last newline)")
+    if probed:
+        text += f"; once a newline followed, {probed[0][0]} got its echo"
     lines = [(cc, ff) for cc, ff in cut if ff.get("got")]
     if lines and not f.get("got"):
         cc, ff = _smallest(lines)
@@ -442,9 +456,13 @@ BLOCK = 512
 
 
 def _held(f: dict) -> bool:
-    """The echo stopped just short of the end, or at a multiple of a block, mid-line."""
-    return (alone(f) and f.get("got") and cmp(f) == "short" and not f.get("newline_cut")
-            and (f["cmp"].get("n", 0) <= 16 or f["got"] % BLOCK == 0) and (stalled_short(f) or tail_lost(f)))
+    """The echo stopped just short of the end (or, the connection still open, at a multiple
+    of a block), mid-line."""
+    if not (alone(f) and f.get("got") and cmp(f) == "short" and not f.get("newline_cut")):
+        return False
+    if f["cmp"].get("n", 0) <= 16:
+        return stalled_short(f) or tail_lost(f)
+    return stalled_short(f) and f["got"] % BLOCK == 0
 
 
 def holds_back_tail(run: Run) -> Finding | None:
@@ -487,7 +505,8 @@ def first_read_only(run: Run) -> Finding | None:
         return None
     c, f = _smallest(echoed)
     return _found(said(c, f), echoed, streams(run, cut_off), run.facts(ev.PUSH, lambda f: f.get("reset")),
-                  run.facts(ev.QUIET, lambda f: f.get("ended") in CLOSED), run.facts("crowd-served"))
+                  run.facts(ev.QUIET, lambda f: f.get("ended") in CLOSED), run.facts("crowd-served"),
+                  run.facts("socket-error", lambda f: f.get("error") in ("BrokenPipeError", "ConnectionResetError")))
 
 
 def alters_data(run: Run) -> Finding | None:
@@ -527,7 +546,7 @@ def loses_data_under_load(run: Run) -> Finding | None:
 
 
 def slow_echo(run: Run) -> Finding | None:
-    slow = streams(run, lambda f: f.get("ended") == "slow")
+    slow = streams(run, lambda f: f.get("ended") == "slow" and f.get("got"))  # some came, too slowly
     if not slow:
         return None
     c, f = _smallest(slow)

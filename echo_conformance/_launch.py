@@ -13,6 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
+
 from . import _budget
 from ._address import Address
 from ._bounds import Bounds
@@ -157,6 +159,18 @@ class Server:
 
     def alive(self) -> bool:
         return self.pid is not None and not self._exited.is_set()
+
+    def dead(self, within: float) -> bool:
+        """The server process has exited (its exit status is then known): what its keeper
+        says, or -- the keeper's word may be a moment behind -- the process is gone, and its
+        keeper reports the exit within ``within`` seconds."""
+        if self.pid is None or self._exited.is_set():
+            return self.pid is not None
+        try:
+            gone = psutil.Process(self.pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            gone = True
+        return gone and self._exited.wait(within)
 
     def _wait_ready(self, transport: str) -> None:
         if transport == "udp":

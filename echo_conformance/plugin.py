@@ -338,12 +338,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         item.stash[_FAILED] = True
     impl = _impl_of(item)
     server = item.stash.get(_SERVER, None)
-    died = report.failed and server is not None and not server.alive()
+    died = report.failed and server is not None and server.dead(within=item.config.stash[BOUNDS].confirm)
+    error = _error_of(call.excinfo.value) if report.failed and call.excinfo else None
     verdict = _verdict.decide(_verdict.PhaseFacts(
         case=spec.id, level=spec.level, requirement=spec.requirement,
         implementation=impl.name if impl else None, reproduce=reproduce_command(item),
         when=report.when, result=report.outcome,
-        error=_error_of(call.excinfo.value) if report.failed and call.excinfo else None,
+        error=error,
         strict_should=item.config.option.strict_should,
         known=_verdict.known_reason(_report.known_failures(item.config), impl.name if impl else None, spec.id),
         known_source=item.config.option.known_failures or "the known-failures file",
@@ -356,19 +357,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.longrepr = verdict.message
     report.user_properties += list(verdict.properties)
     _trace_into_report(report, verdict.outcome)
-    _attach_evidence(item, report, verdict.outcome, server, died)
+    _attach_evidence(item, report, verdict.outcome, server, died, error)
 
 
-def _attach_evidence(item: pytest.Item, report: pytest.TestReport, outcome: str, server, died: bool) -> None:
+def _attach_evidence(item: pytest.Item, report: pytest.TestReport, outcome: str, server, died: bool,
+                     error: _verdict.Error | None) -> None:
     """A failing case's evidence (``_evidence``), with the process's fate: whether the server
-    exited, and what it printed meanwhile.  After the teardown the case's evidence is over."""
+    exited, and what it printed meanwhile; and a socket error the check did not expect.  After
+    the teardown the case's evidence is over."""
     evidence = _evidence.current()
     try:
         if evidence is not None and outcome in _verdict.DETAILED and report.when in ("call", "teardown"):
             facts = evidence.snapshot()
+            if error is not None and error.kind == _verdict.OS_ERROR:
+                facts.append({"fact": "socket-error", "error": error.type_name, "step": error.step or ""})
             launched = [s for s in item.stash.get(_LAUNCHED, []) if s is not server]
             # a server that exited on its own (the suite sent it no SIGTERM) crashed
-            crashed = [s for s in launched if s.pid is not None and not s.alive() and not s.terminated]
+            confirm = item.config.stash[BOUNDS].confirm
+            crashed = [s for s in launched if not s.terminated and s.dead(within=confirm)]
             if died:
                 crashed.insert(0, server)
             for s in crashed:

@@ -133,11 +133,12 @@ FAST_LOOP = [
 ]
 
 
+@pytest.mark.parametrize("page", ["CONTRIBUTING.md", "docs/development.md"])
 @pytest.mark.parametrize("command, names", FAST_LOOP, ids=["impl", "case", "proof"])
-def test_the_fast_loop_names_what_exists(command, names):
-    named = set(re.findall(command, GUIDE))
-    assert named, f"CONTRIBUTING.md shows no command {command}"
-    assert named <= names(), f"CONTRIBUTING.md's commands name what does not exist: {sorted(named - names())}"
+def test_the_fast_loop_names_what_exists(page, command, names):
+    named = set(re.findall(command, (ROOT / page).read_text(encoding="utf-8")))
+    assert named, f"{page} shows no command {command}"
+    assert named <= names(), f"{page}'s commands name what does not exist: {sorted(named - names())}"
 
 
 # --- a check ------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ def test_every_file_the_guide_names_exists():
 
 
 @pytest.mark.parametrize("path", sorted(p for p in NAMED if p.startswith(CORPUS)))
-def test_what_the_guide_names_of_the_corpus_the_install_script_makes(path):
+def test_the_corpus_paths_the_guide_names_are_made_by_the_install_script(path):
     assert re.search(rf"{re.escape(path.rstrip('/'))}\b", script_code(INSTALL)), \
         f"CONTRIBUTING.md names {path}, which scripts/install-test-deps.sh does not make"
     if not (ROOT / path).exists():

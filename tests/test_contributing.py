@@ -67,7 +67,7 @@ def test_every_file_the_guide_names_exists():
 
 @pytest.mark.parametrize("path", sorted(p for p in NAMED if p.startswith(CORPUS)))
 def test_the_corpus_paths_the_guide_names_are_made_by_the_install_script(path):
-    assert re.search(rf"{re.escape(path.rstrip('/'))}\b", script_code(INSTALL)), \
+    assert re.search(rf"{re.escape(path.rstrip('/'))}\b", INSTALLS), \
         f"CONTRIBUTING.md names {path}, which scripts/install-test-deps.sh does not make"
     if not (ROOT / path).exists():
         not_installed(f"{path} does not exist: scripts/install-test-deps.sh (as root) makes it")
@@ -240,6 +240,8 @@ def installs(code: str, need: str) -> bool:
     return False
 
 
+#: the install script's commands
+INSTALLS = script_code(INSTALL)
 #: (script text, a need, installed?): what the script runs installs, a name in a comment nothing
 SCRIPTS = [
     ("DEBIAN_PACKAGES=(\n  haproxy\n  socat  # socat-* entries\n)", "socat", True),
@@ -264,7 +266,8 @@ SCRIPTS = [
 ]
 
 
-@pytest.mark.parametrize("text, need, expected", SCRIPTS)
+@pytest.mark.parametrize("text, need, expected", SCRIPTS,
+                         ids=[f"{i}-{need}-{'yes' if ok else 'no'}" for i, (_, need, ok) in enumerate(SCRIPTS)])
 def test_what_a_script_installs_is_read_from_its_commands(text, need, expected):
     assert installs(script_code(text), need) is expected
 
@@ -272,12 +275,12 @@ def test_what_a_script_installs_is_read_from_its_commands(text, need, expected):
 def test_an_entry_named_only_in_a_comment_is_not_installed():
     commented = INSTALL.replace("\n  socat ", "\n  # socat ")
     assert commented != INSTALL and "socat-* entries" in commented
-    assert installs(script_code(INSTALL), "socat") and not installs(script_code(commented), "socat")
+    assert installs(INSTALLS, "socat") and not installs(script_code(commented), "socat")
 
 
 @pytest.mark.parametrize("impl", INTEROP, ids=lambda i: i.name)
 def test_an_interop_entry_has_what_its_recipe_asks_for(impl):
     for key in ("project", "docs", "needs"):
         assert impl.extra.get(key), f"{impl.name}: interop/manifest.toml gives no {key}"
-    missing = [need for need in impl.extra["needs"] if not installs(script_code(INSTALL), need)]
+    missing = [need for need in impl.extra["needs"] if not installs(INSTALLS, need)]
     assert not missing, f"{impl.name}: scripts/install-test-deps.sh does not install {missing}"

@@ -15,6 +15,7 @@ that no rule explains get an honest last entry: no known mistake matches, start 
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -145,15 +146,21 @@ def catalogue(home: Path) -> str:
     out = ["| mistake | what the server does wrong |", "|---|---|"]
     out += [f"| [`{d.id}`](#{d.id}) | {d.summary} |" for d in DEFECTS]
     for d in DEFECTS:
-        out += ["", f"### {d.id}", "", f"**{d.summary}**", "", f"- **How a client sees it:** {d.client}.",
-                f"- **Why servers get it wrong:** {d.cause}."]
+        out += ["", f"### {d.id}", "", f"**{d.summary}**", "", *_item("How a client sees it", d.client),
+                *_item("Why servers get it wrong", d.cause)]
         if d.hint:
-            out.append(f"- **First, check the declaration:** {d.hint}.")
+            out += _item("First, check the declaration", d.hint)
         if d.fix is not None:
             number, code = d.fix.code(home)
-            out += [f"- **The fix:** `{d.fix.reference}` ([`{d.fix.path}`](../{d.fix.path}), line {number}): "
-                    f"{d.fix.why}.", "", "```python", *_dedent(code), "```"]
+            out += _item("The fix", f"`{d.fix.reference}` ([`{d.fix.path}`](../{d.fix.path}), line {number}): {d.fix.why}")
+            out += ["", "```python", *_dedent(code), "```"]
     return "\n".join(out)
+
+
+def _item(title: str, text: str, width: int = 116) -> list[str]:
+    """A bullet of the page, wrapped to the docs' width."""
+    return textwrap.wrap(f"- **{title}:** {text}.", width, subsequent_indent="  ", break_on_hyphens=False,
+                         break_long_words=False)
 
 
 def _dedent(code: list[str]) -> list[str]:

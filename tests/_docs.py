@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from echo_conformance._catalogue import load, markdown_table
+from echo_conformance._diagnosis import HOME, catalogue
 from echo_conformance.bench import _report as bench_report
 from echo_conformance.cli import markdown_options
 from echo_conformance._registry import bundled, load_manifest
@@ -61,6 +62,7 @@ SECTIONS = {
     "interop": Section(DOCS / "interop.md", lambda: matrix(load())),
     "bench": Section(README, bench_table),
     "options": Section(README, markdown_options),
+    "mistakes": Section(DOCS / "mistakes.md", lambda: catalogue(HOME)),
 }
 
 

@@ -191,6 +191,7 @@ BASE_TOOLS = {"cat": "coreutils", "systemd-socket-activate": "systemd"}
 #: the Debian package (a pattern) that installs a command or file an entry needs, where it is not
 #: the package of the same name
 PACKAGE_OF = {"tclsh": "tcl", "tcpserver": "ucspi-tcp", "java": "openjdk-*-jdk*", "node": "nodejs",
+              "escript": "erlang-base",
               "/usr/lib/nginx/modules/ngx_stream_module.so": "libnginx-mod-stream"}
 #: (a need under interop/, the script's command that installs it): regular expressions; {ext} is
 #: the extension of the launcher's source a server is compiled from, interop/launchers/SOURCE.ext

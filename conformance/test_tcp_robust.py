@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from echo_conformance.check import (COMPLETE, DATA, DEFAULT_CONNECTIONS, GROWTH, HANG, LEAK_PER_CONNECTION, PROMISE,
-                                    MiB, abort, burst, case, chunked, connect, describe_stream, exchange,
-                                    fill_without_reading, gather, leak_allowance, memory, observe, pseudo_random, require,
-                                    roundtrip, settle, steady, step)
+                                    MiB, Pace, abort, burst, case, chunked, connect, describe_stream, exchange,
+                                    fill_without_reading, gather, leak_allowance, memory, observe, pseudo_random,
+                                    require, roundtrip, settle, steady, step)
 
 
 # --- resets ------------------------------------------------------------------------------
@@ -133,10 +133,17 @@ RESET_EVERY = 4
 #: and worker pools lazily on their first connections and keep them; that is not a leak.
 #: A leak grows with the work, so it shows after the churn that follows.
 WARM_UP = 50
+#: Each phase's cycles are paced (``Pace``): a first this many seconds, then each cycle within
+#: ``CYCLE``.  A fork server needs 3-10 ms a cycle quiet, 30 ms with the machine loaded (a
+#: super-server that forks and execs cat(1) per connection ran out of 6 s for 350 loaded): the
+#: budget is the two phases' paces.
+CHURN_START, CYCLE = 1.5, 0.03
 
 
 def _churn(server, bounds, cycles: int, what: str) -> None:
+    pace = Pace(CHURN_START * bounds.scale, CYCLE * bounds.scale, f"{what} cycles", cycles)
     for i in range(cycles):
+        pace.keep(i)
         with step(f"{what}: cycle {i + 1} of {cycles}"), connect(server.address, bounds) as sock:
             out = exchange(sock, [b"churn"], matching=b"churn", bounds=bounds)
             if i % RESET_EVERY == 0:
@@ -150,9 +157,8 @@ def _churn(server, bounds, cycles: int, what: str) -> None:
       f"zombie children has grown by {leak_allowance(CHURN)} ({LEAK_PER_CONNECTION:g} per cycle) or more "
       "over its count after the warm-up: nothing grows with the work.", guards=GROWTH, heavy=True,
       defect="descriptors, threads or child processes leaked per connection (often on the reset path)",
-      # Two settle windows and 3 s, plus 30 ms a cycle: a fork server needs 0.9 s quiet, 3 s loaded;
-      # a super-server that forks and execs cat(1) per connection ran out of 6 s loaded.
-      budget=lambda bounds, connections: (3.0 + (WARM_UP + CHURN) * 0.03) * bounds.scale)
+      # the paces of the two phases (a fork server needs 0.9 s in all quiet, 3 s loaded)
+      budget=lambda bounds, connections: (2 * CHURN_START + (WARM_UP + CHURN) * CYCLE) * bounds.scale)
 def test_tcp_resources_churn(impl, launch, bounds):
     server = launch()
     _churn(server, bounds, WARM_UP, "warm-up")
@@ -161,7 +167,7 @@ def test_tcp_resources_churn(impl, launch, bounds):
             observed=f"it exited (status {server.exit_code})")
     _churn(server, bounds, CHURN, "churn")
     allowance = leak_allowance(CHURN)
-    after = settle(server.pid, baseline, allowance, bounds.release)
+    after = settle(server.pid, baseline, allowance, bounds.release, bounds.release_stall)
     if after is not None:
         for resource, grown in after.growth(baseline).items():
             if grown > allowance:
@@ -180,6 +186,9 @@ def test_tcp_resources_churn(impl, launch, bounds):
 #: How many of the connections send and must be echoed: the newest (a server that fails at
 #: a descriptor limit fails on those) and a spread of the others.
 SCALE_ECHOED = 64
+#: Connections are opened at a steady pace (``Pace``): a first this many seconds, then each
+#: within ``SCALE_EACH`` (a fork server needs 2-14 ms; event loops 0.3-3 s for 10,000).
+SCALE_START, SCALE_EACH = 5.0, 0.011
 
 
 @case("tcp.scale.connections", f"A concurrent server holds the connections it declares ({DEFAULT_CONNECTIONS:,} by "
@@ -188,15 +197,16 @@ SCALE_ECHOED = 64
       guards=PROMISE, defect="a concurrent server that dies or stops serving at select()'s 1,024 descriptors, "
       "or a pool smaller than it declares", models=("concurrent",), heavy=True,
       fresh_server=True,  # connections an earlier check left stuck would count against the limit
-      # 5 s plus 11 ms a connection (a fork server needs 2-14 ms; event loops 0.3-3 s for 10,000):
-      # 17 s for the default, 1.7x the 10 s seen in CI, still inside the 20 s a whole run may take.
-      budget=lambda bounds, connections: (5.0 + connections * 0.011) * bounds.scale)
+      # the pace of opening them (below): 17 s for the default, 1.7x the 10 s seen in CI
+      budget=lambda bounds, connections: (SCALE_START + connections * SCALE_EACH) * bounds.scale)
 def test_tcp_scale_connections(impl, endpoint, bounds):
     count = impl.held_connections
     within = bounds.crowd + count * bounds.crowd_each
+    pace = Pace(SCALE_START * bounds.scale, SCALE_EACH * bounds.scale, "connections opened", count)
     socks = []
     try:
         for i in range(count):
+            pace.keep(i)
             with step(f"opening connection {i + 1} of {count:,}"):
                 socks.append(connect(endpoint, bounds))
         chosen = sorted({*range(max(0, count - SCALE_ECHOED // 2), count),

@@ -87,6 +87,10 @@ class Bounds:
     #: this after its clients leave.  Healthy servers take milliseconds; 10 s covers a
     #: machine busy forking a thousand processes for another check, and a leak never ends.
     release: float = 10.0
+    #: ... but a release that has not brought any count down for this long has stopped: a leak
+    #: stays where it is.  A correct server's counts fall within milliseconds of its clients'
+    #: closes, within a second loaded; a fork server reaps every 50 ms: a 4x margin at least.
+    release_stall: float = 4.0
     #: A crowd of simultaneous connections (tcp.scale.connections) may take this, plus
     #: ``crowd_each`` per connection, to be echoed...
     crowd: float = 10.0

@@ -367,6 +367,18 @@ def relay_throttles(run: Run) -> Finding | None:
 
 # --- the echo itself ------------------------------------------------------------------------------
 
+def slow_per_connection(run: Run) -> Finding | None:
+    hits = run.facts("pace")
+    if not hits:
+        return None
+    c, f = hits[0]
+    each = f["elapsed"] / max(f["done"], 1)
+    return _found(f"{c}: {f['done']:,} of {f['of']:,} {f['what']} after {f['elapsed']:.2f} s, about "
+                  f"{each * 1000:,.0f} ms each (at most {f['each'] * 1000:g} ms allowed)", hits,
+                  run.facts(ev.CONNECT_FAILED, lambda f: f.get("how") == "timeout"), run.facts("crowd-served"),
+                  streams(run, lambda f: f.get("first") and waited_short(f) and not f.get("got")))
+
+
 def stops_accepting(run: Run) -> Finding | None:
     if run.facts("blocked", lambda f: f.get("served_after")):
         return None  # a connection that held the server explains the connections that hung
@@ -914,6 +926,13 @@ DEFECTS: tuple[Defect, ...] = (
            Fix("tcp-relay", _RELAY, "while data := src.recv(65536):", 2, "reads of up to 64 KiB, forwarded at once"),
            relay_throttles),
     # -- the echo itself
+    Defect("slow-per-connection", "It takes too long to set up each connection.",
+           "every new client waits a noticeable time; many clients, or many connections in a row, pile up",
+           "a process (a shell, an interpreter, a helper program) started per connection, or other slow "
+           "work done before a connection is served",
+           Fix("tcp-relay", _RELAY, "common.start_thread(relay, client, peer, upstream_addr)", 1,
+               "a thread per connection, in the same process: microseconds, not a program's start-up"),
+           slow_per_connection),
     Defect("stops-accepting", "It stops accepting new connections.",
            "after the first few clients, new connections hang in the handshake",
            "accept() is no longer called: the thread that should call it is busy serving, or blocked",

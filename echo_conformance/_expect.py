@@ -15,6 +15,7 @@ from hypothesis.errors import InvalidArgument
 
 from . import _budget, _example
 from ._cases import Violation, require
+from ._evidence import observe
 from ._client import connect, exchange
 from ._diff import describe_stream
 from ._hypothesis import check_settings
@@ -49,6 +50,33 @@ def served(sock, bounds, payload: bytes, who: str, *, stall: float | None = None
             observed=lambda: f"{describe_stream(payload, out.received, who=who)}; {out.describe()} "
                              f"after {out.elapsed:.2f} s")
     return out
+
+
+# --- a steady rate ---------------------------------------------------------------------------
+
+class Pace:
+    """Work a case does item by item (connections opened, cycles run), each due by a steady
+    rate: item ``i`` (from 0) within ``base + i * each`` seconds of the start.  The case's
+    budget is built the same way (``base + items * each``), so a server slower than that could
+    not finish anyway: the case fails as soon as the server falls behind, with how far it got,
+    instead of at the end of its budget (a process started per connection fails in seconds,
+    not in a quarter of a minute)."""
+
+    def __init__(self, base: float, each: float, what: str, total: int) -> None:
+        self.base, self.each, self.what, self.total = base, each, what, total
+        self.start = time.monotonic()
+
+    def keep(self, done: int) -> None:
+        """Fail the case if item ``done`` (``done`` items finished so far) is late."""
+        took = time.monotonic() - self.start
+        due = self.base + done * self.each
+        if took <= due:
+            return
+        observe("pace", what=self.what, done=done, of=self.total, elapsed=round(took, 2), each=self.each)
+        require(False, expected=f"{self.total:,} {self.what} at a steady rate: each within {self.each * 1000:g} ms "
+                                f"(after a first {self.base:g} s)",
+                observed=f"{done:,} of {self.total:,} {self.what} after {took:.2f} s: at that rate they would take "
+                         f"{took / max(done, 1) * self.total:,.0f} s")
 
 
 # --- a failing check's budget --------------------------------------------------------------

@@ -76,11 +76,23 @@ def wait_for(pid: int, done, within: float) -> Snapshot | None:
         time.sleep(0.05)  # polling /proc: there is no event for "a thread ended"
 
 
-def settle(pid: int, baseline: Snapshot, allowance: int, within: float) -> Snapshot | None:
+def settle(pid: int, baseline: Snapshot, allowance: int, within: float, stall: float) -> Snapshot | None:
     """Wait (up to ``within``) for the tree's process, zombie, fd and thread counts to come
     within ``allowance`` of ``baseline``'s -- servers release per-connection resources
-    asynchronously."""
-    return wait_for(pid, lambda now: now.within(baseline, allowance), within)
+    asynchronously -- or until they have not come down for ``stall`` seconds: a release under
+    way keeps bringing them down, a leak stays where it is."""
+    least, since = None, time.monotonic()
+
+    def done(now: Snapshot) -> bool:
+        nonlocal least, since
+        if now.within(baseline, allowance):
+            return True
+        excess = sum(now.growth(baseline).values())
+        if least is None or excess < least:
+            least, since = excess, time.monotonic()
+        return time.monotonic() - since >= stall
+
+    return wait_for(pid, done, within)
 
 
 def steady(pid: int, within: float, window: float) -> Snapshot | None:

@@ -56,7 +56,7 @@ from ._client import (MSG_MORE, Exchanged, MiB, abort, burst, chunked, connect, 
                       listen_quietly, pseudo_random)
 from ._diff import describe_stream
 from ._evidence import echoed, observe
-from ._expect import RAN_OUT, CheckBudget, property_check, roundtrip, served
+from ._expect import RAN_OUT, CheckBudget, Pace, property_check, roundtrip, served
 from ._hypothesis import check_settings
 from ._launch import LaunchError
 from ._outcomes import ANSWERED, COMPLETE, EOF, LOST, RESET, SLOW, STALLED, TIMEOUT, WRONG
@@ -85,7 +85,7 @@ __all__ = [
     # the UDP client
     "udp_socket", "ask", "collect", "multiset_difference", "size_list", "ANSWERED", "LOST", "MAX_IPV4", "TRIES",
     # property checks
-    "CheckBudget", "check_settings",
+    "CheckBudget", "check_settings", "Pace",
     # bounds and leaks
     "Bounds", "LEAK_PER_CONNECTION", "leak_allowance", "PACE",
     # the server's process tree, and servers a check starts

@@ -19,7 +19,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass, field
 
-from hypothesis import settings, strategies as st
+from hypothesis import note, settings, strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
                                  run_state_machine_as_test)
 
@@ -63,8 +63,11 @@ class EchoMachine(RuleBasedStateMachine):
         # earlier than an earlier run with the same start is reported as flaky.
         self.budget.start()
 
-    def _step(self, rule: str, **args) -> None:
-        self.steps.append(f"state.{rule}({', '.join(f'{k}={v!r}' for k, v in args.items())})")
+    def _step(self, rule: str, did: str, **args) -> None:
+        """Record a step: what it did (a comment above the step, in Hypothesis's printout of
+        the failing example too) and the call."""
+        note(f"# {did}")
+        self.steps += [f"# {did}", f"state.{rule}({', '.join(f'{k}={v!r}' for k, v in args.items())})"]
 
     def teardown(self) -> None:
         for conn in self.open:
@@ -85,29 +88,38 @@ class EchoMachine(RuleBasedStateMachine):
 
     @initialize()
     def open_two_connections(self) -> None:
-        # Every story starts with two connections: cross-talk needs at least two.
-        self._step("open_two_connections")
+        # Every story starts with two connections (cross-talk needs at least two), and two
+        # echoes in a row on the first, the second sent once the first is back.
+        self._step("open_two_connections", "opens connections 1 and 2; connection 1 sends b'<1>first', reads "
+                                           "its echo, then sends b'<1>second' and reads its echo")
+        first = self._open()
         self._open()
-        self._open()
+        for data in (b"first", b"second"):
+            self._send(first, data)
+            self._read(first)
 
     @precondition(lambda self: len(self.open) < self.max_open)
     @rule()
     def open_connection(self) -> None:
-        self._step("open_connection")
+        self._step("open_connection", f"opens connection {self.count + 1}")
         self._open()
 
-    def _open(self) -> None:
+    def _open(self) -> Conn:
         self.count += 1
         conn = Conn(self.count, connect(self.endpoint, self.bounds))
         self.open.append(conn)
         self.queue.append(conn)
+        return conn
 
     @precondition(lambda self: any(not c.half_closed for c in self.open))
     @rule(index=st.integers(0, MAX_OPEN - 1), data=st.binary(min_size=0, max_size=4096))
     def send(self, index: int, data: bytes) -> None:
         writable = [c for c in self.open if not c.half_closed]
         conn = writable[index % len(writable)]
-        self._step("send", data=data, index=index)
+        self._step("send", f"{conn} sends {_shown(conn.tag + data)}", data=data, index=index)
+        self._send(conn, data)
+
+    def _send(self, conn: Conn, data: bytes) -> None:
         chunk = conn.tag + data
         conn.sock.sendall(chunk)
         conn.sent += chunk
@@ -115,17 +127,22 @@ class EchoMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.open)
     @rule(index=st.integers(0, MAX_OPEN - 1))
     def read(self, index: int) -> None:
-        self._step("read", index=index)
         conn = self._pick(index)
+        self._step("read", f"{conn} reads", index=index)
+        self._read(conn)
+
+    def _read(self, conn: Conn) -> None:
         if self._served(conn):
             out = exchange(conn.sock, [], expect=len(conn.sent) - len(conn.received), bounds=self.bounds,
                            stall=self.budget.stall, expected=bytes(conn.sent[len(conn.received):]))
             conn.received += out.received
             self._inconclusive(out)
+            if out.ended != COMPLETE:  # its echo delivered to another connection says more
+                self.received_is_a_prefix_of_sent()
             self._require(bytes(conn.received) == bytes(conn.sent) and out.ended == COMPLETE, out,
                           expected=f"{conn} receives the echo of everything it sent",
-                          observed=lambda: f"{describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn))}; "
-                                           f"{out.describe()}")
+                          observed=lambda: f"{describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn))}\n"
+                                           f"  how it ended: {out.describe()}")
         else:
             out = listen_quietly(conn.sock, self.bounds.serial_peek)
             conn.received += out.received
@@ -137,14 +154,16 @@ class EchoMachine(RuleBasedStateMachine):
     @rule(index=st.integers(0, MAX_OPEN - 1))
     def half_close(self, index: int) -> None:
         writable = [c for c in self.open if not c.half_closed]
-        self._step("half_close", index=index)
         conn = writable[index % len(writable)]
-        if self._served(conn) and len(conn.received) < len(conn.sent):
+        reads = self._served(conn) and len(conn.received) < len(conn.sent)
+        self._step("half_close", f"{conn} {'reads the rest of its echo, then ' if reads else ''}half-closes",
+                   index=index)
+        if reads:
             # Its echo is collected first, so that whether the server still holds some of it
             # when the EOF comes is never a matter of timing: this check is about which
             # connection gets which bytes; losing the tail at a half-close is what the
             # tcp.halfclose cases force, every run.
-            self.read(self.open.index(conn))
+            self._read(conn)
         conn.sock.shutdown(socket.SHUT_WR)
         conn.half_closed = True
         if self.queue and self.queue[0] is conn:
@@ -153,9 +172,9 @@ class EchoMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(c.half_closed for c in self.open))
     @rule(index=st.integers(0, MAX_OPEN - 1))
     def drain(self, index: int) -> None:
-        self._step("drain", index=index)
         closing = [c for c in self.open if c.half_closed]
         conn = closing[index % len(closing)]
+        self._step("drain", f"{conn} reads the rest of its echo and the EOF, then closes", index=index)
         # A serial server reaches this connection only once the ones before it are done.
         earlier = self.queue[: self.queue.index(conn)] if conn in self.queue else []
         for other in earlier:
@@ -166,8 +185,8 @@ class EchoMachine(RuleBasedStateMachine):
         self._inconclusive(out)
         self._require(bytes(conn.received) == bytes(conn.sent) and out.ended == EOF, out,
                       expected=f"{conn}, half-closed, receives the rest of its echo and then EOF",
-                      observed=lambda: f"{describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn))}; "
-                                       f"{out.describe()}")
+                      observed=lambda: f"{describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn))}\n"
+                                       f"  how it ended: {out.describe()}")
         self._close(conn)
 
     def _inconclusive(self, out) -> None:
@@ -196,13 +215,13 @@ class EchoMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.open)
     @rule(index=st.integers(0, MAX_OPEN - 1))
     def close(self, index: int) -> None:
-        self._step("close", index=index)
+        self._step("close", f"{self._pick(index)} closes", index=index)
         self._close(self._pick(index))
 
     @precondition(lambda self: self.open)
     @rule(index=st.integers(0, MAX_OPEN - 1))
     def reset(self, index: int) -> None:
-        self._step("reset", index=index)
+        self._step("reset", f"{self._pick(index)} resets (RST)", index=index)
         self._close(self._pick(index), reset=True)
 
     @invariant()
@@ -223,6 +242,13 @@ class _Run(tuple):
 
     def __repr__(self) -> str:
         return "\n" + "\n".join(self)
+
+
+def _shown(chunk: bytes, limit: int = 24) -> str:
+    """The bytes a step sends, as a comment shows them: short ones whole."""
+    if len(chunk) <= limit:
+        return f"{chunk!r} ({len(chunk):,} bytes)"
+    return f"{chunk[:limit]!r}... ({len(chunk):,} bytes)"
 
 
 def _available(sock: socket.socket) -> bytes:

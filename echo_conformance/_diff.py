@@ -259,7 +259,7 @@ def _ascii(data: bytes) -> str:
 def dump_lines(rows: list[tuple[str, bytes]], width: int) -> list[str]:
     """One line per (label, bytes): the hex, padded to ``width`` bytes, then the ASCII column."""
     label_width = max(len(label) for label, _ in rows)
-    return [f"{label.ljust(label_width)}: {_hex(data).ljust(3 * width - 1)}  |{_ascii(data)}|"
+    return [f"{(label + ':').ljust(label_width + 1)} {_hex(data).ljust(3 * width - 1)}  |{_ascii(data)}|"
             for label, data in rows]
 
 

@@ -142,4 +142,4 @@ def test_describe_stream_has_the_sentence_and_an_ascii_column():
 
 def test_dump_lines_pad_the_hex_and_dot_the_unprintable():
     lines = dump_lines([("a", b"A\x00\x7f\xff~ "), ("bb", b"")], width=8)
-    assert lines == ["a : 41 00 7f ff 7e 20        |A...~ |", "bb: (nothing)                ||"]
+    assert lines == ["a:  41 00 7f ff 7e 20        |A...~ |", "bb: (nothing)                ||"]

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from . import _trace
+from ._interrupt import Extent, Progress
 from ._verdict import (DETAILED, ERROR, FAIL, FAILING, ORDER, PASS, SKIP, XFAIL, case_outcome, parse_known_failures,
                        worse)
 
@@ -63,10 +64,12 @@ def _fallback_outcome(report) -> str:
 class Collector:
     """Gathers one result per test item on the controller and writes the reports."""
 
-    def __init__(self, implementations, timeout_scale: float = 1.0, directory: str | None = None) -> None:
+    def __init__(self, implementations, timeout_scale: float = 1.0, directory: str | None = None,
+                 progress: Progress | None = None) -> None:
         self.implementations = list(implementations)  # echo_conformance._registry.Implementation
         self.timeout_scale = timeout_scale
         self.directory = directory
+        self.progress = progress  # how much of the run ran (_interrupt)
         self.results: dict[str, dict] = {}
         self.started = time.time()
 
@@ -114,10 +117,15 @@ class Collector:
         if self.directory:
             tr.write_line(f"\nconformance report: {Path(self.directory) / 'report.html'} (also .md and .json)")
 
+    def extent(self) -> Extent:
+        return self.progress.extent() if self.progress else Extent(len(self.results), len(self.results), None)
+
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.extent().interrupted:  # a case cut short has no verdict: its setup passing proves nothing
+            self.results = {k: r for k, r in self.results.items() if k in self.progress.finished}
         if not self.directory:
             return
-        write(Path(self.directory), self.document(exitstatus))
+        write(Path(self.directory), self.document(int(session.exitstatus)))
 
     def document(self, exitstatus: int) -> dict:
         impls = {i.name: {**i.declared(), "cases": []} for i in self.implementations}
@@ -128,12 +136,19 @@ class Collector:
         counts: dict[str, int] = {}
         for r in self.results.values():
             counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+        extent = self.extent()
+        failed = any(r["outcome"] in FAILING for r in self.results.values())
         return {
             "suite": "echo-conformance",
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "duration": round(time.time() - self.started, 2),
             "exit_status": int(exitstatus),
-            "conforming": all(r["outcome"] not in FAILING for r in self.results.values()),
+            # interrupted: false if a case failed, else null (unknown: the cases not run may fail)
+            "conforming": False if failed else None if extent.interrupted else True,
+            "interrupted": extent.interrupted,
+            **({"interruption": extent.interruption} if extent.interrupted else {}),
+            "cases_run": extent.cases_run,
+            "cases_total": extent.cases_total,
             "counts": counts,
             "timeout_scale": self.timeout_scale,
             "implementations": impls,
@@ -196,6 +211,7 @@ def _failures(results: list[dict]) -> tuple[list[dict], list[dict]]:
 
 def _summary(document: dict) -> str:
     counts = ", ".join(f"{v} {k}" for k, v in sorted(document["counts"].items(), key=lambda kv: ORDER[kv[0]]))
+    counts = counts or "no case finished"
     return (f"run started {document['started']}, took {document['duration']} s; {counts}; "
             f"time bounds scaled by {document['timeout_scale']:g}")
 
@@ -213,10 +229,26 @@ def _server_died(r: dict) -> str | None:
     return f"The server process exited{status} during the check. Its last output:"
 
 
+def _extent(document: dict) -> Extent:
+    return Extent(document.get("cases_run", 0), document.get("cases_total"), document.get("interruption"))
+
+
+def verdict_line(document: dict) -> tuple[str, str]:
+    """The verdict in a few words, and what qualifies it (empty for a run that ran to the end):
+    ``("NOT conforming", "")``, ``("interrupted: 5 of 24 cases ran", "SIGTERM; no verdict: ...")``."""
+    extent = _extent(document)
+    if not extent.interrupted:
+        return ("conforming" if document["conforming"] else "NOT conforming"), ""
+    if document["conforming"] is False:
+        return "NOT conforming", f"{extent.sentence()} ({extent.interruption}); a case failed before the run stopped"
+    return extent.sentence(), f"{extent.interruption}; no verdict: the cases that did not run could fail"
+
+
 def markdown(document: dict) -> str:
     results = _results(document)
-    verdict = "conforming" if document["conforming"] else "NOT conforming"
-    lines = ["# echo-conformance report", "", f"Verdict: **{verdict}** ({_summary(document)}).", "",
+    verdict, qualified = verdict_line(document)
+    headline = f"Verdict: **{verdict}**" + (f" — {qualified}" if qualified else "")
+    lines = ["# echo-conformance report", "", f"{headline} ({_summary(document)}).", "",
              "## Matrix (check group x implementation)", "", "```",
              *matrix_lines(results, list(document["implementations"])), "```", ""]
     failures, expected = _failures(results)
@@ -267,6 +299,7 @@ pre{margin:0;padding:.45rem .7rem;background:#f6f8fa;border:1px solid #e3e6ea;bo
  white-space:pre-wrap;overflow-wrap:anywhere}
 .verdict-bad{color:#b42318} .verdict-good{color:#1a7f37}
 .meta{color:#57606a;margin:.2rem 0 1rem}
+.interrupted{margin:.2rem 0;padding:.4rem .7rem;background:#fff8c5;border:1px solid #d4a72c;border-radius:4px}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse}
 th,td{border:1px solid #d0d7de;padding:.2rem .6rem}
@@ -364,14 +397,15 @@ def html_page(document: dict) -> str:
                     f"<span class='level'>{escape(levels[case_id])}</span></th>{''.join(cells)}</tr>")
     failures, expected = _failures(results)
     skipped = sorted((r for r in results if r["outcome"] == SKIP), key=lambda r: (r["id"], r["implementation"]))
-    good = document["conforming"]
+    verdict, qualified = verdict_line(document)
+    good = document["conforming"] is True and not qualified
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>echo-conformance: {'conforming' if good else 'NOT conforming'}</title>",
+        f"<title>echo-conformance: {verdict}</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f"<h1>echo-conformance: <span class='{'verdict-good' if good else 'verdict-bad'}'>"
-        f"{'conforming' if good else 'NOT conforming'}</span></h1>",
+        f"<h1>echo-conformance: <span class='{'verdict-good' if good else 'verdict-bad'}'>{verdict}</span></h1>",
+        f"<p class='interrupted'>{escape(qualified)}.</p>" if qualified else "",
         f"<p class='meta'>{escape(_summary(document))}.</p>",
         "<h2>Matrix</h2>",
         f"<div class='scroll'><table><thead><tr><th scope='col'>case</th>{head}</tr></thead>"

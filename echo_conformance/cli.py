@@ -35,7 +35,9 @@ EXIT_STATUS = (
          "as an expected failure, and so is a case listed in --known-failures)"),
     (FAILED, "not conforming: a MUST-level case failed (or a SHOULD-level one, with --strict-should), "
              "or a case listed in --known-failures passed: the list is stale"),
-    (INTERRUPTED, "interrupted (Ctrl-C); every server the run started is stopped"),
+    (INTERRUPTED, "interrupted: stopped before every case ran (Ctrl-C, SIGTERM, a session timeout, -x under "
+                  "xdist) with no failure to report; the reports say how many cases ran and never call the run "
+                  "conforming; every server the run started is stopped"),
     (INTERNAL_ERROR, "internal error: a bug in the suite or in a pytest plugin (the output has the traceback)"),
     (USAGE_ERROR, "usage error, reported in one line: a bad option, command template, manifest or "
                   "known-failures file, or a selection with no case to run"),

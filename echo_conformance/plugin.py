@@ -8,6 +8,7 @@ HTML reports, reading the known-failures file) lives in ``_report``.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import shlex
@@ -17,7 +18,7 @@ import psutil
 import pytest
 
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
-from . import _budget, _report, _trace, _verdict, checks
+from . import _budget, _interrupt, _report, _trace, _verdict, checks
 from ._bounds import Bounds, case_budget
 from ._cases import Case, Violation
 from ._expect import check_budget_fixture  # noqa: F401  (the check_budget fixture, for every check)
@@ -131,6 +132,7 @@ def pytest_configure(config: pytest.Config) -> None:  # the checks are imported 
     config.stash[BOUNDS] = Bounds().scaled(config.option.timeout_scale)
     _raise_fd_limit()
     config.pluginmanager.register(_CaseBudgets(), "echo-conformance-budgets")
+    config.pluginmanager.register(_interrupt.StopSignals(), "echo-conformance-signals")
     _report.configure(config)
 
 
@@ -336,10 +338,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if hasattr(config, "workerinput") or IMPLS not in config.stash:
         return
+    progress = _interrupt.Progress(_case_nodeids(config))
+    progress.pytest_sessionstart(session)
+    config.pluginmanager.register(progress, "echo-conformance-progress")
     config.pluginmanager.register(
         _report.Collector(config.stash[IMPLS], timeout_scale=config.stash[BOUNDS].scale,
-                          directory=config.option.conformance_report),
+                          directory=config.option.conformance_report, progress=progress),
         "echo-conformance-report")
+
+
+def _case_nodeids(config: pytest.Config):
+    """``is_case(nodeid)``: the node ID is one of the checks' (what xdist's controller knows of a test)."""
+    @functools.lru_cache(maxsize=None)
+    def in_checks(path: str) -> bool:
+        return Path(config.rootpath, path).resolve().parent == CHECKS
+
+    return lambda nodeid: in_checks(nodeid.split("::")[0])
 
 
 def _raw_tail(tail: str) -> str:

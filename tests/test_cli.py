@@ -25,7 +25,7 @@ from echo_conformance._options import OPTIONS
 from echo_conformance.cli import EXIT_STATUS, OWN_OPTIONS
 
 from ._suite import ROOT, as_in_a_terminal
-from .test_harness import _servers, _wait_for
+from .test_harness import _cmdline, _servers, _wait_for
 
 NODE_ECHO = f"node {ROOT / 'examples' / 'node' / 'echo.js'} {{host}} {{port}}"
 BANNER = f"{{python}} {ROOT / 'tests' / 'faulty' / 'banner.py'} --host {{host}} --port {{port}}"
@@ -182,19 +182,26 @@ def test_a_target_reproduce_line_keeps_its_declarations_and_skip_case_leaves_cas
 
 # --- exit 2 and 3 ----------------------------------------------------------------------------------
 
-def test_interrupted_exits_2_and_leaves_no_server(tmp_path):
+@pytest.mark.parametrize("sig, workers", [(signal.SIGINT, "0"), (signal.SIGTERM, "0"), (signal.SIGTERM, "2")],
+                         ids=["SIGINT", "SIGTERM", "SIGTERM-xdist"])
+def test_interrupted_exits_2_leaves_no_server_and_every_report_says_so(sig, workers, tmp_path):
+    """Ctrl-C, or SIGTERM (a cancelled CI job) sent to the command alone: exit 2 without a
+    traceback, no server left, and the reports say "interrupted: k of 2 cases ran", never
+    conforming.  tcp.echo.unbuffered passes first; tcp.halfclose.small waits (30 x its bound) for
+    an EOF that never_close.py never sends, and is interrupted: it has no verdict."""
     token = uuid.uuid4().hex
     never_closes = f"{{python}} {ROOT / 'tests' / 'faulty' / 'never_close.py'} --host {{host}} --port {{port}}"
     proc = subprocess.Popen([sys.executable, "-m", "echo_conformance", "--impl-cmd", never_closes, "--case",
-                             "tcp.halfclose.small", "--timeout-scale", "30", "-n", "0"], cwd=tmp_path,
+                             "tcp.echo.unbuffered", "--case", "tcp.halfclose.small", "--timeout-scale", "30",
+                             "-n", workers, "--report", "out"], cwd=tmp_path,
                             env=command_env(tmp_path, ECHO_CONFORMANCE_TEST_TOKEN=token),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
                             preexec_fn=as_in_a_terminal)
     try:
-        _wait_for(lambda: [p for p in _servers(token) if "never_close" in " ".join(p.cmdline())], 60,
-                  "the server to start")
-        time.sleep(0.5)  # the check is now waiting for an EOF that never comes
-        proc.send_signal(signal.SIGINT)
+        server = str(ROOT / "tests" / "faulty" / "never_close.py")  # its own process, not the command's or keeper's
+        _wait_for(lambda: [p for p in _servers(token) if _cmdline(p)[1:2] == [server]], 60, "the server to start")
+        time.sleep(1.0)  # the check is now waiting for an EOF that never comes
+        proc.send_signal(sig)
         output, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -202,6 +209,31 @@ def test_interrupted_exits_2_and_leaves_no_server(tmp_path):
             proc.wait()
     assert proc.returncode == 2, f"exit status {proc.returncode}\n{output}"
     _wait_for(lambda: not _servers(token), 20, "every server process to be gone")
+    assert not re.search(r"Traceback|Warning|KeyboardInterrupt|crashed", output), output
+    document = json.loads((tmp_path / "out" / "report.json").read_text())
+    cases = report_cases(tmp_path / "out")
+    ran = document["cases_run"]
+    assert (document["interrupted"], document["conforming"], document["cases_total"]) == (True, None, 2)
+    assert document["interruption"] == ("Ctrl-C" if sig == signal.SIGINT else "SIGTERM")
+    assert ran == len(cases) <= 1 and "tcp.halfclose.small" not in cases, cases  # cut short: no verdict
+    assert all(c["outcome"] == "pass" for c in cases.values())
+    said = f"interrupted: {ran} of 2 cases ran"
+    assert said in output and "no verdict" in (tmp_path / "out" / "report.md").read_text()
+    for page in ("report.md", "report.html"):
+        text = (tmp_path / "out" / page).read_text()
+        assert said in text and "conforming" not in text.replace("NOT conforming", ""), page
+
+
+def test_a_run_stopped_by_x_is_interrupted_and_not_conforming(tmp_path):
+    run = echo_conformance("--impl-cmd", BANNER, "--case", "tcp.echo.unbuffered", "--case", "tcp.echo.no-banner",
+                           "-n", "0", "--report", "out", "--", "-x", cwd=tmp_path)
+    assert run.returncode == 1, run.stdout + run.stderr
+    document = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert {k: document[k] for k in ("interrupted", "interruption", "conforming", "cases_run", "cases_total")} == {
+        "interrupted": True, "interruption": "stopping after 1 failures", "conforming": False, "cases_run": 1,
+        "cases_total": 2}
+    assert "interrupted: 1 of 2 cases ran (stopping after 1 failures)" in run.stdout
+    assert "Verdict: **NOT conforming** — interrupted: 1 of 2 cases ran" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_internal_error_exits_3(tmp_path):

@@ -28,6 +28,7 @@ from ._command import FAILED, INTERNAL_ERROR, INTERRUPTED, OK, USAGE_ERROR, Pars
 from ._options import (CASES, CHECKS, COMMAND, OPTIONS, PACKAGE, PROG, SUITE_INI, WHAT, Option, UsageError,
                        check_prefixes, in_groups, markdown_table, pytest_argv, selected)
 from ._registry import BUNDLED_MANIFEST, DECLARATIONS, ManifestError, from_options
+from ._writable import check_directory, check_file, junit_path
 
 
 EXIT_STATUS = (
@@ -236,6 +237,10 @@ def _check(ns: argparse.Namespace) -> None:
         from_options(vars(ns))
     except ManifestError as exc:
         raise UsageError(str(exc)) from None
+    if ns.report:
+        check_directory(ns.report, "--report")
+    if ns.junitxml:
+        check_file(junit_path(ns.junitxml), "--junitxml")
     # (--case and --skip-case are checked by the plugin: importing the checks here, before
     # pytest starts, would keep pytest from rewriting hypothesis's asserts)
 

@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
-from . import _budget, _interrupt, _report, _trace, _verdict, checks
+from . import _budget, _interrupt, _report, _trace, _verdict, _writable, checks
 from ._bounds import Bounds, case_budget
 from ._cases import Case, Violation
 from ._expect import check_budget_fixture  # noqa: F401  (the check_budget fixture, for every check)
@@ -54,6 +54,19 @@ def _check_case_prefixes(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
 
 
+
+
+def _check_output_paths(config: pytest.Config) -> None:
+    """A report that could not be written is a usage error now, not an internal error at the end."""
+    if hasattr(config, "workerinput"):
+        return
+    try:
+        if config.option.conformance_report:
+            _writable.check_directory(config.option.conformance_report, "--conformance-report")
+        if getattr(config.option, "xmlpath", None):
+            _writable.check_file(_writable.junit_path(config.option.xmlpath), "--junitxml")
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -128,6 +141,7 @@ def pytest_configure(config: pytest.Config) -> None:  # the checks are imported 
     except ManifestError as exc:
         raise pytest.UsageError(str(exc)) from None
     _check_case_prefixes(config)
+    _check_output_paths(config)
     _add_the_checks(config)
     config.stash[BOUNDS] = Bounds().scaled(config.option.timeout_scale)
     _raise_fd_limit()

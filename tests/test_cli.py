@@ -114,6 +114,11 @@ USAGE_ERRORS = [
      "no case to run: none of the selected cases applies"),
     (["--impl-cmd", THREAD, "--known-failures", "missing.toml"], "--known-failures: cannot read missing.toml"),
     (["--list", "--case", "nonesuch"], "--case nonesuch: no case ID starts with"),
+    (["--impl-cmd", THREAD, "--report", "/proc/nonesuch/out"], "--report /proc/nonesuch/out: cannot write there"),
+    (["--impl-cmd", THREAD, "--report", "m.toml"], "--report m.toml: not a directory"),
+    (["--impl-cmd", THREAD, "--report", "m.toml/out"], "--report m.toml/out: m.toml is not a directory"),
+    (["--impl-cmd", THREAD, "--junitxml", "/proc/nonesuch/j.xml"], "--junitxml /proc/nonesuch/j.xml: cannot write"),
+    (["--impl-cmd", THREAD, "--junitxml", "."], ": a directory, not a file"),
     (["bench"], "unrecognized arguments: bench"),
 ]
 
@@ -126,6 +131,25 @@ def test_usage_error_is_one_line_and_exit_4(args, message, tmp_path):
     errors = [line for line in run.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and message in errors[0], run.stderr
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_report_paths_are_checked_without_leaving_anything_behind(tmp_path):
+    """The check creates what the run would and removes it: a run that then stops at a later
+    usage error (here an unknown case) leaves no directory."""
+    run = echo_conformance("--impl-cmd", THREAD, "--report", "new/deeper/out", "--junitxml", "xml/j.xml", "--case",
+                           "nonesuch", "-n", "0", cwd=tmp_path)
+    assert run.returncode == 4 and "--case nonesuch" in run.stderr, run.stderr
+    assert not (tmp_path / "new").exists() and not (tmp_path / "xml").exists(), list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("option", ["--conformance-report=/proc/nonesuch/out", "--junitxml=/proc/nonesuch/j.xml"])
+def test_the_plugin_reports_a_bad_report_path_as_a_usage_error(option, tmp_path):
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "echo_conformance", "-p", "no:cacheprovider",
+                          f"--confcutdir={ROOT / 'echo_conformance'}", "--impl-cmd", THREAD, option],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120, env=command_env(tmp_path),
+                         stdin=subprocess.DEVNULL)
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert f"ERROR: {option.split('=')[0]} /proc/nonesuch/" in run.stderr and "cannot write there" in run.stderr
 
 
 # --- verdicts: exit 0 and 1 ----------------------------------------------------------------------

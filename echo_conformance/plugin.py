@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
-from . import _budget, _interrupt, _report, _trace, _verdict, _writable, checks
+from . import _budget, _interrupt, _junit, _report, _trace, _verdict, _writable, checks
 from ._bounds import Bounds, case_budget
 from ._cases import Case, Violation
 from ._expect import check_budget_fixture  # noqa: F401  (the check_budget fixture, for every check)
@@ -355,10 +355,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     progress = _interrupt.Progress(_case_nodeids(config))
     progress.pytest_sessionstart(session)
     config.pluginmanager.register(progress, "echo-conformance-progress")
-    config.pluginmanager.register(
-        _report.Collector(config.stash[IMPLS], timeout_scale=config.stash[BOUNDS].scale,
-                          directory=config.option.conformance_report, progress=progress),
-        "echo-conformance-report")
+    collector = _report.Collector(config.stash[IMPLS], timeout_scale=config.stash[BOUNDS].scale,
+                                  directory=config.option.conformance_report, progress=progress)
+    config.pluginmanager.register(collector, "echo-conformance-report")
+    if getattr(config.option, "xmlpath", None):
+        config.pluginmanager.register(_junit.Regrader(_writable.junit_path(config.option.xmlpath), collector),
+                                      "echo-conformance-junit")
 
 
 def _case_nodeids(config: pytest.Config):

@@ -24,7 +24,7 @@ from echo_conformance._launch import free_port
 from echo_conformance._options import OPTIONS
 from echo_conformance.cli import EXIT_STATUS, OWN_OPTIONS
 
-from ._suite import ROOT, as_in_a_terminal
+from ._suite import FAULTY, ROOT, as_in_a_terminal
 from .test_harness import _cmdline, _servers, _wait_for
 
 NODE_ECHO = f"node {ROOT / 'examples' / 'node' / 'echo.js'} {{host}} {{port}}"
@@ -299,10 +299,78 @@ def test_the_action_runs_the_command_and_writes_the_report_and_the_summary(tmp_p
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert (tmp_path / "echo-conformance-report" / "report.json").exists()
     assert "tcp.echo.unbuffered" in summary.read_text()
+    assert "::" not in ok.stdout  # nothing to annotate
     bad = run_action(tmp_path, {"impl-cmd": BANNER, "report-dir": "banner", "extra-args": "--case tcp.echo.no-banner -n 0"},
                      command, env)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert report_cases(tmp_path / "banner")["tcp.echo.no-banner"]["outcome"] == "fail"
+    assert ("\n::error title=tcp.echo.no-banner (MUST) failed on external::expected nothing from the server during "
+            "the first 0.3 s; observed 28 unsolicited byte(s)") in bad.stdout, bad.stdout
+    should = run_action(tmp_path, {"impl-file": str(FAULTY), "report-dir": "should",
+                                   "extra-args": "--impl no-reuseaddr --case lifecycle.restart -n 0"}, command, env)
+    assert should.returncode == 0, should.stdout + should.stderr
+    assert "\n::warning title=lifecycle.restart (SHOULD) not met (SHOULD%2C not fatal) on no-reuseaddr::" in should.stdout
+
+
+def test_a_cancelled_action_stops_the_command_and_still_writes_the_summary(tmp_path):
+    """A cancelled job: SIGTERM to the run script (the runner signals the step's process), which
+    passes it on; the command winds down (exit 2), and the summary and an annotation say so."""
+    token = uuid.uuid4().hex
+    summary = tmp_path / "summary.md"
+    env = command_env(tmp_path, GITHUB_STEP_SUMMARY=str(summary), ECHO_CONFORMANCE_TEST_TOKEN=token)
+    never_closes = f"{{python}} {ROOT / 'tests' / 'faulty' / 'never_close.py'} --host {{host}} --port {{port}}"
+    inputs = {"impl-cmd": never_closes, "extra-args": "--case tcp.halfclose.small --timeout-scale 30 -n 0"}
+    variables = {f"INPUT_{name.upper().replace('-', '_')}": value for name, value in inputs.items()}
+    proc = subprocess.Popen(["bash", str(ACTION_RUN)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, stdin=subprocess.DEVNULL, preexec_fn=as_in_a_terminal,
+                            env={**env, **variables, "ECHO_CONFORMANCE": f"{sys.executable} -m echo_conformance",
+                                 "PYTHON": sys.executable})
+    try:
+        server = str(ROOT / "tests" / "faulty" / "never_close.py")
+        _wait_for(lambda: [p for p in _servers(token) if _cmdline(p)[1:2] == [server]], 60, "the server to start")
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 2, output
+    _wait_for(lambda: not _servers(token), 20, "every server process to be gone")
+    assert "\n::warning title=echo-conformance was interrupted::interrupted: 0 of 1 cases ran (SIGTERM)" in output
+    assert "Verdict: **interrupted: 0 of 1 cases ran** — SIGTERM" in summary.read_text()
+
+
+def _annotations_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("action_annotations", ROOT / "scripts" / "action_annotations.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ANNOTATED = [
+    ({"outcome": "pass"}, None),
+    ({"outcome": "skip", "reason": "--target"}, None),
+    ({"outcome": "fail", "expected": "2 bytes", "observed": "got 1\n  truncated: 1 byte\n  dump"},
+     "::error title=c.x (MUST) failed on impl::expected 2 bytes; observed got 1 — truncated: 1 byte"),
+    ({"outcome": "error", "message": "Traceback: 100% boom\nmore"},
+     "::error title=c.x (MUST) failed on impl::Traceback: 100%25 boom — more"),
+    ({"outcome": "stale", "expected": "a failure", "observed": "it passes"},
+     "::error title=c.x (MUST) is a stale known failure on impl::expected a failure; observed it passes"),
+    ({"outcome": "xfail", "reason": "SHOULD-level case failed (not fatal without --strict-should)",
+      "expected": "a, b: c", "observed": "d"},
+     "::warning title=c.x (MUST) not met (SHOULD%2C not fatal) on impl::expected a, b: c; observed d"),
+    ({"outcome": "xfail", "reason": "known failure: a pool", "expected": "e", "observed": "f"},
+     "::notice title=c.x (MUST) failed as listed (known failure%3A a pool) on impl::expected e; observed f"),
+]
+
+
+@pytest.mark.parametrize("case, line", ANNOTATED, ids=[c["outcome"] + str(i) for i, (c, _) in enumerate(ANNOTATED)])
+def test_the_action_annotates_each_case_that_did_not_pass_in_one_line(case, line):
+    got = _annotations_module().annotation({"id": "c.x", "level": "MUST", "requirement": "r", **case}, "impl")
+    assert got == line
 
 
 def test_the_plugin_leaves_a_projects_own_hypothesis_settings_alone(tmp_path):

@@ -301,10 +301,12 @@ pre{margin:0;padding:.45rem .7rem;background:#f6f8fa;border:1px solid #e3e6ea;bo
 .meta{color:#57606a;margin:.2rem 0 1rem}
 .interrupted{margin:.2rem 0;padding:.4rem .7rem;background:#fff8c5;border:1px solid #d4a72c;border-radius:4px}
 .scroll{overflow-x:auto;max-width:100%}
-table{border-collapse:collapse}
-th,td{border:1px solid #d0d7de;padding:.2rem .6rem}
+table{border-collapse:separate;border-spacing:0}
+th,td{border:solid #d0d7de;border-width:0 1px 1px 0;padding:.2rem .6rem}
+thead th{border-top-width:1px} th:first-child{border-left-width:1px}
 thead th{background:#f6f8fa;font-weight:600;vertical-align:bottom}
-tbody th{text-align:left;font-weight:normal;white-space:nowrap}
+tbody th{text-align:left;font-weight:normal;white-space:nowrap;background:#fff}
+thead th:first-child,tbody th{position:sticky;left:0;z-index:1}
 td{text-align:center}
 td a{color:inherit}
 .o-pass{background:#dcf3dc} .o-skip{background:#eeeeee;color:#57606a}
@@ -318,11 +320,17 @@ td a{color:inherit}
 .card dl{display:grid;grid-template-columns:8.5rem minmax(0,1fr);gap:.45rem .8rem;margin:0}
 .card dt{font-weight:600;color:#57606a}
 .card dd{margin:0;min-width:0}
-@media (max-width:40rem){.card dl{grid-template-columns:minmax(0,1fr)} .card dd{margin-bottom:.3rem}}
 pre.cmd span{display:inline-block;max-width:100%}
 summary{cursor:pointer;color:#57606a} details[open] summary{margin-bottom:.3rem}
 ul.skips{padding-left:1.2rem} ul.skips li{overflow-wrap:anywhere}
-figure.timeline{margin:0;min-width:0} figure.timeline svg{display:block;width:100%;height:auto;max-width:760px}
+figure.timeline{margin:0;min-width:0}
+figure.timeline svg{display:block;width:100%;min-width:700px;max-width:760px;height:auto} /* 700: text >= 8 px */
+@media (max-width:40rem){
+ body{padding:.75rem .6rem 2rem}
+ .card{padding:.6rem .7rem;border-left-width:4px}
+ .card dl{grid-template-columns:minmax(0,1fr)} .card dd{margin-bottom:.3rem}
+ tbody th{white-space:normal;min-width:8rem} tbody th .level{display:block;margin-left:0}
+}
 """
 
 
@@ -338,7 +346,7 @@ def _wrap_name(name: str) -> str:
 def _timeline(trace: dict) -> str:
     """A failure's trace: the SVG timeline, and the same as text."""
     count = len(_trace.text(trace).splitlines())
-    return (f"<figure class='timeline'>{_trace.svg(trace)}"
+    return (f"<figure class='timeline'><div class='scroll'>{_trace.svg(trace)}</div>"
             f"<details><summary>as text ({count} lines)</summary><pre>{escape(_trace.text(trace))}</pre>"
             "</details></figure>")
 
@@ -393,7 +401,7 @@ def html_page(document: dict) -> str:
                 label = f"<a href='#{escape(_anchor(r), quote=True)}'>{label}</a>"
             title = r.get("reason") if r["outcome"] == SKIP else f"{r['duration']} s"
             cells.append(f"<td class='o-{r['outcome']}' title='{escape(str(title), quote=True)}'>{label}</td>")
-        rows.append(f"<tr><th scope='row'><code>{escape(case_id)}</code>"
+        rows.append(f"<tr><th scope='row'><code>{escape(case_id).replace('.', '.<wbr>')}</code>"
                     f"<span class='level'>{escape(levels[case_id])}</span></th>{''.join(cells)}</tr>")
     failures, expected = _failures(results)
     skipped = sorted((r for r in results if r["outcome"] == SKIP), key=lambda r: (r["id"], r["implementation"]))

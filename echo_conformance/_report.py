@@ -21,6 +21,8 @@ from ._verdict import (DETAILED, ERROR, FAIL, FAILING, ORDER, PASS, SKIP, XFAIL,
                        worse)
 
 KNOWN = pytest.StashKey[dict]()
+#: the interruption of a run whose reports were written at its start and never replaced
+UNFINISHED = "the run did not finish: it is still running, or it was killed before it could write its reports"
 #: the per-case details a report carries, as recorded by the plugin (``_verdict``'s properties)
 DETAILS = ("expected", "observed", "step", "notes", "server_exit", "server_output", _trace.PROPERTY)
 
@@ -127,7 +129,14 @@ class Collector:
             return
         write(Path(self.directory), self.document(int(session.exitstatus)))
 
-    def document(self, exitstatus: int) -> dict:
+    def begin(self) -> None:
+        """Write the reports of a run that has not finished, to be replaced at its end: a run
+        killed where nothing can write (SIGKILL, pytest-timeout's thread method) leaves them
+        saying so, not nothing -- nor a previous run's verdict."""
+        if self.directory:
+            write(Path(self.directory), self.document(None, unfinished=True))
+
+    def document(self, exitstatus: int | None, unfinished: bool = False) -> dict:
         impls = {i.name: {**i.declared(), "cases": []} for i in self.implementations}
         for r in sorted(self.results.values(), key=lambda r: r["id"]):
             entry = {k: v for k, v in r.items() if k != "implementation"}
@@ -136,13 +145,13 @@ class Collector:
         counts: dict[str, int] = {}
         for r in self.results.values():
             counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
-        extent = self.extent()
+        extent = Extent(len(self.results), None, UNFINISHED) if unfinished else self.extent()
         failed = any(r["outcome"] in FAILING for r in self.results.values())
         return {
             "suite": "echo-conformance",
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "duration": round(time.time() - self.started, 2),
-            "exit_status": int(exitstatus),
+            "exit_status": exitstatus,
             # interrupted: false if a case failed, else null (unknown: the cases not run may fail)
             "conforming": False if failed else None if extent.interrupted else True,
             "interrupted": extent.interrupted,

@@ -358,6 +358,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     collector = _report.Collector(config.stash[IMPLS], timeout_scale=config.stash[BOUNDS].scale,
                                   directory=config.option.conformance_report, progress=progress)
     config.pluginmanager.register(collector, "echo-conformance-report")
+    collector.begin()
     if getattr(config.option, "xmlpath", None):
         config.pluginmanager.register(_junit.Regrader(_writable.junit_path(config.option.xmlpath), collector),
                                       "echo-conformance-junit")

@@ -248,6 +248,29 @@ def test_interrupted_exits_2_leaves_no_server_and_every_report_says_so(sig, work
         assert said in text and "conforming" not in text.replace("NOT conforming", ""), page
 
 
+def test_a_killed_run_leaves_reports_that_say_it_did_not_finish(tmp_path):
+    """SIGKILL (or pytest-timeout's thread method, which ends the process with os._exit): nothing
+    can write the reports then, so the ones written when the run started stay, saying so."""
+    token = uuid.uuid4().hex
+    never_closes = f"{{python}} {ROOT / 'tests' / 'faulty' / 'never_close.py'} --host {{host}} --port {{port}}"
+    proc = subprocess.Popen([sys.executable, "-m", "echo_conformance", "--impl-cmd", never_closes, "--case",
+                             "tcp.halfclose.small", "--timeout-scale", "30", "-n", "0", "--report", "out"],
+                            cwd=tmp_path, env=command_env(tmp_path, ECHO_CONFORMANCE_TEST_TOKEN=token),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        server = str(ROOT / "tests" / "faulty" / "never_close.py")
+        _wait_for(lambda: [p for p in _servers(token) if _cmdline(p)[1:2] == [server]], 60, "the server to start")
+    finally:
+        proc.kill()
+        proc.wait()
+    _wait_for(lambda: not _servers(token), 20, "every server process to be gone")
+    document = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert (document["interrupted"], document["conforming"], document["exit_status"]) == (True, None, None)
+    assert document["interruption"].startswith("the run did not finish")
+    assert "Verdict: **interrupted: 0 of ? cases ran** — the run did not finish" in \
+        (tmp_path / "out" / "report.md").read_text()
+
+
 def test_a_run_stopped_by_x_is_interrupted_and_not_conforming(tmp_path):
     run = echo_conformance("--impl-cmd", BANNER, "--case", "tcp.echo.unbuffered", "--case", "tcp.echo.no-banner",
                            "-n", "0", "--report", "out", "--", "-x", cwd=tmp_path)

@@ -92,22 +92,19 @@ class Extent:
 
 
 class Progress:
-    """A pytest plugin, on the controller: which cases were collected and which finished.
-    ``is_case(nodeid)`` tells the suite's cases from other tests of the run."""
+    """A pytest plugin, on the controller of ``session``: which cases were collected and which
+    finished.  ``is_case(nodeid)`` tells the suite's cases from other tests of the run."""
 
-    def __init__(self, is_case: Callable[[str], bool]) -> None:
+    def __init__(self, is_case: Callable[[str], bool], session) -> None:
         self.is_case = is_case
+        self.session = session  # pytest.Session: its shouldstop and shouldfail say why a run stopped
         self.collected: set[str] | None = None
         self.finished: set[str] = set()
         self.stopped_by: str | None = None
         self.crashed: list[str] = []
-        self.session: pytest.Session | None = None
-
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        self.session = session
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        if not hasattr(session.config, "workerinput") and session.items:  # xdist's controller collects nothing
+        if session.items:  # (xdist's controller collects nothing: its workers' collections are below)
             self.collected = {item.nodeid for item in session.items if self.is_case(item.nodeid)}
 
     @pytest.hookimpl(optionalhook=True)
@@ -137,8 +134,7 @@ class Progress:
         total = None if self.collected is None else len(self.collected)
         reason = self.stopped_by
         if reason is None and (total is None or ran < total):
-            session = self.session
-            stop = session and (session.shouldfail or session.shouldstop)
+            stop = self.session.shouldfail or self.session.shouldstop
             if isinstance(stop, str):
                 reason = stop
             elif self.crashed:

@@ -352,8 +352,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if hasattr(config, "workerinput") or IMPLS not in config.stash:
         return
-    progress = _interrupt.Progress(_case_nodeids(config))
-    progress.pytest_sessionstart(session)
+    progress = _interrupt.Progress(_case_nodeids(config), session)
     config.pluginmanager.register(progress, "echo-conformance-progress")
     collector = _report.Collector(config.stash[IMPLS], timeout_scale=config.stash[BOUNDS].scale,
                                   directory=config.option.conformance_report, progress=progress)

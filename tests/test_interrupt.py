@@ -46,8 +46,8 @@ def _report(nodeid: str, when: str) -> SimpleNamespace:
 
 
 def _progress(collected, finished, *, stopped_by=None, shouldfail=False, crashed=()) -> Progress:
-    progress = Progress(lambda nodeid: nodeid.startswith("checks/"))
-    progress.pytest_sessionstart(SimpleNamespace(shouldfail=shouldfail, shouldstop=False))
+    progress = Progress(lambda nodeid: nodeid.startswith("checks/"), SimpleNamespace(shouldfail=shouldfail,
+                                                                                       shouldstop=False))
     if collected is not None:
         progress.pytest_xdist_node_collection_finished(None, [*collected, "theirs/test_x.py::test_y"])
     for nodeid in finished:

@@ -11,7 +11,17 @@ them.  It keeps what each connection sent and received.  After every read:
 For the serial model the queue of connections is part of the state: only the oldest
 connection the server has not finished with is served; the others must receive nothing
 (checked with a short window, ``bounds.serial_peek``) until the ones before them end.  A
-failure is printed by Hypothesis as the shortest sequence of steps that shows it.
+failure is printed by Hypothesis as the shortest sequence of steps that shows it, each step
+preceded by a comment that says what it did on which connection (``# connection 2 sends
+b'<2>' (3 bytes)``): the numbers and bytes the failure message speaks of (a rule's ``index``
+picks among the connections open at the time, and ``data`` follows the connection's tag).
+
+Before the machine runs, one connection is echoed twice, its second send made once the first
+echo is back: a server that echoes only the first read of a connection, then closes it,
+passes any run of the machine whose sends happen to reach it in one read (the default
+profile's 25 examples did, in some runs).  A check of its own rather than a step of every
+example: it costs one connection per case, not one per example (a rate-limited server such as
+xinetd's would see fewer connections a second, and pass by it).
 """
 
 from __future__ import annotations
@@ -88,15 +98,10 @@ class EchoMachine(RuleBasedStateMachine):
 
     @initialize()
     def open_two_connections(self) -> None:
-        # Every story starts with two connections (cross-talk needs at least two), and two
-        # echoes in a row on the first, the second sent once the first is back.
-        self._step("open_two_connections", "opens connections 1 and 2; connection 1 sends b'<1>first', reads "
-                                           "its echo, then sends b'<1>second' and reads its echo")
-        first = self._open()
+        # Every story starts with two connections: cross-talk needs at least two.
+        self._step("open_two_connections", "opens connections 1 and 2")
         self._open()
-        for data in (b"first", b"second"):
-            self._send(first, data)
-            self._read(first)
+        self._open()
 
     @precondition(lambda self: len(self.open) < self.max_open)
     @rule()
@@ -104,12 +109,11 @@ class EchoMachine(RuleBasedStateMachine):
         self._step("open_connection", f"opens connection {self.count + 1}")
         self._open()
 
-    def _open(self) -> Conn:
+    def _open(self) -> None:
         self.count += 1
         conn = Conn(self.count, connect(self.endpoint, self.bounds))
         self.open.append(conn)
         self.queue.append(conn)
-        return conn
 
     @precondition(lambda self: any(not c.half_closed for c in self.open))
     @rule(index=st.integers(0, MAX_OPEN - 1), data=st.binary(min_size=0, max_size=4096))
@@ -117,9 +121,6 @@ class EchoMachine(RuleBasedStateMachine):
         writable = [c for c in self.open if not c.half_closed]
         conn = writable[index % len(writable)]
         self._step("send", f"{conn} sends {_shown(conn.tag + data)}", data=data, index=index)
-        self._send(conn, data)
-
-    def _send(self, conn: Conn, data: bytes) -> None:
         chunk = conn.tag + data
         conn.sock.sendall(chunk)
         conn.sent += chunk
@@ -128,7 +129,8 @@ class EchoMachine(RuleBasedStateMachine):
     @rule(index=st.integers(0, MAX_OPEN - 1))
     def read(self, index: int) -> None:
         conn = self._pick(index)
-        self._step("read", f"{conn} reads", index=index)
+        did = "reads its echo" if self._served(conn) else "listens: a serial server must not answer it yet"
+        self._step("read", f"{conn} {did}", index=index)
         self._read(conn)
 
     def _read(self, conn: Conn) -> None:
@@ -137,8 +139,6 @@ class EchoMachine(RuleBasedStateMachine):
                            stall=self.budget.stall, expected=bytes(conn.sent[len(conn.received):]))
             conn.received += out.received
             self._inconclusive(out)
-            if out.ended != COMPLETE:  # its echo delivered to another connection says more
-                self.received_is_a_prefix_of_sent()
             self._require(bytes(conn.received) == bytes(conn.sent) and out.ended == COMPLETE, out,
                           expected=f"{conn} receives the echo of everything it sent",
                           observed=lambda: f"{describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn))}\n"
@@ -174,9 +174,10 @@ class EchoMachine(RuleBasedStateMachine):
     def drain(self, index: int) -> None:
         closing = [c for c in self.open if c.half_closed]
         conn = closing[index % len(closing)]
-        self._step("drain", f"{conn} reads the rest of its echo and the EOF, then closes", index=index)
         # A serial server reaches this connection only once the ones before it are done.
         earlier = self.queue[: self.queue.index(conn)] if conn in self.queue else []
+        first = f"closes {', '.join(map(str, earlier))} (served before it), then " if earlier else ""
+        self._step("drain", f"{first}{conn} reads the rest of its echo and the EOF, then closes", index=index)
         for other in earlier:
             self._close(other)
         out = exchange(conn.sock, [], expect=len(conn.sent) - len(conn.received), bounds=self.bounds,
@@ -276,4 +277,17 @@ def test_tcp_stateful(impl, endpoint, bounds, check_budget):
     machine = type("EchoMachine", (EchoMachine,),
                    {"endpoint": endpoint, "bounds": bounds, "serial": impl.model == "serial",
                     "max_open": min(MAX_OPEN, impl.capacity or MAX_OPEN), "budget": check_budget})
+    _echoed_twice(endpoint, bounds)
     run_state_machine_as_test(machine, settings=settings(check_settings(), stateful_step_count=20))
+
+
+def _echoed_twice(endpoint, bounds) -> None:
+    """One connection sends twice, the second time once the first echo is back, and gets both echoes."""
+    with connect(endpoint, bounds) as sock:
+        for data in (b"<1>first", b"<1>second"):
+            out = exchange(sock, [data], expect=len(data), bounds=bounds, expected=data)
+            require(out.received == data and out.ended == COMPLETE,
+                    expected="connection 1 gets the echo of each send, b'<1>first' and then b'<1>second' (sent once "
+                             "the first echo was back)",
+                    observed=lambda: f"{describe_stream(data, out.received, who=f'the echo of {data!r}')}\n"
+                                     f"  how it ended: {out.describe()}")

@@ -4,10 +4,10 @@ helper of the suite's client clamps its waits to.
 Theory of operation
 -------------------
 Every wait of the client has its own bound (``_bounds``): a stall, a quiet window, a loss
-window.  Those bound one wait; a case that waits again and again (a retry loop, 350 churn
-cycles against a server that gets slower with each, Hypothesis examples) is bounded only by
+window.  Those bound one wait; a case that waits again and again (a retry loop, hundreds
+of churn cycles against a server that gets slower with each, Hypothesis examples) is bounded only by
 their sum.  The budget bounds the case: the plugin starts it when the case's call begins
-(:func:`running`), with the case's allowance from ``_bounds.case_budget``, and the helpers
+(:func:`running`), with the allowance the case declares (``Case.budget_for``), and the helpers
 (``_client.connect``/``exchange``/``listen_quietly``/``fill_without_reading``/``gather``,
 ``_udp.ask``/``collect``, ``Server.terminate``) never wait past its deadline.  A wait the
 deadline cut short ends the way it would have ended at its own bound (a stall, a lost

@@ -13,6 +13,10 @@ import contextlib
 import functools
 import inspect
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from ._bounds import Bounds
 
 MUST, SHOULD = "MUST", "SHOULD"
 
@@ -45,7 +49,9 @@ class Case:
     #: comes before the echo of the last data (half-close cases: a relay that closes at the
     #: client's EOF loses that echo in every run, not only when it is quicker than the echo)
     delayed_upstream: bool = False
-    family: str = "ipv4"
+    #: the IP version the case talks over: "ipv4" (127.0.0.1) or "ipv6" (::1, for servers that
+    #: declare it)
+    ip: str = "ipv4"
     #: the case applies only to implementations that declare a capacity (a fixed pool)
     needs_capacity: bool = False
     #: MUST cases: which of GUARDS the case guards against
@@ -55,6 +61,21 @@ class Case:
     #: the check takes seconds, not milliseconds: it is scheduled first, so that parallel
     #: workers do not end the run waiting on one that drew a heavy check last
     heavy: bool = False
+    #: the case's time budget (``_budget``), declared beside the case from its module's own
+    #: constants: seconds at --timeout-scale 1 (stretched by it), or ``lambda bounds,
+    #: connections: ...`` (the run's scaled bounds, the connections the server holds at once)
+    #: returning scaled seconds; None: ``Bounds.case_budget``.  Its comment says what a correct
+    #: server needs ("quiet": the project's 2-core machine alone; "loaded": its load at 8-46)
+    budget: float | Callable[[Bounds, int], float] | None = None
+
+    def budget_for(self, bounds: Bounds, connections: int) -> float:
+        """The case's time budget in seconds, under the run's (scaled) ``bounds``, for a server
+        that holds ``connections`` at once."""
+        if self.budget is None:
+            return bounds.case_budget
+        if callable(self.budget):
+            return self.budget(bounds, connections)
+        return self.budget * bounds.scale
 
     def applies_to(self, impl) -> str | None:
         """None if the case applies to ``impl``, else the reason it does not."""
@@ -64,7 +85,7 @@ class Case:
             return f"{self.id} applies to the {'/'.join(self.models)} model, not {impl.model}"
         if self.transport not in impl.transports:
             return f"{self.id} needs {self.transport.upper()}; {impl.name} declares {','.join(impl.transports)}"
-        if self.family == "ipv6" and not impl.ipv6:
+        if self.ip == "ipv6" and not impl.ipv6:
             return f"{self.id} needs IPv6; {impl.name} does not declare ipv6"
         if self.needs_capacity and impl.capacity is None:
             return f"{self.id} applies to servers that declare a capacity; {impl.name} declares none"

@@ -21,7 +21,7 @@ def load() -> dict[str, Case]:
 
 
 def applies(spec: Case) -> str:
-    parts = [spec.transport.upper() + (" over IPv6" if spec.family == "ipv6" else "")]
+    parts = [spec.transport.upper() + (" over IPv6" if spec.ip == "ipv6" else "")]
     if spec.kinds != ("echo", "relay"):
         parts.append("/".join(spec.kinds))
     if spec.models != ("serial", "concurrent"):

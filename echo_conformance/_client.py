@@ -15,19 +15,11 @@ import time
 from dataclasses import dataclass
 from typing import Iterable
 
-from . import _budget, _trace
+from . import _budget, _wire
 from ._bounds import PACE, PACED_BLOCK, PACED_BYTES, Bounds
+from ._outcomes import COMPLETE, EOF, RESET, SLOW, STALLED, TIMEOUT, WRONG  # how an exchange ended
 
 RECV_SIZE = 256 * 1024
-
-# How an exchange ended.
-COMPLETE = "complete"  # everything expected arrived
-EOF = "eof"  # the server closed its side (orderly FIN)
-RESET = "reset"  # the connection was reset (RST)
-STALLED = "stalled"  # no byte moved in either direction for the stall bound
-SLOW = "slow"  # bytes kept coming, but slower than Bounds.per_mib allows
-WRONG = "wrong"  # a byte arrived that differs from the one expected there: no need to wait on
-TIMEOUT = "timeout"  # data kept moving but the exchange passed Bounds.exchange
 
 MiB = 1 << 20
 #: Hold a partial segment back until more data or the FIN (Linux; elsewhere 0: no effect).
@@ -46,7 +38,7 @@ def pseudo_random(seed: int, size: int) -> bytes:
 @dataclass
 class Exchanged:
     """What one client's exchange (or quiet window) ended with: the bytes it received, how it
-    ended (one of the constants above), and when."""
+    ended (one of ``_outcomes``' constants), and when."""
 
     received: bytes
     ended: str
@@ -80,19 +72,16 @@ class Exchanged:
 
 def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
     """A connected TCP socket to ``address`` (an :class:`Address`), within the progress bound.
-
-    A server whose listen backlog is full drops the SYN, and the kernel sends it again only
-    after 1 s, 3 s, 7 s...; a correct server with a small backlog (socketserver's is 5)
-    would make a check that opens connections back to back wait out those seconds again and
-    again.  So the handshake is awaited ``bounds.syn_resend`` (doubling, at most ``syn_resend_max``)
-    and then started over on a new socket, with a new SYN, until the progress bound."""
+    A handshake that does not complete soon (a SYN a full backlog dropped) is started over on
+    a new socket, at once rather than at the kernel's retransmission (``Bounds.syn_resend``
+    says why and how soon)."""
     deadline = time.monotonic() + bounds.progress
     budget = _budget.current()  # the case's deadline may come first
     wait = bounds.syn_resend
     attempts = 0
     while True:
         attempts += 1
-        sock = _trace.TracedSocket(address.family, socket.SOCK_STREAM)  # records once connected
+        sock = _wire.TracedSocket(address.family, socket.SOCK_STREAM)  # records once connected
         try:
             # connect() with a timeout polls for the handshake (non-blocking connect, in C)
             sock.settimeout(max(1e-3, min(wait, budget.until(deadline) - time.monotonic())))
@@ -100,7 +89,7 @@ def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
         except TimeoutError:
             sock.close()  # SYN dropped (a full backlog): a new socket sends a new SYN at once
             if time.monotonic() >= budget.until(deadline):
-                _trace.connect_failed(TimeoutError(), since=deadline - bounds.progress)
+                _wire.connect_failed(TimeoutError(), since=deadline - bounds.progress)
                 if budget.cuts(deadline):
                     budget.mark("connect")
                     raise TimeoutError(f"connecting to {address}: no handshake ({attempts} SYNs sent) "
@@ -112,18 +101,18 @@ def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
             continue
         except BaseException as exc:
             sock.close()
-            _trace.connect_failed(exc, since=deadline - bounds.progress)
+            _wire.connect_failed(exc, since=deadline - bounds.progress)
             raise
         sock.settimeout(bounds.progress)
         if nodelay:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        _trace.connected(sock, since=deadline - bounds.progress, attempts=attempts)
+        _wire.connected(sock, since=deadline - bounds.progress, attempts=attempts)
         return sock
 
 
-@_trace.aborts
 def abort(sock: socket.socket) -> None:
     """Close with SO_LINGER 0, so the peer sees a reset (RST) rather than FIN."""
+    _wire.aborting(sock)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     except OSError:
@@ -131,28 +120,27 @@ def abort(sock: socket.socket) -> None:
     sock.close()
 
 
-@_trace.judged
 def exchange(
     sock: socket.socket,
     chunks: Iterable[bytes],
     *,
-    expect: int,
+    count: int | None = None,
+    matching: bytes | None = None,
     bounds: Bounds,
     half_close: bool = False,
     until_eof: bool = False,
     stall: float | None = None,
-    expected: bytes | None = None,
 ) -> Exchanged:
-    """Send ``chunks`` while reading concurrently, until ``expect`` bytes have arrived (or,
+    """Send ``chunks`` while reading concurrently, until ``count`` bytes have arrived (or,
     with ``until_eof``, until the server closes).  ``half_close`` shuts down the write side
     once everything is sent.  ``stall`` (default ``bounds.progress``) is how long no byte
     may move before the exchange counts as stalled.
 
-    Time is budgeted per exchange, not per wait: the byte at offset n of the echo is due
-    within ``stall + n / 1 MiB * bounds.per_mib`` of the start (else the exchange ends as
-    SLOW), so a trickle of bytes cannot hold it for long.  Given ``expected`` (the bytes
-    that should come back), the exchange ends as WRONG at the first byte that differs:
-    waiting on cannot make a wrong echo right.
+    Given ``matching`` (the bytes the echo must equal), the exchange ends as WRONG at the
+    first byte that differs: waiting on cannot make a wrong echo right; ``count`` is then
+    ``len(matching)`` unless given.  Time is budgeted per exchange, not per wait: the byte at
+    offset n of the echo is due within ``stall + n / 1 MiB * bounds.per_mib`` of the start
+    (else the exchange ends as SLOW), so a trickle of bytes cannot hold it for long.
 
     With ``half_close``, the last chunk is sent with MSG_MORE, so the kernel holds its last
     segment until the shutdown and sends the data and the FIN together (Linux puts the FIN on
@@ -160,7 +148,18 @@ def exchange(
     server or relay that closes at EOF without flushing the echo it still holds loses it in
     every run, instead of only when the FIN happens to overtake its echo (a race the suite
     would otherwise lose whenever the server is quick).  A correct server cannot tell."""
-    stall = bounds.progress if stall is None else stall
+    if count is None:
+        if matching is None:
+            raise TypeError("exchange() needs count (bytes to wait for), matching (the bytes expected), or both")
+        count = len(matching)
+    out = _exchange(sock, chunks, count, matching, bounds, half_close, until_eof,
+                    bounds.progress if stall is None else stall)
+    _wire.exchanged(sock, out, matching=matching)
+    return out
+
+
+def _exchange(sock: socket.socket, chunks: Iterable[bytes], count: int, matching: bytes | None, bounds: Bounds,
+              half_close: bool, until_eof: bool, stall: float) -> Exchanged:
     per_byte = bounds.per_mib / MiB
     budget = _budget.current()
     start = last_progress = time.monotonic()
@@ -187,14 +186,14 @@ def exchange(
                         pending = memoryview(nxt)
                         more = MSG_MORE if half_close and upcoming is None else 0
                         continue
-                if not writing and not until_eof and len(received) >= expect:
+                if not writing and not until_eof and len(received) >= count:
                     return Exchanged(bytes(received), COMPLETE, time.monotonic() - start, sent, stall)
                 now = time.monotonic()
                 if now - start > bounds.exchange:
                     return Exchanged(bytes(received), TIMEOUT, now - start, sent, stall)
                 if now - last_progress > stall:
                     return Exchanged(bytes(received), STALLED, now - start, sent, stall)
-                if len(received) < expect and now - start > stall + len(received) * per_byte:
+                if len(received) < count and now - start > stall + len(received) * per_byte:
                     return Exchanged(bytes(received), SLOW, now - start, sent, stall)
                 if budget.expired("exchange"):  # ends like a stall, at the case's deadline
                     return Exchanged(bytes(received), STALLED, now - start, sent, stall,
@@ -217,7 +216,7 @@ def exchange(
                         at = len(received)
                         received += data
                         last_progress = time.monotonic()
-                        if expected is not None and expected[at : len(received)] != data:
+                        if matching is not None and matching[at : len(received)] != data:
                             return Exchanged(bytes(received), WRONG, last_progress - start, sent, stall)
         except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
             return Exchanged(bytes(received), RESET, time.monotonic() - start, sent, stall)
@@ -226,9 +225,14 @@ def exchange(
             sock.settimeout(bounds.progress)
 
 
-@_trace.judged
 def listen_quietly(sock: socket.socket, seconds: float) -> Exchanged:
     """Collect whatever arrives within ``seconds`` (a negative check's window)."""
+    out = _listen(sock, seconds)
+    _wire.exchanged(sock, out)
+    return out
+
+
+def _listen(sock: socket.socket, seconds: float) -> Exchanged:
     start = time.monotonic()
     budget = _budget.current()
     cut = budget.cuts(start + seconds)  # the window would outlast the case's budget
@@ -252,7 +256,6 @@ def listen_quietly(sock: socket.socket, seconds: float) -> Exchanged:
     return Exchanged(bytes(received), STALLED, time.monotonic() - start)
 
 
-@_trace.filled
 def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, bounds: Bounds,
                          data: bytes | None = None) -> int:
     """Send (``data``, or filler) without ever reading until sending makes no progress for
@@ -289,6 +292,7 @@ def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, boun
         pass
     finally:
         sock.setblocking(True)
+    _wire.filled(sock, sent, limit=limit, settle=settle)
     return sent
 
 
@@ -319,7 +323,6 @@ def chunked(payload: bytes, sizes: Iterable[int]) -> list[bytes]:
     return out
 
 
-@_trace.gathered
 def gather(socks: list[socket.socket], expect: list[int], *, within: float,
            bounds: Bounds | None = None, stall: float | None = None) -> list[bytes]:
     """Read from every socket at once until each has ``expect[i]`` bytes, one has closed,
@@ -364,4 +367,5 @@ def gather(socks: list[socket.socket], expect: list[int], *, within: float,
                         sel.unregister(socks[i])  # too slow: what it has is what it gets
         if sel.get_map() and budget.cuts(min(start + within, last_done + (stall or within))):
             budget.mark("gather")  # still waiting on some when the case's budget ran out
+    _wire.shortfalls(socks, expect, [len(r) for r in received], since=start, unit="B")
     return [bytes(r) for r in received]

@@ -4,7 +4,7 @@ Client 1 connects, is echoed, and stays connected.  Client 2 connects and sends 
 client 1 holds the server, and waits (up to ``--hold`` seconds) for its echo.  Then client 1
 leaves, and client 2 waits for its echo once more.  A serial server answers client 2 only
 once client 1 has left; a concurrent one answers it at once.  The scene's timeline is
-printed as it happens (from the trace the client helpers record, ``_trace``), and one
+printed as it happens (from the trace the client helpers record, ``_wire``), and one
 sentence ends it, saying what the server did; ``--svg FILE`` draws the timeline.
 
 A relay is played in front of the suite's fake upstream (an echo server in this process),
@@ -20,11 +20,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _trace
+from . import _timeline, _wire
 from ._address import Address
 from ._bounds import Bounds
-from ._client import COMPLETE, STALLED, connect, exchange
+from ._client import connect, exchange
 from ._command import FAILED, OK, Parser, UsageError, add_command_template, positive, run_command
+from ._outcomes import COMPLETE, STALLED
 from ._registry import Implementation, ManifestError, from_options
 
 PROG = "echo-conformance demo"
@@ -78,15 +79,15 @@ def play(address: Address, bounds: Bounds, *, hold: float = HOLD, say=None, sett
     """Play the scene against the server at ``address``.  ``say(line)``, if given, is called
     with each line of the live timeline as it happens; ``settle()``, if given, once the
     clients are gone (a relay's upstream closing its side, so that the timeline shows it)."""
-    recorder = _trace.start()
+    recorder = _wire.start()
     if say is not None:
-        def live(event: _trace.Event, label: str) -> None:
+        def live(event: _wire.Event, label: str) -> None:
             d = event.as_dict()
-            if event.kind in (_trace.BOUND, _trace.WINDOW):
+            if event.kind in (_wire.BOUND, _wire.WINDOW):
                 say(_line(d.get("until", d["t"]), label, f"waited {d.get('until', d['t']) - d['t']:.2f} s: "
                                                          + d.get("note", "")))
             else:
-                say(_line(d["t"], label, _trace.describe(d)))
+                say(_line(d["t"], label, _timeline.describe(d)))
 
         recorder.listeners.append(live)
     narrate = (lambda text: say(_line(None, "", text))) if say is not None else (lambda text: None)
@@ -100,7 +101,7 @@ def play(address: Address, bounds: Bounds, *, hold: float = HOLD, say=None, sett
             if settle is not None:
                 settle()
         finally:
-            _trace.stop()
+            _wire.stop()
     return Scene(verdict, sentence, waited, recorder.snapshot(), played)
 
 
@@ -109,7 +110,7 @@ def _steps(address: Address, bounds: Bounds, hold: float, socks: list, narrate, 
     narrate("client 1 connects, is echoed, and stays connected")
     try:
         socks.append(one := connect(address, bounds))
-        first = exchange(one, [FIRST], expect=len(FIRST), bounds=bounds, expected=FIRST)
+        first = exchange(one, [FIRST], matching=FIRST, bounds=bounds)
     except OSError as exc:
         return NEITHER, f"client 1 could not be served ({_oserror(exc)}): the scene cannot be played", None, False
     if first.ended != COMPLETE or first.received != FIRST:
@@ -120,7 +121,7 @@ def _steps(address: Address, bounds: Bounds, hold: float, socks: list, narrate, 
         socks.append(two := connect(address, bounds))
         sent_at = time.monotonic()
         two.sendall(SECOND)
-        early = exchange(two, [], expect=len(SECOND), bounds=bounds, stall=hold, expected=SECOND)
+        early = exchange(two, [], matching=SECOND, bounds=bounds, stall=hold)
     except OSError as exc:
         return (NEITHER, f"client 2 was turned away while client 1 was connected ({_oserror(exc)}): "
                          f"neither a serial nor a concurrent {what}", None, True)
@@ -135,7 +136,7 @@ def _steps(address: Address, bounds: Bounds, hold: float, socks: list, narrate, 
     narrate(f"client 2 got nothing in {hold:g} s; now client 1 leaves")
     one.close()
     try:
-        late = exchange(two, [], expect=len(SECOND), bounds=bounds, expected=SECOND)
+        late = exchange(two, [], matching=SECOND, bounds=bounds)
     except OSError as exc:
         late, how = None, _oserror(exc)
     waited = time.monotonic() - sent_at
@@ -163,8 +164,8 @@ def _line(t: float | None, who: str, what: str) -> str:
 
 def picture(scene: Scene, title: str) -> str:
     """The scene's timeline as a standalone SVG, with the title and the sentence beneath."""
-    return _trace.svg(scene.trace, caption=(title, scene.sentence), standalone=True,
-                      attrs={"data-verdict": scene.verdict})
+    return _timeline.svg(scene.trace, caption=(title, scene.sentence), standalone=True,
+                         attrs={"data-verdict": scene.verdict})
 
 
 # --- the command ---------------------------------------------------------------------------

@@ -15,9 +15,10 @@ from hypothesis.errors import InvalidArgument
 
 from . import _budget
 from ._cases import Violation, require
-from ._client import COMPLETE, EOF, SLOW, STALLED, TIMEOUT, connect, exchange
+from ._client import connect, exchange
 from ._diff import describe_stream
 from ._hypothesis import check_settings
+from ._outcomes import COMPLETE, EOF, SLOW, STALLED, TIMEOUT
 
 #: How an exchange ends when a wait ran out (rather than the server showing a wrong answer).
 RAN_OUT = (STALLED, SLOW, TIMEOUT)
@@ -29,8 +30,8 @@ def roundtrip(address, bounds, chunks: list[bytes], *, half_close: bool = False,
     (then, with ``half_close``, EOF after its own half-close)."""
     payload = b"".join(chunks)
     with connect(address, bounds) as sock:
-        out = exchange(sock, chunks, expect=len(payload), bounds=bounds, half_close=half_close,
-                       until_eof=half_close, expected=payload, stall=budget.stall if budget else None)
+        out = exchange(sock, chunks, matching=payload, bounds=bounds, half_close=half_close,
+                       until_eof=half_close, stall=budget.stall if budget else None)
     ok = out.received == payload and out.ended == (EOF if half_close else COMPLETE)
     if not ok and budget is not None and out.ended in RAN_OUT:
         budget.ran_out()
@@ -42,7 +43,7 @@ def roundtrip(address, bounds, chunks: list[bytes], *, half_close: bool = False,
 
 def served(sock, bounds, payload: bytes, who: str, *, stall: float | None = None):
     """An open connection sends ``payload`` and gets its echo; returns the exchange."""
-    out = exchange(sock, [payload], expect=len(payload), bounds=bounds, stall=stall, expected=payload)
+    out = exchange(sock, [payload], matching=payload, bounds=bounds, stall=stall)
     require(out.received == payload and out.ended == COMPLETE,
             expected=f"{who} gets its echo",
             observed=lambda: f"{describe_stream(payload, out.received, who=who)}\n  how it ended: {out.describe()} "

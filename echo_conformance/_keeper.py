@@ -139,8 +139,8 @@ def main() -> int:
                 signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE):
         signal.signal(sig, lambda *_: stopping.set())
 
-    # Servers get as many descriptors as the machine allows: the suite holds 1,100
-    # connections open at once, past select()'s FD_SETSIZE of 1024.
+    # Servers get as many descriptors as the machine allows: the suite holds more connections
+    # open at once than select()'s FD_SETSIZE of 1024 (_registry.DEFAULT_CONNECTIONS).
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

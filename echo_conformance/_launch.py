@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import socket
@@ -53,7 +54,7 @@ def _port_is_free(port: int) -> bool:
             with socket.socket(family, kind) as s:
                 s.bind((host, port))  # no SO_REUSEADDR: lingering TIME_WAITs make it busy
         except OSError as exc:
-            if family == socket.AF_INET6 and exc.errno in (97, 99):  # no IPv6 here
+            if family == socket.AF_INET6 and exc.errno in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL):  # no IPv6
                 continue
             return False
     return True
@@ -146,19 +147,19 @@ class Server:
         while time.monotonic() < deadline:
             if self._exited.is_set():
                 self._fail(f"exited with status {self.exit_code} before it was ready on {self.address}")
-            if _probe_tcp(self.address):
+            if _probe_tcp(self.address, self.bounds.port_probe):
                 return
-            time.sleep(0.02)  # polling a port that is not listening yet: no event to wait for
+            time.sleep(self.bounds.ready_poll)  # a port not listening yet: no event to wait for
         self._fail(f"did not accept a TCP connection on {self.address} within {self.bounds.ready:g} s")
 
     def _wait_ready_udp(self) -> None:
         """Ready once the server's port is bound: a datagram sent there is then queued for it,
         whenever it reads.  A probe datagram goes out (from a socket connected to the port)
-        every 0.1 s until it is answered, or until ``udp_answer`` after the port was first found
-        bound: the kernel answers a datagram to an unbound port with an ICMP port unreachable
-        (seen here as ECONNREFUSED, at once on loopback), so silence means bound.  A server that
-        binds and then never answers is the checks' to judge (each with its own verdict), not a
-        launch failure that every check waits out in full."""
+        every ``ready_probe_udp`` until it is answered, or until ``udp_answer`` after the port
+        was first found bound: the kernel answers a datagram to an unbound port with an ICMP
+        port unreachable (seen here as ECONNREFUSED, at once on loopback), so silence means
+        bound.  A server that binds and then never answers is the checks' to judge (each with
+        its own verdict), not a launch failure that every check waits out in full."""
         deadline = time.monotonic() + self.bounds.ready
         bound_at = None
         with socket.socket(self.address.family, socket.SOCK_DGRAM) as probe:
@@ -166,7 +167,7 @@ class Server:
             while time.monotonic() < deadline:
                 if self._exited.is_set():
                     self._fail(f"exited with status {self.exit_code} before it was ready on {self.address}")
-                state = _probe_udp(probe)
+                state = _probe_udp(probe, self.bounds.ready_probe_udp)
                 if state == _ANSWERED:
                     return
                 if state == _SILENT:
@@ -175,7 +176,7 @@ class Server:
                         return  # bound, silent: the checks say what is wrong with that
                 else:
                     bound_at = None
-                    time.sleep(0.02)  # polling a port that is not bound yet: no event to wait for
+                    time.sleep(self.bounds.ready_poll)  # a port not bound yet: no event to wait for
         self._fail(f"did not bind UDP port {self.address} within {self.bounds.ready:g} s")
 
     def _fail(self, what: str) -> None:
@@ -226,7 +227,7 @@ class Server:
         keeper, self._keeper = self._keeper, None
         if keeper is not None:
             try:
-                keeper.wait((self.bounds.stop_grace if grace is None else grace) + 5)
+                keeper.wait((self.bounds.stop_grace if grace is None else grace) + self.bounds.keeper_exit)
             except subprocess.TimeoutExpired:
                 keeper.kill()
                 keeper.wait()
@@ -236,9 +237,9 @@ class Server:
             pass
 
 
-def _probe_tcp(address: Address) -> bool:
+def _probe_tcp(address: Address, timeout: float) -> bool:
     try:
-        with socket.create_connection((address.host, address.port), timeout=0.5):
+        with socket.create_connection((address.host, address.port), timeout=timeout):
             return True
     except OSError:
         return False
@@ -247,10 +248,10 @@ def _probe_tcp(address: Address) -> bool:
 _ANSWERED, _SILENT, _UNBOUND = "answered", "silent", "unbound"
 
 
-def _probe_udp(probe: socket.socket) -> str:
+def _probe_udp(probe: socket.socket, wait: float) -> str:
     """Send one probe datagram on ``probe`` (connected to the server's port) and wait up to
-    0.1 s: its answer, silence (the port is bound), or ECONNREFUSED (nothing is bound there)."""
-    probe.settimeout(0.1)
+    ``wait``: its answer, silence (the port is bound), or ECONNREFUSED (nothing is bound there)."""
+    probe.settimeout(wait)
     try:
         probe.send(b"ready?")
         while True:

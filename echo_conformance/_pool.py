@@ -19,11 +19,9 @@ from ._launch import Server, free_port
 from ._registry import PACKAGE_HOME, Implementation, make
 
 #: The echo server relays are tested in front of: the bundled poll loop. It starts fast, holds
-#: the 1,100 relayed connections of the scale check without a thread each, and echoes on its
-#: next trip through the loop, not at once: a relay that loses the echo still in flight when
-#: its client half-closes (nginx's default proxy_half_close off, Twisted's portforward) is
-#: caught only while the echo is on its way when the FIN arrives. In front of echo_reactor,
-#: which writes at once, such relays won that race more often.
+#: the relayed connections of the scale check without a thread each, and echoes on its next
+#: trip through the loop, not at once: a relay that loses the echo still in flight when its
+#: client half-closes (nginx's default proxy_half_close off) is caught only while it is.
 UPSTREAM = make("upstream-echo", "{python} -m echo_conformance.implementations.echo_poll --host {host} --port {port}",
                 cwd=PACKAGE_HOME)
 

@@ -40,6 +40,10 @@ BUNDLED_MANIFEST = Path(implementations.__path__[0]) / "manifest.toml"
 #: folder that holds the package -- the checkout's root, or site-packages
 PACKAGE_HOME = Path(__file__).resolve().parent.parent
 SOURCES = ("--impl-cmd", "--impl-file", "--target")  # where the implementations come from
+#: How many connections a server is asked to hold open at once (tcp.scale.connections, the
+#: bench's largest point) when it declares neither that number nor a capacity: more than
+#: select()'s FD_SETSIZE of 1024, so a server that relies on select() shows it.
+DEFAULT_CONNECTIONS = 1100
 
 
 class ManifestError(ValueError):
@@ -168,7 +172,7 @@ DECLARATIONS: tuple[Declaration, ...] = (
                 option="--impl-capacity", metavar="N", what="capacity"),
     Declaration("connections", "count", None,
                 "how many connections it holds open and serves at once (tcp.scale.connections; "
-                "default: its capacity, else 1,100, more than select()'s FD_SETSIZE)",
+                f"default: its capacity, else {DEFAULT_CONNECTIONS:,}, more than select()'s FD_SETSIZE)",
                 option="--impl-connections", metavar="N", what="number of connections"),
     Declaration("cwd", "directory", None,
                 "the directory its command runs in (default: the current one; in a manifest, the "
@@ -207,6 +211,12 @@ class Implementation:
     manifest: str | None = None
     #: a manifest entry's other keys (must_fail, suite_args, ...): no part of its identity
     extra: dict = dataclasses.field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def held_connections(self) -> int:
+        """How many connections it is asked to hold open at once: as many as it declares, else
+        its capacity, else :data:`DEFAULT_CONNECTIONS`."""
+        return self.connections or self.capacity or DEFAULT_CONNECTIONS
 
     @property
     def launched(self) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from . import _trace
+from . import _timeline
 from ._interrupt import Extent, Progress
 from ._verdict import (DETAILED, ERROR, FAIL, FAILING, ORDER, PASS, SKIP, XFAIL, case_outcome, parse_known_failures,
                        worse)
@@ -23,8 +23,11 @@ from ._verdict import (DETAILED, ERROR, FAIL, FAILING, ORDER, PASS, SKIP, XFAIL,
 KNOWN = pytest.StashKey[dict]()
 #: the interruption of a run whose reports were written at its start and never replaced
 UNFINISHED = "the run did not finish: it is still running, or it was killed before it could write its reports"
+#: the user property (report.json) and the report section (terminal) a failing case's trace
+#: of what happened on the wire goes in (:func:`annotate`)
+TRACE_PROPERTY, TRACE_SECTION = "trace", "on the wire"
 #: the per-case details a report carries, as recorded by the plugin (``_verdict``'s properties)
-DETAILS = ("expected", "observed", "step", "notes", "server_exit", "server_output", _trace.PROPERTY)
+DETAILS = ("expected", "observed", "step", "notes", "server_exit", "server_output", TRACE_PROPERTY)
 
 
 def configure(config: pytest.Config) -> None:
@@ -92,8 +95,8 @@ class Collector:
         for key in ("reason", "message", *DETAILS):
             r.pop(key, None)
         r.update({k: props[k] for k in DETAILS if k in props})
-        if isinstance(r.get(_trace.PROPERTY), str):  # what happened on the wire (_trace), as JSON
-            r[_trace.PROPERTY] = json.loads(r[_trace.PROPERTY])
+        if isinstance(r.get(TRACE_PROPERTY), str):  # what happened on the wire (_wire), as JSON
+            r[TRACE_PROPERTY] = json.loads(r[TRACE_PROPERTY])
         if outcome == XFAIL:
             r["reason"] = report.wasxfail
         elif outcome == SKIP:
@@ -279,8 +282,8 @@ def markdown(document: dict) -> str:
             lines += ["- **Observed:**", "", *fence(_observed(r))]
             if r.get("notes"):
                 lines += ["Details:", "", *fence(r["notes"])]
-            if r.get(_trace.PROPERTY):
-                lines += ["On the wire:", "", *fence(_trace.text(r[_trace.PROPERTY]))]
+            if r.get(TRACE_PROPERTY):
+                lines += ["On the wire:", "", *fence(_timeline.text(r[TRACE_PROPERTY]))]
             if _server_died(r):
                 lines += [_server_died(r), "", *fence(r["server_output"] or "(no output)")]
             lines += ["Reproduce:", "", *fence(r["reproduce"])]
@@ -352,11 +355,11 @@ def _wrap_name(name: str) -> str:
     return escape(name).replace("-", "-<wbr>")
 
 
-def _timeline(trace: dict) -> str:
+def _timeline_figure(trace: dict) -> str:
     """A failure's trace: the SVG timeline, and the same as text."""
-    count = len(_trace.text(trace).splitlines())
-    return (f"<figure class='timeline'><div class='scroll'>{_trace.svg(trace)}</div>"
-            f"<details><summary>as text ({count} lines)</summary><pre>{escape(_trace.text(trace))}</pre>"
+    count = len(_timeline.text(trace).splitlines())
+    return (f"<figure class='timeline'><div class='scroll'>{_timeline.svg(trace)}</div>"
+            f"<details><summary>as text ({count} lines)</summary><pre>{escape(_timeline.text(trace))}</pre>"
             "</details></figure>")
 
 
@@ -368,8 +371,8 @@ def _card(r: dict) -> str:
     if r.get("expected"):
         rows.append(("Expected", escape(r["expected"])))
     rows.append(("Observed", f"<pre>{escape(_observed(r))}</pre>"))
-    if r.get(_trace.PROPERTY):
-        rows.append(("On the wire", _timeline(r[_trace.PROPERTY])))
+    if r.get(TRACE_PROPERTY):
+        rows.append(("On the wire", _timeline_figure(r[TRACE_PROPERTY])))
     if r.get("notes"):
         count = len(r["notes"].splitlines())
         rows.append(("Details", f"<details><summary>the failing example and how to replay it ({count} lines)"
@@ -445,3 +448,21 @@ def html_page(document: dict) -> str:
                           for name, d in impls), "</ul>"]
     parts.append("</body></html>\n")
     return "".join(parts)
+
+
+# --- the trace, into a failing case's report ---------------------------------------------------
+
+def annotate(report, outcome: str, recorder) -> None:
+    """Give a failing (or expected-failing) phase's report the case's trace (``recorder``, a
+    ``_wire.Recorder``, or None): a JSON user property, and a text section that the terminal
+    shows under the failure message.  The trace only observes: failing to draw it costs no
+    verdict."""
+    try:
+        if recorder is not None and outcome in DETAILED and report.when in ("call", "teardown"):
+            trace = recorder.snapshot()
+            if trace["events"]:
+                shown = _timeline.text(trace)
+                report.user_properties.append((TRACE_PROPERTY, json.dumps(trace, separators=(",", ":"))))
+                report.sections.append((TRACE_SECTION, shown))
+    except Exception as exc:  # noqa: BLE001 - the trace only observes: it never costs a verdict
+        report.sections.append((TRACE_SECTION, f"(no timeline: {type(exc).__name__}: {exc})"))

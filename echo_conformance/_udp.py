@@ -15,8 +15,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from . import _budget, _trace
+from . import _budget, _wire
 from ._diff import describe_stream
+from ._outcomes import ANSWERED, LOST, WRONG  # how one datagram's exchange ended
 
 #: The largest UDP payload over IPv4: 65,535 - 20 (IP header) - 8 (UDP header).
 MAX_IPV4 = 65_507
@@ -26,18 +27,16 @@ RECV_SIZE = 65_536
 #: sent again and again meanwhile (see :func:`resend_waits`).
 TRIES = 5
 
-ANSWERED, LOST, WRONG = "answered", "lost", "wrong"
-
 
 def udp_socket(address, *, rcvbuf: int | None = None) -> socket.socket:
     """An unconnected UDP socket on the loopback address of ``address``'s family (unconnected,
     so an answer sent to the wrong address or from the wrong port is still seen)."""
-    sock = _trace.TracedSocket(address.family, socket.SOCK_DGRAM)
+    sock = _wire.TracedSocket(address.family, socket.SOCK_DGRAM)
     try:
         if rcvbuf:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         sock.bind(("::1" if address.family == socket.AF_INET6 else "127.0.0.1", 0))
-        _trace.opened(sock, "peer")
+        _wire.opened(sock, "peer")
     except BaseException:
         sock.close()
         raise
@@ -87,11 +86,16 @@ def resend_waits(wait: float, tries: int) -> list[float]:
     return waits
 
 
-@_trace.asked
 def ask(sock: socket.socket, address, data: bytes, *, wait: float, tries: int = TRIES) -> Answer:
     """Send ``data`` to ``address`` and wait for the answer; while nothing arrives, resend it
     (see :func:`resend_waits`) until ``tries * wait`` seconds have passed.  The first answer
     that arrives decides: equal to ``data`` (answered) or not (wrong)."""
+    answer = _ask(sock, address, data, wait, tries)
+    _wire.asked(sock, answer)
+    return answer
+
+
+def _ask(sock: socket.socket, address, data: bytes, wait: float, tries: int) -> Answer:
     start = time.monotonic()
     budget = _budget.current()
     errors: list[str] = []
@@ -120,10 +124,10 @@ def ask(sock: socket.socket, address, data: bytes, *, wait: float, tries: int = 
     return Answer(data, LOST, len(waits), time.monotonic() - start, errors=errors)
 
 
-@_trace.collected
 def collect(socks: list[socket.socket], expect: list[int], *, within: float) -> list[list[bytes]]:
     """Read datagrams on every socket at once until each has ``expect[i]`` of them or
     ``within`` seconds pass; returns what each received."""
+    start = time.monotonic()
     received: list[list[bytes]] = [[] for _ in socks]
     budget = _budget.current()
     deadline = budget.until(time.monotonic() + within)  # the case's deadline may come first
@@ -151,6 +155,7 @@ def collect(socks: list[socket.socket], expect: list[int], *, within: float) -> 
         finally:
             for sock in socks:
                 sock.setblocking(True)
+    _wire.shortfalls(socks, expect, [len(r) for r in received], since=start, unit="answers")
     return received
 
 

@@ -30,7 +30,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import _trace
+from . import _wire
 from ._address import Address
 
 ECHO, CLOSE, RESET, REFUSE, ANSWER = "echo", "close", "reset", "refuse", "answer"
@@ -63,7 +63,7 @@ class _Conn:
         self.out = bytearray()
         self.reading = True
         self.delayed = 0  #: bytes in FakeUpstream._due for this connection
-        self.lane = _trace.accepted("upstream")  # its side, in the check's trace
+        self.lane = _wire.accepted("upstream")  # its side, in the check's trace
 
 
 class FakeUpstream:
@@ -174,7 +174,7 @@ class FakeUpstream:
         with self.lock:
             ok = self.lock.wait_for(lambda: predicate(self), timeout)
         if not ok:
-            _trace.waited(since, f"waited {timeout:g} s on the fake upstream: in vain")
+            _wire.waited(since, f"waited {timeout:g} s on the fake upstream: in vain")
         return ok
 
     def describe(self) -> str:
@@ -246,7 +246,7 @@ class FakeUpstream:
         try:
             if events & selectors.EVENT_READ and conn.reading:
                 data = conn.sock.recv(RECV_SIZE)
-                _trace.received(conn.lane, data)
+                _wire.received(conn.lane, data)
                 with self.lock:
                     if data:
                         if len(rec.data) < self.keep:
@@ -275,12 +275,12 @@ class FakeUpstream:
                         conn.out += data
             if events & selectors.EVENT_WRITE and conn.out:
                 sent = conn.sock.send(conn.out)
-                _trace.data(conn.lane, _trace.SEND, sent, conn.out)
+                _wire.data(conn.lane, _wire.SEND, sent, conn.out)
                 del conn.out[:sent]
         except BlockingIOError:
             pass
         except OSError as exc:
-            _trace.failed(conn.lane, exc)
+            _wire.failed(conn.lane, exc)
             with self.lock:
                 rec.reset_by_peer = isinstance(exc, ConnectionResetError)
             self._drop(conn, f"error: {exc}")
@@ -325,7 +325,7 @@ class FakeUpstream:
                 pass
             del self._conns[fd]
         conn.sock.close()
-        _trace.mark(conn.lane, _trace.ABORT if reset else _trace.CLOSE, how)
+        _wire.mark(conn.lane, _wire.ABORT if reset else _wire.CLOSE, how)
         with self.lock:
             if conn.record.open:
                 conn.record.open, conn.record.how_closed = False, how

@@ -2,8 +2,8 @@
 
 Writing a check
 ---------------
-A check is a function ``test_*`` in the module of its family (``conformance/test_*.py``),
-declared as a case with :func:`case`::
+A check is a function ``test_*`` in its module (``conformance/test_*.py``: one module per
+group of case IDs), declared as a case with :func:`case`::
 
     from echo_conformance.check import HANG, case, roundtrip
 
@@ -16,8 +16,9 @@ declared as a case with :func:`case`::
   sentence, and for a MUST case what it guards against (one of ``GUARDS``: ``RFC862``, ``DATA``,
   ``MISDELIVERY``, ``HANG``, ``GROWTH``, ``PROMISE``) and the defect it catches; a SHOULD case
   (``level=SHOULD``) says why a failure is not fatal.  Whom it applies to and how it runs are
-  options (``models``, ``kinds``, ``transport``, ``family``, ``fresh_server``, ...: the fields of
-  ``_cases.Case``); ``twin`` repeats a check under another ID (e.g. over IPv6).
+  options (``models``, ``kinds``, ``transport``, ``ip``, ``fresh_server``, ``budget``, ...: the
+  fields of ``_cases.Case``); ``twin`` repeats a check under another ID (e.g. over IPv6), with
+  its budget unless it declares another.
 * The fixtures: ``impl`` (what the server declares: model, capacity...), ``endpoint`` (the
   address of a running server, shared by the checks of one worker unless ``fresh_server``),
   ``launch`` (a check that takes it starts servers of its own, and is skipped under --target),
@@ -27,7 +28,8 @@ declared as a case with :func:`case`::
   UDP).  Each wait is bounded by a field of ``bounds`` and says how it ended (``COMPLETE``,
   ``EOF``, ``RESET``, ``STALLED``...).  A check waits for no time of its own: a new time is a
   field of ``Bounds`` (``_bounds.py``), with what it bounds and its margin; a case that needs
-  more than ``Bounds.case_budget`` gets an entry in ``_bounds.CASE_BUDGETS``.
+  more than ``Bounds.case_budget`` declares its own (``budget=`` seconds, or ``lambda bounds,
+  connections: ...``, from the module's constants), with what a correct server needs.
 * The verdict: ``require(condition, expected=..., observed=...)`` fails the case with what was
   expected and what was observed (``observed`` may be a callable: it is built on failure
   only); ``describe_stream`` is the usual byte-stream difference, ``roundtrip`` and ``served``
@@ -47,14 +49,16 @@ from ._address import Address
 from ._bounds import LEAK_PER_CONNECTION, PACE, Bounds, leak_allowance
 from ._cases import (DATA, GROWTH, GUARDS, HANG, MISDELIVERY, MUST, PROMISE, RFC862, SHOULD, Violation, declare,
                      require, step, twin)
-from ._client import (COMPLETE, EOF, MSG_MORE, RESET, SLOW, STALLED, TIMEOUT, WRONG, Exchanged, MiB, abort, burst,
-                      chunked, connect, exchange, fill_without_reading, gather, listen_quietly, pseudo_random)
+from ._client import (MSG_MORE, Exchanged, MiB, abort, burst, chunked, connect, exchange, fill_without_reading, gather,
+                      listen_quietly, pseudo_random)
 from ._diff import describe_stream
 from ._expect import RAN_OUT, CheckBudget, property_check, roundtrip, served
 from ._hypothesis import check_settings
 from ._launch import LaunchError
+from ._outcomes import ANSWERED, COMPLETE, EOF, LOST, RESET, SLOW, STALLED, TIMEOUT, WRONG
 from ._process import memory, settle, steady, wait_for
-from ._udp import ANSWERED, LOST, MAX_IPV4, TRIES, ask, collect, multiset_difference, size_list, udp_socket
+from ._registry import DEFAULT_CONNECTIONS
+from ._udp import MAX_IPV4, TRIES, ask, collect, multiset_difference, size_list, udp_socket
 from ._upstream import ANSWER, CLOSE, ECHO, REFUSE, FakeUpstream
 
 
@@ -81,7 +85,7 @@ __all__ = [
     # bounds and leaks
     "Bounds", "LEAK_PER_CONNECTION", "leak_allowance", "PACE",
     # the server's process tree, and servers a check starts
-    "memory", "settle", "steady", "wait_for", "Address", "LaunchError",
+    "memory", "settle", "steady", "wait_for", "Address", "LaunchError", "DEFAULT_CONNECTIONS",
     # the fake upstream relays are tested against
     "FakeUpstream", "ECHO", "CLOSE", "REFUSE", "ANSWER",
 ]

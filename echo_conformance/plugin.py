@@ -18,8 +18,8 @@ import psutil
 import pytest
 
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
-from . import _budget, _interrupt, _junit, _report, _trace, _verdict, _writable, checks
-from ._bounds import Bounds, case_budget
+from . import _budget, _interrupt, _junit, _report, _verdict, _wire, _writable, checks
+from ._bounds import Bounds
 from ._cases import Case, Violation
 from ._expect import check_budget_fixture  # noqa: F401  (the check_budget fixture, for every check)
 from ._address import Address
@@ -116,16 +116,10 @@ def _runs_only_the_checks(config: pytest.Config) -> bool:
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """``-n auto`` for a run of the checks: two workers per core.  A check spends much of its
-    time in bounded waits (a quiet window, a server settling, a server process starting, and
-    on a failing server the progress bound), when its worker needs no CPU.  Measured on 2
-    cores: the full suite over 16 implementations takes 70-76 s with 2 workers, 56-66 s with
-    3 or 4; a run over a server that never reads (every check waits out its 2 s progress
-    bound) 23 s with 3 workers, 17 s with 4.  Another project's own run, with this plugin
-    loaded, keeps xdist's default.  (Four per core, tried for runs over one implementation,
-    made failing runs faster -- a server that never reads 12-14 s instead of 17 s -- but put
-    8 heavy cases on 2 cores at once: a correct server's case then ran out of its time budget,
-    and a relay that sleeps per byte failed 14 cases instead of 10.)"""
+    """``-n auto`` for a run of the checks: two workers per core, since a check spends much of
+    its time in bounded waits that need no CPU (four per core made a correct server's heavy
+    case run out of its budget; docs/checks.md has the measurements).  Another project's own
+    run, with this plugin loaded, keeps xdist's default."""
     if not _runs_only_the_checks(config):
         return None
     return 2 * (os.cpu_count() or 1)
@@ -151,7 +145,8 @@ def pytest_configure(config: pytest.Config) -> None:  # the checks are imported 
 
 
 def _raise_fd_limit() -> None:
-    """The suite itself holds 1,100+ client sockets open in the scale checks."""
+    """The suite itself holds a client socket per connection of the scale check open
+    (``DEFAULT_CONNECTIONS``, or the thousands a server declares)."""
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -201,7 +196,7 @@ def _budget_of(item: pytest.Item, bounds: Bounds) -> float:
     spec, impl = _case_of(item), _impl_of(item)
     if spec is None or impl is None:
         return 0.0
-    return case_budget(bounds, spec.id, impl.connections or impl.capacity or 1100)
+    return spec.budget_for(bounds, impl.held_connections)
 
 
 def _case_of(item: pytest.Item) -> Case | None:
@@ -249,13 +244,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
-    """A case's trace of what happened on the wire starts with its call (``_trace``)."""
+    """A case's trace of what happened on the wire starts with its call (``_wire``)."""
     if _case_of(item) is not None:
-        _trace.start()
+        _wire.start()
 
 
 class _CaseBudgets:
-    """Each case's call runs under its time budget (``_budget``; how much: ``_bounds.case_budget``).
+    """Each case's call runs under its time budget (``_budget``; how much: ``Case.budget_for``).
     When a wait was cut short by it, the case fails: with its own failure and the budget's
     note, or -- if it passed anyway, a quiet window cut short proves nothing -- with the
     budget's own verdict."""
@@ -322,7 +317,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if verdict.lines:
         report.longrepr = verdict.message
     report.user_properties += list(verdict.properties)
-    _trace.annotate(report, verdict.outcome)  # a failure's timeline: observed, never judged
+    _trace_into_report(report, verdict.outcome)
+
+
+def _trace_into_report(report: pytest.TestReport, outcome: str) -> None:
+    """A failure's timeline goes into its report (observed, never judged: ``_report.annotate``);
+    the case's trace ends with its teardown."""
+    _report.annotate(report, outcome, _wire.current())
+    if report.when == "teardown":
+        _wire.stop()
 
 
 _FAILED = pytest.StashKey[bool]()
@@ -393,7 +396,7 @@ def _pool(bounds: Bounds):
 
 
 def _host(spec: Case) -> str:
-    return "::1" if spec.family == "ipv6" else "127.0.0.1"
+    return "::1" if spec.ip == "ipv6" else "127.0.0.1"
 
 
 @pytest.fixture

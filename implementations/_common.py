@@ -7,7 +7,7 @@ import socket
 import sys
 import threading
 
-# The suite opens ~1,100 connections at once; a small backlog (socketserver's
+# The suite opens over a thousand connections at once; a small backlog (socketserver's
 # default is 5) makes the kernel drop SYNs and clients stall in retransmits.
 # The kernel silently caps this at net.core.somaxconn.
 BACKLOG = max(socket.SOMAXCONN, 1024)

@@ -23,8 +23,7 @@ import asyncio
 import logging
 import sys
 
-if not __package__:  # run as a file: python implementations/echo_asyncio_streams.py (see _as_file.py)
-    from _as_file import PACKAGE as __package__
+if not __package__: from _as_file import PACKAGE as __package__  # run as a file too (see _as_file.py)
 
 from . import _asyncio_runner as asyncio_runner
 from . import _common as common

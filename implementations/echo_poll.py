@@ -10,8 +10,7 @@ import logging
 import select
 import sys
 
-if not __package__:  # run as a file: python implementations/echo_poll.py (see _as_file.py)
-    from _as_file import PACKAGE as __package__
+if not __package__: from _as_file import PACKAGE as __package__  # run as a file too (see _as_file.py)
 
 from . import _common as common
 

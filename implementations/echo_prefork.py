@@ -29,8 +29,7 @@ import os
 import sys
 import time
 
-if not __package__:  # run as a file: python implementations/echo_prefork.py (see _as_file.py)
-    from _as_file import PACKAGE as __package__
+if not __package__: from _as_file import PACKAGE as __package__  # run as a file too (see _as_file.py)
 
 from . import _common as common
 from . import _supervisor as supervisor

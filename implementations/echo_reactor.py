@@ -21,8 +21,7 @@ import logging
 import sys
 import time
 
-if not __package__:  # run as a file: python implementations/echo_reactor.py (see _as_file.py)
-    from _as_file import PACKAGE as __package__
+if not __package__: from _as_file import PACKAGE as __package__  # run as a file too (see _as_file.py)
 
 from . import _common as common
 from . import _rawio as rawio
@@ -196,8 +195,7 @@ class EchoConnection(Handler):
         sock.setblocking(False)   # a blocking call would stall the whole reactor
         self.out = bytearray()    # received, not yet echoed
         self.eof = False          # client has shut down its write side
-        # sock.recv(RECV_SIZE) and sock.send, with less of CPython's work per call (_rawio.py)
-        self.recv, self.send = rawio.reader(sock, RECV_SIZE), rawio.writer(sock)
+        self.recv, self.send = rawio.reader(sock, RECV_SIZE), rawio.writer(sock)  # sock.recv/send, faster: _rawio.py
         reactor.register(self, IN)
 
     def handle_read(self):

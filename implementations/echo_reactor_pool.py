@@ -32,8 +32,7 @@ import logging
 import sys
 import threading
 
-if not __package__:  # run as a file: python implementations/echo_reactor_pool.py (see _as_file.py)
-    from _as_file import PACKAGE as __package__
+if not __package__: from _as_file import PACKAGE as __package__  # run as a file too (see _as_file.py)
 
 from . import _common as common
 from ._poller import IN, OUT

@@ -31,8 +31,7 @@ RFC 862: any data received is sent back until the calling user terminates the co
 import os
 import sys
 
-if not __package__:  # run as a file: python implementations/echo_reactors_processes.py (see _as_file.py)
-    from _as_file import PACKAGE as __package__
+if not __package__: from _as_file import PACKAGE as __package__  # run as a file too (see _as_file.py)
 
 from . import _common as common
 from . import _supervisor as supervisor

@@ -31,8 +31,7 @@ import sys
 import threading
 import time
 
-if not __package__:  # run as a file: python implementations/echo_reactors_threads.py (see _as_file.py)
-    from _as_file import PACKAGE as __package__
+if not __package__: from _as_file import PACKAGE as __package__  # run as a file too (see _as_file.py)
 
 from . import _common as common
 from ._reactor import Waker

@@ -8,8 +8,7 @@ RFC 862: any data received is sent back until the calling user terminates the co
 import socketserver
 import sys
 
-if not __package__:  # run as a file: python implementations/echo_single.py (see _as_file.py)
-    from _as_file import PACKAGE as __package__
+if not __package__: from _as_file import PACKAGE as __package__  # run as a file too (see _as_file.py)
 
 from . import _common as common
 from ._socketserver import EchoServerMixin

@@ -9,8 +9,7 @@ import signal
 import socketserver
 import sys
 
-if not __package__:  # run as a file: python implementations/echo_thread.py (see _as_file.py)
-    from _as_file import PACKAGE as __package__
+if not __package__: from _as_file import PACKAGE as __package__  # run as a file too (see _as_file.py)
 
 from . import _common as common
 from ._socketserver import EchoServerMixin

@@ -11,8 +11,7 @@ import struct
 import sys
 import time
 
-if not __package__:  # run as a file: python implementations/tcp_relay.py (see _as_file.py)
-    from _as_file import PACKAGE as __package__
+if not __package__: from _as_file import PACKAGE as __package__  # run as a file too (see _as_file.py)
 
 from . import _common as common
 

@@ -23,8 +23,7 @@ import socket
 import struct
 import sys
 
-if not __package__:  # run as a file: python implementations/tcp_relay_poll.py (see _as_file.py)
-    from _as_file import PACKAGE as __package__
+if not __package__: from _as_file import PACKAGE as __package__  # run as a file too (see _as_file.py)
 
 from . import _common as common
 from . import _rawio as rawio
@@ -126,8 +125,7 @@ class Side(Handler):
 
     def __init__(self, relay, sock):
         self.relay, self.reactor, self.sock = relay, relay.reactor, sock
-        # sock.recv(RECV_SIZE) and sock.send, with less of CPython's work per call (_rawio.py)
-        self.recv, self.send = rawio.reader(sock, RECV_SIZE), rawio.writer(sock)
+        self.recv, self.send = rawio.reader(sock, RECV_SIZE), rawio.writer(sock)  # sock.recv/send, faster: _rawio.py
         self.out = bytearray()  # read from the other socket, not yet sent to this one
         self.eof = False        # this socket has sent us EOF
         self.shut = False       # we have passed the other side's EOF on (SHUT_WR)

@@ -23,15 +23,15 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from echo_conformance import _budget, plugin
-from echo_conformance._bounds import CASE_BUDGETS, Bounds, case_budget
+from echo_conformance._bounds import Bounds
 from echo_conformance._cases import Violation, require
 from echo_conformance._catalogue import load
-from echo_conformance._client import SLOW, STALLED, WRONG, connect, exchange, gather, listen_quietly
+from echo_conformance._client import COMPLETE, SLOW, STALLED, WRONG, connect, exchange, gather, listen_quietly
 from echo_conformance._expect import CheckBudget, budgeted
 from echo_conformance._hypothesis import check_settings
 from echo_conformance._launch import Address, LaunchError, Server, free_port
 from echo_conformance._pool import Pool
-from echo_conformance._registry import load_manifest, make
+from echo_conformance._registry import DEFAULT_CONNECTIONS, load_manifest, make
 from echo_conformance._udp import LOST, ask, udp_socket
 
 from ._suite import ROOT, run_suite
@@ -75,8 +75,23 @@ def test_an_exchange_stops_at_the_first_wrong_byte():
     client, server = socket.socketpair()
     with client, server:
         server.sendall(b"pXng")  # what a server that rewrites bytes sends back
-        out = exchange(client, [b"ping"], expect=4, bounds=Bounds(), expected=b"ping")
+        out = exchange(client, [b"ping"], matching=b"ping", bounds=Bounds())
     assert out.ended == WRONG and out.received.startswith(b"pX")
+
+
+@pytest.mark.parametrize("wait, ended, received", [
+    (dict(matching=b"ping"), COMPLETE, b"ping"),  # matching alone waits for its length
+    (dict(count=2), COMPLETE, b"ping"),  # what arrived in one read, at least count
+    (dict(count=6, matching=b"ping"), STALLED, b"ping"),  # count given: more than the matching bytes
+])
+def test_an_exchange_waits_for_count_or_what_it_matches(wait, ended, received):
+    client, server = socket.socketpair()
+    with client, server:
+        server.sendall(b"ping")
+        out = exchange(client, [], bounds=Bounds().scaled(0.05), **wait)
+        with pytest.raises(TypeError, match="count"):
+            exchange(client, [], bounds=Bounds())
+    assert (out.ended, out.received) == (ended, received)
 
 
 def test_a_trickle_is_judged_by_its_rate_not_its_gaps():
@@ -96,7 +111,7 @@ def test_a_trickle_is_judged_by_its_rate_not_its_gaps():
     writer.start()
     try:
         with client:
-            out = exchange(client, [], expect=100, bounds=Bounds())
+            out = exchange(client, [], count=100, bounds=Bounds())
     finally:
         stop.set()
         writer.join()
@@ -188,7 +203,7 @@ def worst_case(impl, workers: int, bounds: Bounds = Bounds()) -> tuple[float, li
     """The longest an --impl-cmd run over ``impl`` can take when every case spends its whole
     budget: the budgets spread over the workers (at best, and never less than the largest),
     the servers' starts, the run's own start and the last server's stop."""
-    budgets = sorted(((case_budget(bounds, c.id), c.id) for c in load().values() if c.applies_to(impl) is None),
+    budgets = sorted(((c.budget_for(bounds, DEFAULT_CONNECTIONS), c.id) for c in load().values() if c.applies_to(impl) is None),
                      reverse=True)
     start = START + (bounds.udp_answer if impl.transports == ("udp",) else 0.0)
     cases = max(sum(b for b, _ in budgets) / workers, budgets[0][0])
@@ -210,13 +225,15 @@ def test_a_failing_run_fits_in_the_run_limit(run, monkeypatch):
 
 
 def test_every_case_budget_fits_in_the_run_limit():
-    """No single case (the 1,100 connections a server is asked to hold by default) may spend
-    more than a whole run may take; and every listed budget names a case that exists."""
+    """No single case (with the connections a server is asked to hold by default) may spend
+    more than a whole run may take; and a budget stretches with --timeout-scale."""
     cases = load()
-    assert not set(CASE_BUDGETS) - set(cases), f"budgets for no case: {sorted(set(CASE_BUDGETS) - set(cases))}"
-    over = {c: case_budget(Bounds(), c) for c in cases if case_budget(Bounds(), c) >= RUN_LIMIT - RUN_START}
+    over = {c: spec.budget_for(Bounds(), DEFAULT_CONNECTIONS) for c, spec in cases.items()
+            if spec.budget_for(Bounds(), DEFAULT_CONNECTIONS) >= RUN_LIMIT - RUN_START}
     assert not over, over
-    assert case_budget(Bounds().scaled(3), "tcp.echo.large") == 3 * case_budget(Bounds(), "tcp.echo.large")
+    for case_id in ("tcp.echo.large", "tcp.scale.connections", "tcp.serial.served-in-order"):  # seconds, computed, none
+        assert cases[case_id].budget_for(Bounds().scaled(3), DEFAULT_CONNECTIONS) == pytest.approx(
+            3 * cases[case_id].budget_for(Bounds(), DEFAULT_CONNECTIONS))
 
 
 # --- the budget's mechanism, in-process ------------------------------------------------------
@@ -225,7 +242,7 @@ def test_a_budget_ends_an_exchange_like_a_stall():
     client, server = socket.socketpair()
     with client, server, _budget.running(0.3, "test") as budget:
         start = time.monotonic()
-        out = exchange(client, [b"ping"], expect=4, bounds=Bounds())  # nobody answers
+        out = exchange(client, [b"ping"], count=4, bounds=Bounds())  # nobody answers
     assert out.ended == STALLED and time.monotonic() - start < 1.5, out.describe()
     assert budget.ran_out and "time budget of 0.3 s ran out" in out.describe()
 
@@ -248,10 +265,10 @@ def test_each_case_starts_with_its_whole_budget():
     client, server = socket.socketpair()
     with client, server:
         with _budget.running(0.1, "first"):
-            exchange(client, [b"x"], expect=1, bounds=Bounds())
+            exchange(client, [b"x"], count=1, bounds=Bounds())
         with _budget.running(0.5, "second") as budget:
             start = time.monotonic()
-            out = exchange(client, [b"x"], expect=1, bounds=Bounds())
+            out = exchange(client, [b"x"], count=1, bounds=Bounds())
         assert out.ended == STALLED and time.monotonic() - start >= 0.45 and budget.ran_out
     assert _budget.current() is _budget.NONE
 

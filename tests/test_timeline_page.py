@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from echo_conformance import _trace
+from echo_conformance import _timeline, _wire
 
 from ._suite import FAULTY, run_suite
 from .test_report_page import _browse, _chromium
@@ -97,25 +97,25 @@ def test_report_json_carries_the_trace(run, impl, case, family):
     kinds = Counter(e["kind"] for e in trace["events"])
     if family == "serial":  # client 2 got its echo while client 1 was connected
         assert [l["label"] for l in trace["lanes"]] == ["client 1", "client 2"]
-        assert [e["head"] for e in _events(trace, "client 2", _trace.RECV)] == ["b'two'"]
-        assert _events(trace, "client 2", _trace.WINDOW)
+        assert [e["head"] for e in _events(trace, "client 2", _wire.RECV)] == ["b'two'"]
+        assert _events(trace, "client 2", _wire.WINDOW)
     elif family == "concurrent":  # client 2 waited out the responsiveness bound, in vain
-        (bound,) = _events(trace, "client 2", _trace.BOUND)
-        assert bound["until"] - bound["t"] >= 1.5 and not _events(trace, "client 2", _trace.RECV)
+        (bound,) = _events(trace, "client 2", _wire.BOUND)
+        assert bound["until"] - bound["t"] >= 1.5 and not _events(trace, "client 2", _wire.RECV)
     elif family == "half-close":  # the echo came back, the EOF never did
-        assert _events(trace, "client 1", _trace.SHUTDOWN) and _events(trace, "client 1", _trace.BOUND)
-        assert sum(e["n"] for e in _events(trace, "client 1", _trace.RECV)) == 7
-        assert not _events(trace, "client 1", _trace.EOF)
+        assert _events(trace, "client 1", _wire.SHUTDOWN) and _events(trace, "client 1", _wire.BOUND)
+        assert sum(e["n"] for e in _events(trace, "client 1", _wire.RECV)) == 7
+        assert not _events(trace, "client 1", _wire.EOF)
     elif family == "relay":  # the upstream got every byte but no EOF; the check waited for it
         upstream = [l["label"] for l in trace["lanes"] if l["role"] == "upstream"]
-        carried = [u for u in upstream if sum(e["n"] for e in _events(trace, u, _trace.RECV)) == 1 << 20]
-        assert carried and not _events(trace, carried[0], _trace.EOF)
-        assert any(e["lane"] == -1 and e["kind"] == _trace.BOUND for e in trace["events"])
+        carried = [u for u in upstream if sum(e["n"] for e in _events(trace, u, _wire.RECV)) == 1 << 20]
+        assert carried and not _events(trace, carried[0], _wire.EOF)
+        assert any(e["lane"] == -1 and e["kind"] == _wire.BOUND for e in trace["events"])
     elif family == "UDP":  # big datagrams came back as 4 KiB
-        assert trace["lanes"][0]["datagram"] and kinds[_trace.WRONG] == 2
-        assert {e["n"] for e in _events(trace, "peer 1", _trace.RECV)} >= {4096}
+        assert trace["lanes"][0]["datagram"] and kinds[_wire.WRONG] == 2
+        assert {e["n"] for e in _events(trace, "peer 1", _wire.RECV)} >= {4096}
     else:
-        assert kinds[_trace.CONNECT] >= 1
+        assert kinds[_wire.CONNECT] >= 1
 
 
 def _block(output: str, case: str, impl: str) -> str:
@@ -137,7 +137,7 @@ def test_the_terminal_shows_the_timeline_under_the_failure(run, impl, case, fami
     assert lines[0].startswith("timeline, in seconds since the check began (")
     trace = _case(result, impl, case)["trace"]
     assert [line.split()[0] + " " + line.split()[1] for line in lines[1:] if not line.startswith("  (")] == \
-        [l["label"] for l in _trace.pick_lanes(trace, 6)]
+        [l["label"] for l in _timeline.pick_lanes(trace, 6)]
     assert len(lines) <= 8, "a few lines, not a dump"
 
 
@@ -167,7 +167,7 @@ def test_the_page_draws_each_timeline_as_the_trace_says(run, width):
             f"{family}: the SVG's frame is wider than its card"
         assert not card["outside"], f"{family}: marks drawn outside the picture: {card['outside']}"
         trace = _case(result, impl, case)["trace"]
-        shown = _trace.pick_lanes(trace, 12)
+        shown = _timeline.pick_lanes(trace, 12)
         assert card["lanes"] == card["labels"] == [l["label"] for l in shown], family
         ids = {l["id"] for l in shown} | {-1}
         assert Counter((lane, kind) for lane, kind, _ in card["marks"]) == \

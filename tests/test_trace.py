@@ -1,6 +1,7 @@
-"""The wire trace (echo_conformance._trace): the recorder's merging and caps, what the shared
-helpers record on real loopback sockets, and the text and SVG renderers, table-driven.
-Nothing here starts a server: the peers are sockets of the test itself."""
+"""The wire trace: the recorder's merging and caps and what the shared helpers record on real
+loopback sockets (``_wire``), the report's side (``_report.annotate``), and the text and SVG
+renderers (``_timeline``), table-driven.  Nothing here starts a server: the peers are sockets of
+the test itself."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from echo_conformance import _client, _trace, _udp
+from echo_conformance import _client, _report, _timeline, _udp, _wire, plugin
 from echo_conformance._address import Address
 from echo_conformance._bounds import Bounds
 
-T = _trace
+W = _wire
 SVG = "{http://www.w3.org/2000/svg}"
 FAST = Bounds().scaled(0.05)  # progress 0.1 s, quiet 15 ms
 
@@ -31,15 +32,9 @@ class Clock:
 
 @pytest.fixture
 def recorder():
-    rec = _trace.start()
+    rec = _wire.start()
     yield rec
-    _trace.stop()
-
-
-def test_the_trace_reads_the_helpers_outcomes_by_their_names():
-    assert (T._STALLED, T._SLOW, T._TIMEOUT, T._WRONG) == (_client.STALLED, _client.SLOW, _client.TIMEOUT,
-                                                           _client.WRONG)
-    assert (T._LOST, T._WRONG_ANSWER) == (_udp.LOST, _udp.WRONG)
+    _wire.stop()
 
 
 # --- the recorder ------------------------------------------------------------------------------
@@ -65,11 +60,11 @@ MERGES = [
 @pytest.mark.parametrize("what, datagram, ops, events", MERGES, ids=[m[0] for m in MERGES])
 def test_runs_merge(what, datagram, ops, events):
     clock = Clock()
-    rec = T.Recorder(clock=clock)
+    rec = W.Recorder(clock=clock)
     lane = rec.lane("peer" if datagram else "client", datagram=datagram)
     for later, op, n in ops:
         clock.now += later
-        if op in (T.SEND, T.RECV):
+        if op in (W.SEND, W.RECV):
             rec.data(lane, op, n, b"x" * n)
         else:
             rec.mark(lane, op)
@@ -79,13 +74,13 @@ def test_runs_merge(what, datagram, ops, events):
 
 def test_a_run_knows_its_offsets_span_and_first_bytes():
     clock = Clock()
-    rec = T.Recorder(clock=clock)
+    rec = W.Recorder(clock=clock)
     lane = rec.lane("client")
-    rec.data(lane, T.SEND, 5, b"hello")
+    rec.data(lane, W.SEND, 5, b"hello")
     clock.now += 0.3
-    rec.data(lane, T.SEND, 20, b"0123456789abcdefghij")
+    rec.data(lane, W.SEND, 20, b"0123456789abcdefghij")
     clock.now += 0.01
-    rec.data(lane, T.SEND, 1, b"!")
+    rec.data(lane, W.SEND, 1, b"!")
     first, second = rec.snapshot()["events"]
     assert first == {"t": 0.0, "lane": 0, "kind": "send", "n": 5, "at": 0, "head": "b'hello'"}
     assert second == {"t": 0.3, "lane": 0, "kind": "send", "n": 21, "at": 5, "count": 2,
@@ -94,24 +89,24 @@ def test_a_run_knows_its_offsets_span_and_first_bytes():
 
 def test_a_case_keeps_its_first_and_last_events_and_counts_the_rest():
     clock = Clock()
-    rec = T.Recorder(head=3, tail=4, clock=clock)
+    rec = W.Recorder(head=3, tail=4, clock=clock)
     lane = rec.lane("client")
     for i in range(10):
         clock.now = 100.0 + i
-        rec.mark(lane, T.CLOSE, str(i))
+        rec.mark(lane, W.CLOSE, str(i))
     trace = rec.snapshot()
     assert [e["note"] for e in trace["events"]] == ["0", "1", "2", "6", "7", "8", "9"]
     assert trace["omitted"] == 3 and trace["omitted_span"] == [3.0, 5.0]
 
 
 def test_recording_from_two_threads_loses_nothing():
-    rec = T.Recorder(head=10_000, tail=10_000)
+    rec = W.Recorder(head=10_000, tail=10_000)
     lanes = [rec.lane("client"), rec.lane("upstream")]
 
     def hammer(lane):
         for _ in range(2000):
-            rec.data(lane, T.SEND, 1, b"x")
-            rec.mark(lane, T.SHUTDOWN)  # ends the run: one event per byte
+            rec.data(lane, W.SEND, 1, b"x")
+            rec.mark(lane, W.SHUTDOWN)  # ends the run: one event per byte
 
     threads = [threading.Thread(target=hammer, args=(lane,)) for lane in lanes]
     for t in threads:
@@ -119,7 +114,7 @@ def test_recording_from_two_threads_loses_nothing():
     for t in threads:
         t.join()
     trace = rec.snapshot()
-    sends = Counter(e["lane"] for e in trace["events"] if e["kind"] == T.SEND)
+    sends = Counter(e["lane"] for e in trace["events"] if e["kind"] == W.SEND)
     assert sends == {0: 2000, 1: 2000}
     assert [l["label"] for l in trace["lanes"]] == ["client 1", "upstream 1"]
 
@@ -129,7 +124,7 @@ def test_recording_from_two_threads_loses_nothing():
     (b"ab", b"abc", None), (bytes(1000) + b"\x01", bytes(1001), 1000),
 ])
 def test_first_difference(got, expected, at):
-    assert T._first_difference(got, expected) == at
+    assert W._first_difference(got, expected) == at
 
 
 # --- what the helpers record on real sockets ---------------------------------------------------
@@ -152,7 +147,7 @@ def _kinds(trace, lane=0):
 
 
 def test_without_a_trace_the_client_is_a_plain_socket(listener):
-    _trace.stop()
+    _wire.stop()
     with _client.connect(_address(listener), FAST) as sock:
         peer, _ = listener.accept()
         with peer:
@@ -167,13 +162,13 @@ def test_an_echo_then_the_peers_close(recorder, listener):
         with peer:
             sock.sendall(b"ping")
             peer.sendall(peer.recv(4))
-            out = _client.exchange(sock, [], expect=4, bounds=FAST)
+            out = _client.exchange(sock, [], count=4, bounds=FAST)
             sock.shutdown(socket.SHUT_WR)
         assert out.received == b"ping"
         assert sock.recv(10) == b""  # the peer closed: EOF
         sock.recv(10)  # a second EOF read records nothing more
     trace = recorder.snapshot()
-    assert _kinds(trace) == [T.CONNECT, T.SEND, T.RECV, T.SHUTDOWN, T.EOF, T.CLOSE]
+    assert _kinds(trace) == [W.CONNECT, W.SEND, W.RECV, W.SHUTDOWN, W.EOF, W.CLOSE]
     assert trace["lanes"] == [{"id": 0, "label": "client 1", "role": "client",
                                "where": f"from port {trace['lanes'][0]['where'].split()[-1]}"}]
 
@@ -182,11 +177,11 @@ def test_a_stall_is_the_bound_that_ran_out(recorder, listener):
     with _client.connect(_address(listener), FAST) as sock:
         peer, _ = listener.accept()
         with peer:
-            out = _client.exchange(sock, [b"hello"], expect=5, bounds=FAST, half_close=True, until_eof=True)
+            out = _client.exchange(sock, [b"hello"], count=5, bounds=FAST, half_close=True, until_eof=True)
     assert out.ended == _client.STALLED
     trace = recorder.snapshot()
-    assert _kinds(trace) == [T.CONNECT, T.SEND, T.SHUTDOWN, T.BOUND, T.CLOSE]
-    bound = next(e for e in trace["events"] if e["kind"] == T.BOUND)
+    assert _kinds(trace) == [W.CONNECT, W.SEND, W.SHUTDOWN, W.BOUND, W.CLOSE]
+    bound = next(e for e in trace["events"] if e["kind"] == W.BOUND)
     assert bound["until"] - bound["t"] == pytest.approx(FAST.progress, abs=0.08)
     assert bound["note"] == f"no byte moved for {FAST.progress:g} s: the wait ran out"
 
@@ -196,9 +191,9 @@ def test_a_wrong_byte_is_marked_with_its_offset(recorder, listener):
         peer, _ = listener.accept()
         with peer:
             peer.sendall(b"pong")
-            out = _client.exchange(sock, [b"ping"], expect=4, bounds=FAST, expected=b"ping")
+            out = _client.exchange(sock, [b"ping"], matching=b"ping", bounds=FAST)
     assert out.ended == _client.WRONG
-    wrong = [e for e in recorder.snapshot()["events"] if e["kind"] == T.WRONG]
+    wrong = [e for e in recorder.snapshot()["events"] if e["kind"] == W.WRONG]
     assert [e["note"] for e in wrong] == ["a byte differs from the one sent (offset 1)"]
 
 
@@ -221,10 +216,10 @@ def test_a_quiet_window_a_refusal_a_reset_and_an_abort(recorder, listener):
             pass
     victim.close()
     trace = recorder.snapshot()
-    assert _kinds(trace, 0) == [T.CONNECT, T.WINDOW, T.ABORT]
-    assert _kinds(trace, 1) == [T.REFUSED]
-    assert _kinds(trace, 2) == [T.CONNECT, T.RESET, T.CLOSE]
-    window = next(e for e in trace["events"] if e["kind"] == T.WINDOW)
+    assert _kinds(trace, 0) == [W.CONNECT, W.WINDOW, W.ABORT]
+    assert _kinds(trace, 1) == [W.REFUSED]
+    assert _kinds(trace, 2) == [W.CONNECT, W.RESET, W.CLOSE]
+    window = next(e for e in trace["events"] if e["kind"] == W.WINDOW)
     assert window["note"].endswith("nothing arrived")
 
 
@@ -242,9 +237,9 @@ def test_gather_and_a_sender_that_settles(recorder, listener):
         for s in socks + peers:
             s.close()
     trace = recorder.snapshot()
-    assert _kinds(trace, 0) == [T.CONNECT, T.RECV, T.SEND, T.WINDOW, T.RECV, T.CLOSE]
-    assert _kinds(trace, 1) == [T.CONNECT, T.BOUND, T.BOUND, T.CLOSE]  # waited in vain twice
-    send = next(e for e in trace["events"] if e["kind"] == T.SEND)
+    assert _kinds(trace, 0) == [W.CONNECT, W.RECV, W.SEND, W.WINDOW, W.RECV, W.CLOSE]
+    assert _kinds(trace, 1) == [W.CONNECT, W.BOUND, W.BOUND, W.CLOSE]  # waited in vain twice
+    send = next(e for e in trace["events"] if e["kind"] == W.SEND)
     assert send["n"] == pushed
 
 
@@ -268,13 +263,13 @@ def test_udp_answers_losses_and_wrong_answers(recorder):
     server.close()
     trace = recorder.snapshot()
     assert trace["lanes"][0]["datagram"] is True
-    assert _kinds(trace) == [T.SEND, T.RECV, T.SEND, T.RECV, T.WRONG, T.SEND, T.BOUND, T.CLOSE]
-    assert [e.get("n") for e in trace["events"] if e["kind"] == T.RECV] == [5, 2]
+    assert _kinds(trace) == [W.SEND, W.RECV, W.SEND, W.RECV, W.WRONG, W.SEND, W.BOUND, W.CLOSE]
+    assert [e.get("n") for e in trace["events"] if e["kind"] == W.RECV] == [5, 2]
 
 
 # --- the report's side -------------------------------------------------------------------------
 
-def _report(when="call"):
+def _fake_report(when="call"):
     return SimpleNamespace(when=when, user_properties=[("verdict", "fail")], sections=[], outcome="failed",
                            longrepr="the message")
 
@@ -285,27 +280,29 @@ def _report(when="call"):
 ])
 def test_only_failures_carry_their_trace_and_nothing_else_changes(recorder, outcome, when, traced):
     lane = recorder.lane("client")
-    recorder.mark(lane, T.CONNECT)
-    report = _report(when)
-    T.annotate(report, outcome)
+    recorder.mark(lane, W.CONNECT)
+    report = _fake_report(when)
+    _report.annotate(report, outcome, recorder)
     assert (report.outcome, report.longrepr) == ("failed", "the message")
     assert [k for k, _ in report.user_properties] == ["verdict"] + (["trace"] if traced else [])
     assert [k for k, _ in report.sections] == (["on the wire"] if traced else [])
 
 
 def test_a_broken_renderer_costs_no_verdict(recorder, monkeypatch):
-    recorder.mark(recorder.lane("client"), T.CONNECT)
-    monkeypatch.setattr(T, "text", lambda trace: 1 / 0)
-    report = _report()
-    T.annotate(report, "fail")
+    recorder.mark(recorder.lane("client"), W.CONNECT)
+    monkeypatch.setattr(_timeline, "text", lambda trace: 1 / 0)
+    report = _fake_report()
+    _report.annotate(report, "fail", recorder)
     assert report.outcome == "failed" and report.sections == [("on the wire", "(no timeline: ZeroDivisionError: "
                                                                               "division by zero)")]
 
 
 def test_the_trace_ends_with_the_teardown():
-    _trace.start()
-    T.annotate(_report("teardown"), "pass")
-    assert _trace.current() is None
+    _wire.start()
+    plugin._trace_into_report(_fake_report("call"), "pass")
+    assert _wire.current() is not None
+    plugin._trace_into_report(_fake_report("teardown"), "pass")
+    assert _wire.current() is None
 
 
 # --- the text form -----------------------------------------------------------------------------
@@ -365,13 +362,13 @@ TEXTS = [
 
 @pytest.mark.parametrize("what, trace, lines", TEXTS, ids=[t[0] for t in TEXTS])
 def test_text(what, trace, lines):
-    assert T.text(trace).splitlines() == lines
+    assert _timeline.text(trace).splitlines() == lines
 
 
 def test_a_wait_of_the_whole_check_has_its_own_line():
     trace = dict(HALF_CLOSE, events=HALF_CLOSE["events"] + [
         {"t": 0.5, "lane": -1, "kind": "bound", "until": 2.5, "note": "waited 2 s on the fake upstream: in vain"}])
-    assert T.text(trace).splitlines()[-1] == "  (check)   [0.500-2.500 s: waited 2 s on the fake upstream: in vain]"
+    assert _timeline.text(trace).splitlines()[-1] == "  (check)   [0.500-2.500 s: waited 2 s on the fake upstream: in vain]"
 
 
 # --- the SVG timeline --------------------------------------------------------------------------
@@ -399,9 +396,9 @@ SVGS = [("half-close", HALF_CLOSE), ("datagrams", UDP), ("crowd", _many(20, 3, n
 
 @pytest.mark.parametrize("what, trace", SVGS, ids=[s[0] for s in SVGS])
 def test_svg_draws_every_lane_and_event_it_shows(what, trace):
-    svg = T.svg(trace, width=760)
+    svg = _timeline.svg(trace, width=760)
     root, lanes, marks = _parse(svg)
-    shown = T.pick_lanes(trace, 12)
+    shown = _timeline.pick_lanes(trace, 12)
     assert lanes == [l["label"] for l in shown]
     ids = {l["id"] for l in shown} | {-1}
     assert marks == Counter((e["lane"], e["kind"]) for e in trace["events"] if e["lane"] in ids)
@@ -413,7 +410,7 @@ def test_svg_draws_every_lane_and_event_it_shows(what, trace):
 
 
 def test_svg_standalone_has_a_size_a_caption_and_attributes():
-    svg = T.svg(HALF_CLOSE, standalone=True, caption=("title", "the sentence"), attrs={"data-verdict": "serial"})
+    svg = _timeline.svg(HALF_CLOSE, standalone=True, caption=("title", "the sentence"), attrs={"data-verdict": "serial"})
     root = ET.fromstring(svg)
     assert root.get("width") == "760" and float(root.get("height")) > 100
     assert root.get("data-verdict") == "serial"
@@ -425,7 +422,7 @@ def test_svg_standalone_has_a_size_a_caption_and_attributes():
     ([3.0], None),
 ])
 def test_the_time_scale(instants, gap):
-    scale = T._Scale(instants, 100.0, 700.0, gap)
+    scale = _timeline._Scale(instants, 100.0, 700.0, gap)
     xs = [scale(t) for t in sorted(instants)]
     if len(instants) > 1:
         assert xs[0] == 100.0 and xs[-1] == pytest.approx(700.0)
@@ -436,11 +433,11 @@ def test_the_time_scale(instants, gap):
     if instants == [0.0, 0.001, 0.002, 2.0]:
         assert steps[0] > 30 and steps[2] > steps[0]  # a millisecond is visible; 2 s is still the longest
     if gap:
-        assert steps[1] == pytest.approx(T._Scale.BREAK) and len(scale.breaks) == 1
+        assert steps[1] == pytest.approx(_timeline._Scale.BREAK) and len(scale.breaks) == 1
     ticks = scale.ticks()
     assert all(abs(a[0] - b[0]) >= 48 for a, b in zip(ticks, ticks[1:]))
 
 
 @pytest.mark.parametrize("t, label", [(0.0, "0"), (0.0005, "0.5 ms"), (0.25, "250 ms"), (1.0, "1 s"), (12.5, "12.5 s")])
 def test_tick_labels(t, label):
-    assert T._tick_label(t) == label
+    assert _timeline._tick_label(t) == label

@@ -24,9 +24,6 @@ from ._baselines import fastest
 from ._generator import SATURATED, Generator, GeneratorError, Measured, Plan, auto_processes
 from ._point import CPU, Point, Ratios, Setup, Spread, Traffic
 
-#: Above this many connections, only implementations that declare it (``connections`` >= it)
-#: are measured: a server that holds 10,000 connections is a claim to make, not to assume.
-DEFAULT_CONNECTIONS_LIMIT = 1100  # the suite's own default (tcp.scale.connections)
 #: Pause between two points, for the server to close the previous point's connections ...
 SETTLE = 0.3
 #: ... and, for a server with a process per connection, at most this long for the previous
@@ -53,10 +50,6 @@ class Settings:
 
 # --- which points ------------------------------------------------------------------------------
 
-def connections_limit(impl) -> int:
-    return impl.connections or impl.capacity or DEFAULT_CONNECTIONS_LIMIT
-
-
 def points_for(impl, settings: Settings) -> tuple[list[tuple[int, int]], list[dict]]:
     """The (connections, size) points ``impl`` is measured at, and those skipped, with why."""
     points, skipped = [], []
@@ -68,7 +61,9 @@ def points_for(impl, settings: Settings) -> tuple[list[tuple[int, int]], list[di
     if "tcp" not in impl.transports:
         skip(None, None, "serves no TCP: the bench is TCP ping-pong")
         return points, skipped
-    limit = connections_limit(impl)
+    # Above what it holds (``Implementation.held_connections``: the suite's default unless it
+    # declares more): a server that holds 10,000 connections is a claim to make, not to assume.
+    limit = impl.held_connections
     for n in settings.connections:
         for size in settings.sizes:
             if impl.model == "serial" and n > 1:

@@ -14,12 +14,12 @@ from pathlib import Path
 from .. import __version__
 from .._bounds import Bounds
 from .._command import FAILED, OK, Parser, UsageError, add_command_template, positive, run_command
-from .._registry import ManifestError, from_options
+from .._registry import DEFAULT_CONNECTIONS, ManifestError, from_options
 from ._baselines import baselines, fastest, uvloop_available
 from ._generator import LOOPS, SATURATED, GeneratorError, loop_name
 
 PROG = "echo-conformance bench"
-DEFAULT_CONNECTIONS = (1, 10, 100, 1000, 10000)
+DEFAULT_COUNTS = (1, 10, 100, 1000, 10000)
 DEFAULT_SIZES = (64, 1024, 16384)
 
 DESCRIPTION = f"""\
@@ -122,9 +122,10 @@ def parser() -> argparse.ArgumentParser:
                            "upstream is still measured directly)")
     p.add_declarations()
     load = p.add_argument_group("LOAD")
-    load.add_argument("--connections", type=_counts, default=DEFAULT_CONNECTIONS, metavar="N,N,...",
-                      help="connection counts (default: 1,10,100,1000,10000; counts above 1,100 only for an "
-                           "implementation that declares that many connections, 1 only for a serial one)")
+    load.add_argument("--connections", type=_counts, default=DEFAULT_COUNTS, metavar="N,N,...",
+                      help=f"connection counts (default: {','.join(map(str, DEFAULT_COUNTS))}; counts above "
+                           f"{DEFAULT_CONNECTIONS:,} only for an implementation that declares that many "
+                           "connections, 1 only for a serial one)")
     load.add_argument("--size", type=_sizes, default=DEFAULT_SIZES, metavar="BYTES,...",
                       help="message sizes, e.g. 64,1K,16K (default: 64,1024,16384)")
     load.add_argument("--duration", type=positive, default=3.0, metavar="SECONDS",

@@ -54,6 +54,11 @@ class Bounds:
     #: The keeper, once the server's grace has run out, kills it and exits within milliseconds;
     #: after this much longer it is killed itself.
     keeper_exit: float = 5.0
+    #: The preflight (``_preflight``): a server that answers on the transport it did not declare
+    #: (accepts TCP on its port, or echoes a datagram there) while the declared one stays silent
+    #: is reported as declaring the wrong transport after this.  A server that serves both binds
+    #: them one right after the other at its start, milliseconds apart: a 100x margin over 30 ms.
+    wrong_transport: float = 3.0
 
     # --- positive waits ----------------------------------------------------------------
     #: An expected echo (or EOF) must arrive within this, measured from the last progress.

@@ -79,18 +79,25 @@ class Case:
 
     def applies_to(self, impl) -> str | None:
         """None if the case applies to ``impl``, else the reason it does not."""
-        if impl.kind not in self.kinds:
-            return f"{self.id} applies to {'/'.join(self.kinds)} servers, not {impl.kind}"
-        if impl.model not in self.models:
-            return f"{self.id} applies to the {'/'.join(self.models)} model, not {impl.model}"
-        if self.transport not in impl.transports:
-            return f"{self.id} needs {self.transport.upper()}; {impl.name} declares {','.join(impl.transports)}"
-        if self.ip == "ipv6" and not impl.ipv6:
-            return f"{self.id} needs IPv6; {impl.name} does not declare ipv6"
-        if self.needs_capacity and impl.capacity is None:
-            return f"{self.id} applies to servers that declare a capacity; {impl.name} declares none"
-        return None
+        unmet = self.unmet(impl)
+        return unmet[2] if unmet else None
 
+    def unmet(self, impl) -> tuple[str, object, str] | None:
+        """None if the case applies to ``impl``; else the first declaration that keeps it from
+        applying: ``(field, value, reason)``, where ``value`` (of ``_registry.DECLARATIONS``'
+        ``field``) would make it apply ("N": any capacity)."""
+        if impl.kind not in self.kinds:
+            return "kind", self.kinds[0], f"{self.id} applies to {'/'.join(self.kinds)} servers, not {impl.kind}"
+        if impl.model not in self.models:
+            return "model", self.models[0], f"{self.id} applies to the {'/'.join(self.models)} model, not {impl.model}"
+        if self.transport not in impl.transports:
+            return ("transports", (*impl.transports, self.transport),
+                    f"{self.id} needs {self.transport.upper()}; {impl.name} declares {','.join(impl.transports)}")
+        if self.ip == "ipv6" and not impl.ipv6:
+            return "ipv6", True, f"{self.id} needs IPv6; {impl.name} does not declare ipv6"
+        if self.needs_capacity and impl.capacity is None:
+            return "capacity", "N", f"{self.id} applies to servers that declare a capacity; {impl.name} declares none"
+        return None
 
 CASES: dict[str, Case] = {}
 

@@ -16,6 +16,9 @@ from typing import Callable, NoReturn
 from ._registry import DECLARATIONS, DECLARED
 
 OK, FAILED, INTERRUPTED, INTERNAL_ERROR, USAGE_ERROR = 0, 1, 2, 3, 4
+#: the server could not be tested: it did not start, or did not listen (or answer) where it was
+#: told to (``_preflight``); not 5, which pytest's run, under the plugin, returns for "no tests collected"
+UNTESTABLE = 6
 
 
 class UsageError(Exception):

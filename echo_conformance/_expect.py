@@ -13,7 +13,7 @@ from hypothesis import is_hypothesis_test, reject
 from hypothesis.control import current_build_context
 from hypothesis.errors import InvalidArgument
 
-from . import _budget
+from . import _budget, _example
 from ._cases import Violation, require
 from ._client import connect, exchange
 from ._diff import describe_stream
@@ -145,6 +145,9 @@ class CheckBudget:
     def record(self, example, exc: BaseException) -> None:
         """``example`` (hashable, its repr shown in the verdict) failed with ``exc``."""
         self._failures.setdefault(example, exc)
+        if getattr(exc, _example.ATTRIBUTE, None) is None:
+            with contextlib.suppress(AttributeError):  # an exception that refuses attributes
+                setattr(exc, _example.ATTRIBUTE, example)  # a property check's names it better (property_check)
         self.fail()
 
     @contextlib.contextmanager
@@ -168,7 +171,7 @@ class CheckBudget:
         notes = getattr(exc, "__notes__", None)
         if notes is None:
             notes = exc.__notes__ = []
-        notes.append(f"failing example: {_short_repr(example)}\n(Hypothesis was stopped: {why})")
+        notes.append(f"(Hypothesis was stopped: {why})")
         return exc
 
 
@@ -194,9 +197,30 @@ def property_check(check):
     returned as they are."""
     if is_hypothesis_test(check):
         check = check_settings()(check)
+        _names_its_example(check)
     if "check_budget" in inspect.signature(check).parameters:
         check = budgeted(check)
     return check
+
+
+def _names_its_example(check) -> None:
+    """Record on the exception an example fails with the arguments Hypothesis generated for it
+    (not the check's fixtures), as ``_example.ATTRIBUTE``: the verdict shows them as data.
+    Hypothesis calls the test it wraps through ``check.hypothesis.inner_test``, which it
+    documents as replaceable by such a wrapper."""
+    fixtures = set(inspect.signature(check).parameters)  # @given's wrapper takes the fixtures only
+    inner = check.hypothesis.inner_test
+
+    @functools.wraps(inner)
+    def example(*args, **kwargs):
+        try:
+            return inner(*args, **kwargs)
+        except Exception as exc:
+            with contextlib.suppress(AttributeError):  # an exception that refuses attributes
+                setattr(exc, _example.ATTRIBUTE, {k: v for k, v in kwargs.items() if k not in fixtures})
+            raise
+
+    check.hypothesis.inner_test = example
 
 
 def budgeted(check):
@@ -211,11 +235,6 @@ def budgeted(check):
             raise kwargs["check_budget"].verdict() from None
 
     return run
-
-
-def _short_repr(value, limit: int = 600) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _final_replay() -> bool:

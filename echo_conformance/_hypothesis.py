@@ -3,7 +3,11 @@
 No per-example deadline (servers are timed by the suite's own bounds); the endpoint fixture is
 deliberately shared by all examples of one check.  One case, one verdict: Hypothesis shrinks
 the first failure it finds instead of hunting on for others (report_multiple_bugs), and a
-failing check's CheckBudget (_expect) caps the time spent after its first failure.
+failing check's CheckBudget (_expect) caps the time spent after its first failure.  No
+``@reproduce_failure`` blob (print_blob): a person testing a server has no test function to
+decorate; the verdict's failing example and reproduce line say how to see the failure again.
+No explain phase either: it runs more examples against the server, to list the lines of the
+check that only failing examples ran.
 
 - ``conformance`` (the default): verdicts are reproducible, the same 25 examples in every run
   (derandomize), so a server's verdict never depends on the draw;
@@ -25,8 +29,8 @@ PROFILES = ("conformance", "thorough", "verdict")
 DEFAULT = "conformance"
 
 settings.register_profile(
-    "conformance", deadline=None, max_examples=25, print_blob=True, report_multiple_bugs=False,
-    derandomize=True,
+    "conformance", deadline=None, max_examples=25, print_blob=False, report_multiple_bugs=False,
+    derandomize=True, phases=[phase for phase in Phase if phase != Phase.explain],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                            HealthCheck.data_too_large])
 settings.register_profile("thorough", parent=settings.get_profile("conformance"), max_examples=400,

@@ -44,8 +44,8 @@ SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
 
 class StopSignals:
-    """A pytest plugin: while registered, Ctrl-C raises :class:`Stopped` (each time, as Python's
-    own handler does) and so does SIGTERM (the first time only)."""
+    """A pytest plugin: until :meth:`restore`, Ctrl-C raises :class:`Stopped` (each time, as
+    Python's own handler does) and so does SIGTERM (the first time only)."""
 
     def __init__(self) -> None:
         self.previous: dict[int, object] = {}
@@ -65,11 +65,22 @@ class StopSignals:
     def pytest_keyboard_interrupt(self) -> None:
         self.stopping = True  # a SIGTERM now would only cut the wind-down short
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_unconfigure(self) -> None:
+    def restore(self) -> None:
         for signum, previous in self.previous.items():
             signal.signal(signum, previous)
         self.previous.clear()
+
+
+def install(config: pytest.Config) -> None:
+    """:class:`StopSignals` in this process, once, until pytest's cleanup (which runs even when
+    the run ends before pytest_configure, as after the preflight)."""
+    if not config.pluginmanager.has_plugin(NAME):
+        signals = StopSignals()
+        config.pluginmanager.register(signals, NAME)
+        config.add_cleanup(signals.restore)
+
+
+NAME = "echo-conformance-signals"
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,12 @@ OPTIONS: tuple[Option, ...] = (
                               "slow or loaded machine",
            RUNNING, metavar="FACTOR", default=1.0, type=float, reproduce=True),
     Option("--strict-should", "a failed SHOULD-level case fails the run too", RUNNING, default=False),
+    Option("--no-preflight", "run the cases even if the server cannot be tested: by default each implementation is "
+                             "started (or reached) once first, and one that does not start or does not listen is "
+                             "reported once and the run ends with exit status 6", RUNNING, default=False),
+    Option("--verbose", "show each failure in full: everything observed, the notes, the server's last output and "
+                        "a longer wire timeline (by default a failure takes about a dozen lines)",
+           RUNNING, default=False, short="-v", under_pytest="--conformance-verbose"),
     Option("--known-failures", "cases you knowingly fail, a TOML file of [[known-failure]] tables (case, "
                                "reason, and optionally implementation): reported as expected failures; one "
                                "that passes fails the run as stale",

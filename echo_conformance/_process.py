@@ -1,7 +1,8 @@
-"""Looking at a server's process tree (psutil): descriptors, threads, children, memory."""
+"""Looking at a server's process tree (psutil): descriptors, threads, children, memory, CPU."""
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -24,6 +25,11 @@ class Snapshot:
         counts = {"processes": (self.processes, baseline.processes), "zombie(s)": (self.zombies, baseline.zombies),
                   "open fds": (self.fds, baseline.fds), "threads": (self.threads, baseline.threads)}
         return {name: now - then for name, (now, then) in counts.items() if now > then}
+
+    def count(self, name: str) -> int:
+        """One of the counts, by the name ``growth`` gives it."""
+        return {"processes": self.processes, "zombie(s)": self.zombies, "open fds": self.fds,
+                "threads": self.threads}[name]
 
     def within(self, baseline: "Snapshot", allowance: int) -> bool:
         """No count more than ``allowance`` above ``baseline``'s (``_bounds.leak_allowance``)."""
@@ -120,3 +126,77 @@ def _processes(pids: list[int]) -> list[psutil.Process]:
         except psutil.NoSuchProcess:
             pass
     return procs
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system, every thread) the tree of ``pid`` has used so far, for
+    differences over a window (``cpu_seconds(pid)`` at its end less at its start).
+
+    Each process counts its own time and the time of the children it has reaped: the kernel
+    adds a child's total (its own and what it reaped in turn) to the parent's "children" time
+    when the parent waits for it, so CPU used in the window by a child that exits before the
+    window ends is still counted, by its parent, however briefly the child lived.  A reap
+    between the reading of a parent and of its child would count the child twice (or not at
+    all), so the tree is read twice and read again while the two readings disagree on which
+    processes there are or on what any of them has reaped (a reap is rare; at most a few
+    retries).  What is not counted: a child reaped by a process outside the tree (an orphan the
+    keeper reaps) or never waited for (SIGCHLD ignored: the kernel discards its times).
+    Resolution: the kernel's clock tick (10 ms) per process, user and system each.  Raises
+    ``psutil.NoSuchProcess`` when ``pid`` is gone."""
+    table = _cpu_table(pid)
+    for _ in range(5):
+        again = _cpu_table(pid)
+        agree = again.keys() == table.keys() and all(again[p][1] == table[p][1] for p in table)
+        table = again
+        if agree:
+            break
+    return sum(own + reaped for own, reaped in table.values())
+
+
+def _cpu_table(pid: int) -> dict[int, tuple[float, float]]:
+    """pid -> (its own CPU seconds, its reaped children's) for ``pid`` and its descendants."""
+    table = {}
+    for proc in [psutil.Process(pid), *_processes(descendants(pid))]:
+        try:
+            t = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            if proc.pid == pid:
+                raise
+            continue
+        table[proc.pid] = (t.user + t.system, t.children_user + t.children_system)
+    return table
+
+
+def runnable(pid: int) -> dict[int, float]:
+    """Seconds each live thread of the tree of ``pid`` has been runnable so far -- on a CPU, or
+    waiting in a run queue for one (``/proc/PID/task/TID/schedstat``, Linux) -- keyed by
+    thread id; for :func:`runnable_in`.  Empty where the kernel does not keep these.
+
+    A thread that spins is runnable all the time, whether it gets a core or waits for one,
+    while its CPU time shrinks with every other process that wants the core; only time a
+    hypervisor takes from the virtual CPU (steal) is missing.  A thread that sleeps in a wait
+    is neither; one that wakes now and then is runnable a little longer on a busy machine,
+    as it waits its turn each time.  Raises ``psutil.NoSuchProcess`` when ``pid`` is gone."""
+    found = {}
+    for process in [pid, *descendants(pid)]:
+        try:
+            tids = os.listdir(f"/proc/{process}/task")
+        except OSError:  # gone meanwhile
+            if process == pid:
+                raise psutil.NoSuchProcess(pid) from None
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{process}/task/{tid}/schedstat") as f:
+                    on_cpu, queued = f.read().split()[:2]
+            except (OSError, ValueError):  # ended meanwhile, or no schedstat
+                continue
+            found[int(tid)] = (int(on_cpu) + int(queued)) / 1e9
+    return found
+
+
+def runnable_in(before: dict[int, float], after: dict[int, float]) -> float:
+    """Runnable seconds between two :func:`runnable` readings: each thread's growth; a thread
+    that started in between counts from zero, one that ended in between is not counted (its
+    CPU still is, in :func:`cpu_seconds`: a thread that spins does not end)."""
+    return sum(seconds - before.get(tid, 0.0) for tid, seconds in after.items())

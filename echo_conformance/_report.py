@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import time
+from collections.abc import Callable, Iterable
 from html import escape
 from pathlib import Path
 
 import pytest
 
-from . import _timeline
+from . import _diagnosis, _evidence, _page, _timeline
 from ._interrupt import Extent, Progress
 from ._verdict import (DETAILED, ERROR, FAIL, FAILING, ORDER, PASS, SKIP, XFAIL, case_outcome, parse_known_failures,
                        worse)
@@ -25,9 +27,10 @@ KNOWN = pytest.StashKey[dict]()
 UNFINISHED = "the run did not finish: it is still running, or it was killed before it could write its reports"
 #: the user property (report.json) and the report section (terminal) a failing case's trace
 #: of what happened on the wire goes in (:func:`annotate`)
-TRACE_PROPERTY, TRACE_SECTION = "trace", "on the wire"
+TRACE_PROPERTY, TRACE_SECTION = _page.TRACE, "on the wire"
 #: the per-case details a report carries, as recorded by the plugin (``_verdict``'s properties)
-DETAILS = ("expected", "observed", "step", "notes", "server_exit", "server_output", TRACE_PROPERTY)
+DETAILS = ("expected", "observed", "example", "step", "notes", "server_exit", "server_output", "launch_failed",
+           TRACE_PROPERTY, _evidence.PROPERTY)
 
 
 def configure(config: pytest.Config) -> None:
@@ -70,17 +73,32 @@ class Collector:
     """Gathers one result per test item on the controller and writes the reports."""
 
     def __init__(self, implementations, timeout_scale: float = 1.0, directory: str | None = None,
-                 progress: Progress | None = None) -> None:
+                 cases: Callable[[], Iterable] = tuple, progress: Progress | None = None) -> None:
         self.implementations = list(implementations)  # echo_conformance._registry.Implementation
         self.timeout_scale = timeout_scale
         self.directory = directory
+        self.cases = cases  # the selected cases (_cases.Case), asked for at the end
         self.progress = progress  # how much of the run ran (_interrupt)
         self.results: dict[str, dict] = {}
+        self.suite_errors: list[tuple[str, str]] = []  # (what, pytest's report): not a case's verdict
         self.started = time.time()
+        self._not_applicable: dict[str, list[dict]] | None = None
+
+    def not_applicable(self) -> dict[str, list[dict]]:
+        """Per implementation, the selected cases that do not apply to what it declares (``_page``)."""
+        if self._not_applicable is None:
+            self._not_applicable = _page.not_applicable(self.implementations, list(self.cases()))
+        return self._not_applicable
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.suite_errors.append((f"could not collect {report.nodeid or 'a test module'}:", str(report.longrepr)))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = _props(report)
         if "case" not in props:
+            if report.failed:  # a test that is not a case, or a crashed worker's (xdist)
+                self.suite_errors.append((f"{report.nodeid} ({report.when}):", str(report.longrepr)))
             return
         r = self.results.setdefault(report.nodeid, {
             "id": props["case"], "level": props["level"], "requirement": props["requirement"],
@@ -95,8 +113,9 @@ class Collector:
         for key in ("reason", "message", *DETAILS):
             r.pop(key, None)
         r.update({k: props[k] for k in DETAILS if k in props})
-        if isinstance(r.get(TRACE_PROPERTY), str):  # what happened on the wire (_wire), as JSON
-            r[TRACE_PROPERTY] = json.loads(r[TRACE_PROPERTY])
+        for key in (TRACE_PROPERTY, _evidence.PROPERTY):  # what happened on the wire, and the evidence, as JSON
+            if isinstance(r.get(key), str):
+                r[key] = json.loads(r[key])
         if outcome == XFAIL:
             r["reason"] = report.wasxfail
         elif outcome == SKIP:
@@ -106,21 +125,37 @@ class Collector:
 
     # --- the terminal ------------------------------------------------------------------
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        if not self.results:
+        """The evidence (``_page.page``), unless pytest shows its own failure reports (the
+        command runs with --tb=no: this is its listing), then the matrix and the tally."""
+        if not self.results and not self.suite_errors:
             return
         tr = terminalreporter
-        tr.section("echo-conformance matrix")
-        for line in matrix_lines(self.results.values(), [i.name for i in self.implementations]):
-            tr.write_line(line)
-        bad = [r for r in self.results.values() if r["outcome"] in FAILING]
-        if bad:
+        option = tr.config.option
+        results = list(self.results.values())
+        order = [i.name for i in self.implementations]
+        full = bool(getattr(option, "conformance_verbose", False))
+        diagnosis = [line for name, found in self.diagnoses().items()
+                     for line in _diagnosis.lines(name, found, home=_diagnosis.HOME, verbose=full)]
+        if getattr(option, "tbstyle", "auto") == "no":
+            sections = _page.page(results, full=full, suite_errors=self.suite_errors, order=order, diagnosis=diagnosis)
+        else:  # pytest has shown each failure: name them, one line each
+            failing = sorted((r for r in results if r["outcome"] in FAILING),
+                             key=lambda r: (r["implementation"], r["id"]))
+            sections = [("diagnosis", diagnosis)] if diagnosis else []
+            sections += [("failed cases", [_page.heading(r) for r in failing])] if failing else []
+        for title, lines in sections:
+            tr.section(title)
+            for line in lines:
+                tr.write_line(line)
+        if results:
+            tr.section("echo-conformance matrix")
+            for line in matrix_lines(results, order, width=shutil.get_terminal_size().columns):
+                tr.write_line(line)
             tr.write_line("")
-            tr.write_line("failed cases:")
-            for r in sorted(bad, key=lambda r: (r["implementation"], r["id"])):
-                tr.write_line(f"  {r['outcome'].upper():5} {r['id']} [{r['implementation']}] "
-                              f"({r['level']}) {r['requirement']}")
+            for line in _page.tally(results, self.not_applicable(), order):
+                tr.write_line(line)
         if self.directory:
-            tr.write_line(f"\nconformance report: {Path(self.directory) / 'report.html'} (also .md and .json)")
+            tr.write_line(f"conformance report: {Path(self.directory) / 'report.html'} (also .md and .json)")
 
     def extent(self) -> Extent:
         return self.progress.extent() if self.progress else Extent(len(self.results), len(self.results), None)
@@ -139,8 +174,19 @@ class Collector:
         if self.directory:
             write(Path(self.directory), self.document(None, unfinished=True))
 
+    def diagnoses(self) -> dict[str, list]:
+        """Each implementation's diagnosis (``_diagnosis``): only those with failed cases."""
+        declared = {i.name: i.declared() for i in self.implementations}
+        by_impl: dict[str, list[dict]] = {}
+        for r in self.results.values():
+            by_impl.setdefault(r["implementation"], []).append(r)
+        found = {name: _diagnosis.diagnose(results, declared.get(name)) for name, results in by_impl.items()}
+        return {name: d for name, d in found.items() if d}
+
     def document(self, exitstatus: int | None, unfinished: bool = False) -> dict:
-        impls = {i.name: {**i.declared(), "cases": []} for i in self.implementations}
+        skipped = self.not_applicable()
+        impls = {i.name: {**i.declared(), "cases": [], "not_applicable": skipped.get(i.name, [])}
+                 for i in self.implementations}
         for r in sorted(self.results.values(), key=lambda r: r["id"]):
             entry = {k: v for k, v in r.items() if k != "implementation"}
             entry["duration"] = round(entry["duration"], 3)
@@ -162,7 +208,10 @@ class Collector:
             "cases_run": extent.cases_run,
             "cases_total": extent.cases_total,
             "counts": counts,
+            "tally": _page.tally(list(self.results.values()), skipped, [i.name for i in self.implementations])[0],
             "timeout_scale": self.timeout_scale,
+            "diagnosis": [dict(d.as_dict(), implementation=name) for name, found in self.diagnoses().items()
+                          for d in found],
             "implementations": impls,
         }
 
@@ -188,9 +237,10 @@ def _group(case_id: str) -> str:
     return case_id.rsplit(".", 1)[0]
 
 
-def matrix_lines(results, order: list[str] = ()) -> list[str]:
+def matrix_lines(results, order: list[str] = (), width: int | None = None) -> list[str]:
     """Check groups down, implementations across: one line per group stays readable however
-    many implementations there are (a single --impl-cmd run is two columns wide)."""
+    many implementations there are (a single --impl-cmd run is two columns wide).  Wider than
+    ``width``, the columns are numbered and the cells one character (:func:`compact_matrix`)."""
     results = [r for r in results if r["implementation"]]
     groups = sorted({_group(r["id"]) for r in results})
     seen = set(r["implementation"] for r in results)
@@ -201,11 +251,38 @@ def matrix_lines(results, order: list[str] = ()) -> list[str]:
     first = max([len(g) for g in groups] + [len("check group")])
     widths = [max(len(i), 5) for i in impls]
     header = "check group".ljust(first) + "  " + "  ".join(i.ljust(w) for i, w in zip(impls, widths))
+    if width is not None and len(header.rstrip()) > width:
+        return compact_matrix(groups, impls, cells, width)
     lines = [header, "-" * len(header.rstrip())]
     for g in groups:
         row = "  ".join(_cell(cells.get((g, i), [])).ljust(w) for i, w in zip(impls, widths))
         lines.append((g.ljust(first) + "  " + row).rstrip())
     return lines
+
+
+#: the compact matrix's cells: one character per outcome, as pytest's progress line has them
+_MARK = {"fail": "F", "error": "E", "stale": "S", "xfail": "x", "pass": ".", "skip": "s"}
+_MARK_KEY = ". pass  F fail  E error  S stale  x not met or known  s skipped  - not applicable"
+
+
+def compact_matrix(groups: list[str], impls: list[str], cells: dict, width: int) -> list[str]:
+    """The matrix for many implementations: numbered columns, one character per cell, and a key."""
+    first = max([len(g) for g in groups] + [len("check group")])
+    numbers = [str(n) for n in range(1, len(impls) + 1)]
+    cell = max(len(n) for n in numbers)
+    header = "check group".ljust(first) + " " + " ".join(n.rjust(cell) for n in numbers)
+    lines = [header, "-" * len(header)]
+    for g in groups:
+        marks = [_MARK[functools.reduce(worse, cells[(g, i)])] if (g, i) in cells else "-" for i in impls]
+        lines.append(g.ljust(first) + " " + " ".join(m.rjust(cell) for m in marks))
+    names, line = [], ""
+    for n, name in zip(numbers, impls):
+        item = f"{n} {name}"
+        if line and len(line) + 2 + len(item) > width:
+            names.append(line)
+            line = ""
+        line = f"{line}  {item}" if line else item
+    return [*lines, *names, line, _MARK_KEY]
 
 
 # --- the documents ---------------------------------------------------------------------------
@@ -256,11 +333,24 @@ def verdict_line(document: dict) -> tuple[str, str]:
     return extent.sentence(), f"{extent.interruption}; no verdict: the cases that did not run could fail"
 
 
+def _tally(document: dict) -> list[str]:
+    """The tally's lines (``_page.tally``) of a document."""
+    skipped = {name: d.get("not_applicable", []) for name, d in document["implementations"].items()}
+    return _page.tally(_results(document), skipped, list(document["implementations"]))
+
+
+def _not_applicable_lines(document: dict) -> list[str]:
+    """Per implementation, the cases that did not apply and what would make them apply."""
+    return [f"{name}: {_page.declare_hint(d['not_applicable'])}"
+            for name, d in document["implementations"].items() if d.get("not_applicable")]
+
+
 def markdown(document: dict) -> str:
     results = _results(document)
     verdict, qualified = verdict_line(document)
     headline = f"Verdict: **{verdict}**" + (f" — {qualified}" if qualified else "")
     lines = ["# echo-conformance report", "", f"{headline} ({_summary(document)}).", "",
+             *(f"{line.strip()}  " for line in _tally(document)), "",
              "## Matrix (check group x implementation)", "", "```",
              *matrix_lines(results, list(document["implementations"])), "```", ""]
     failures, expected = _failures(results)
@@ -280,6 +370,8 @@ def markdown(document: dict) -> str:
             if r.get("expected"):
                 lines.append(f"- **Expected:** {r['expected']}")
             lines += ["- **Observed:**", "", *fence(_observed(r))]
+            if r.get("example"):
+                lines += ["Failing example:", "", *fence(r["example"])]
             if r.get("notes"):
                 lines += ["Details:", "", *fence(r["notes"])]
             if r.get(TRACE_PROPERTY):
@@ -292,6 +384,9 @@ def markdown(document: dict) -> str:
         if "model" in d:
             lines.append(f"- **{name}**: {d['kind']}, {d['model']}, {'+'.join(d['transports'])}"
                          f"{', IPv6' if d.get('ipv6') else ''}. {d.get('description', '')}")
+    skipped = _not_applicable_lines(document)
+    if skipped:
+        lines += ["", "## Not applicable", "", *(f"- {line}" for line in skipped)]
     lines += ["", "## Cases", "", "| implementation | case | level | outcome | duration (s) |",
               "|---|---|---|---|---|"]
     for r in results:
@@ -373,10 +468,10 @@ def _card(r: dict) -> str:
     rows.append(("Observed", f"<pre>{escape(_observed(r))}</pre>"))
     if r.get(TRACE_PROPERTY):
         rows.append(("On the wire", _timeline_figure(r[TRACE_PROPERTY])))
+    if r.get("example"):
+        rows.append(("Failing example", f"<pre>{escape(r['example'])}</pre>"))
     if r.get("notes"):
-        count = len(r["notes"].splitlines())
-        rows.append(("Details", f"<details><summary>the failing example and how to replay it ({count} lines)"
-                                f"</summary><pre>{escape(r['notes'])}</pre></details>"))
+        rows.append(("Details", f"<pre>{escape(r['notes'])}</pre>"))
     died = _server_died(r)
     if died:
         rows.append(("Server output", f"{escape(died)}<pre>{escape(r['server_output'] or '(no output)')}</pre>"))
@@ -427,6 +522,7 @@ def html_page(document: dict) -> str:
         f"<h1>echo-conformance: <span class='{'verdict-good' if good else 'verdict-bad'}'>{verdict}</span></h1>",
         f"<p class='interrupted'>{escape(qualified)}.</p>" if qualified else "",
         f"<p class='meta'>{escape(_summary(document))}.</p>",
+        "".join(f"<p class='tally'>{escape(line.strip())}</p>" for line in _tally(document)),
         "<h2>Matrix</h2>",
         f"<div class='scroll'><table><thead><tr><th scope='col'>case</th>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></div>",
@@ -439,6 +535,10 @@ def html_page(document: dict) -> str:
         parts += [f"<h2>Skipped ({len(skipped)})</h2><ul class='skips'>",
                   "".join(f"<li><code>{escape(r['id'])}</code> on {escape(r['implementation'])}: "
                           f"{escape(r.get('reason') or '')}</li>" for r in skipped), "</ul>"]
+    not_applicable = _not_applicable_lines(document)
+    if not_applicable:
+        parts += ["<h2>Not applicable</h2><ul class='skips'>",
+                  "".join(f"<li>{escape(line)}</li>" for line in not_applicable), "</ul>"]
     impls = [(name, d) for name, d in document["implementations"].items() if "model" in d]
     if impls:
         parts += ["<h2>Implementations</h2><ul>",

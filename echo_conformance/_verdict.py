@@ -29,8 +29,8 @@ The rules, in order:
    the verdict.
 
 A failure's message says everything once: the heading (case, level, implementation), the
-requirement, what was expected, what was observed, the server's last output and one
-command that reproduces it.
+requirement, what was expected, what was observed, the failing example (as data), the
+server's last output and one command that reproduces it.
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ class Error:
     type_name: str = ""  # the exception's class name (OSError: which one)
     errno: int | None = None
     step: str | None = None  # the check's step it was raised in (_cases.step)
-    notes: tuple[str, ...] = ()  # the exception's __notes__ (Hypothesis: the falsifying example)
+    notes: tuple[str, ...] = ()  # the exception's notes worth showing (_example.split_notes)
+    example: str = ""  # the failing example, as data (_example): generated arguments, a machine's steps
 
 
 @dataclass(frozen=True)
@@ -148,11 +149,15 @@ def decide(o: PhaseFacts) -> Verdict:
                   ("server_output", o.server_output)]
     if expected is not None:
         props += [("expected", expected), ("observed", observed)]
+        if error.example:
+            props.append(("example", error.example))
         if error.notes:
             props.append(("notes", "\n".join(error.notes)))
         body = [f"{o.case} ({o.level}) failed for {o.implementation or '?'}",
-                f"requirement: {o.requirement}", f"expected: {expected}", f"observed: {observed}",
-                *error.notes]
+                f"requirement: {o.requirement}", f"expected: {expected}", f"observed: {observed}"]
+        if error.example:
+            body.append(example_line(error.example))
+        body += error.notes
         if died:
             body.append(f"the server process exited{status} during the check; its last output:")
             body += [f"    | {line}" for line in (o.server_output or "(no output)").splitlines()]
@@ -164,6 +169,13 @@ def decide(o: PhaseFacts) -> Verdict:
     if outcome == FAIL and o.level == "SHOULD" and not o.strict_should:
         return _xfail(SHOULD_REASON, lines, props)
     return Verdict(outcome, "failed", lines, properties=(("verdict", outcome), *props))
+
+
+def example_line(example: str) -> str:
+    """``failing example: ...``: generated arguments on the line, a machine's steps below it."""
+    if "\n" in example:
+        return "failing example:\n" + "\n".join(f"    {line}" for line in example.splitlines())
+    return f"failing example: {example}"
 
 
 def _xfail(reason: str, lines, props) -> Verdict:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from ._command import FAILED, INTERNAL_ERROR, INTERRUPTED, OK, USAGE_ERROR, Parser
+from ._command import FAILED, INTERNAL_ERROR, INTERRUPTED, OK, UNTESTABLE, USAGE_ERROR, Parser
 from ._options import (CASES, CHECKS, COMMAND, OPTIONS, PACKAGE, PROG, SUITE_INI, WHAT, Option, UsageError,
                        check_prefixes, in_groups, markdown_table, pytest_argv, selected)
 from ._registry import BUNDLED_MANIFEST, DECLARATIONS, ManifestError, from_options
@@ -42,8 +42,12 @@ EXIT_STATUS = (
     (INTERNAL_ERROR, "internal error: a bug in the suite or in a pytest plugin (the output has the traceback)"),
     (USAGE_ERROR, "usage error, reported in one line: a bad option, command template, manifest or "
                   "known-failures file, or a selection with no case to run"),
+    (UNTESTABLE, "the server could not be tested, reported once, before any case ran: its command was not found "
+                 "or could not be run, it exited, it never listened (or bound its UDP port) within the ready "
+                 "bound, it answers only on the transport it did not declare, or nothing answers at --target"),
 )
-# pytest's exit codes are the command's, except 5 (no tests collected): a usage error.
+# pytest's exit codes are the command's, except 5 (no tests collected): a usage error.  (6 is the
+# plugin's own, ``_preflight``'s, which pytest passes on.)
 NO_TESTS_COLLECTED = 5
 
 
@@ -88,6 +92,10 @@ DESCRIPTION
     ID, a level (MUST or SHOULD) and a one-line requirement; a failure shows the requirement,
     what was expected, what was observed and a command that reproduces it.  The run ends with a
     matrix of verdicts (check group by implementation).
+
+    Before any case runs, the server is started once (or connected to): one that does not
+    start, or does not listen where it was told to, is reported once, with the likely cause,
+    and the run ends there (exit status 6; --no-preflight runs the cases anyway).
 
     TEMPLATE is split like a shell command line, then its placeholders are filled in per
     argument:
@@ -213,10 +221,18 @@ def markdown_options() -> str:
 
 # --- running ---------------------------------------------------------------------------------
 
+#: What the command's output leaves out of pytest's: the plugin's report writer lists each failure
+#: (``_page``) and ends with the tally, so pytest's own failure reports (--tb=no), short
+#: summary (-rN) and closing "N passed in X s" line (-qq) would only repeat it; xdist's
+#: reporter (its "bringing up nodes..." line, printed twice where the output is not a terminal)
+#: is not loaded, which leaves the one line xdist prints itself.
+QUIET = ["-qq", "--tb=no", "-rN", "-p", "no:terminaldistreporter"]
+
+
 def pytest_args(ns: argparse.Namespace, extra: list[str]) -> list[str]:
     """The pytest command line for parsed options ``ns`` (always ``--option=value``)."""
     args = ["-p", "echo_conformance.plugin", "-p", "no:cacheprovider", "-p", "no:randomly",
-            f"--config-file={SUITE_INI}", f"--rootdir={PACKAGE.parent}", f"--confcutdir={PACKAGE}", "-q"]
+            f"--config-file={SUITE_INI}", f"--rootdir={PACKAGE.parent}", f"--confcutdir={PACKAGE}", *QUIET]
     return [*args, *pytest_argv(vars(ns)), str(CHECKS), *extra]
 
 

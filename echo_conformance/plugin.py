@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import os
 import shlex
+import sys
 from pathlib import Path
 
 import psutil
 import pytest
 
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
-from . import _budget, _interrupt, _junit, _report, _verdict, _wire, _writable, checks
+from . import (_budget, _evidence, _example, _interrupt, _junit, _preflight, _report, _verdict, _wire, _writable,
+               checks)
 from ._bounds import Bounds
 from ._cases import Case, Violation
+from ._command import INTERRUPTED, UNTESTABLE
 from ._expect import check_budget_fixture  # noqa: F401  (the check_budget fixture, for every check)
 from ._address import Address
 from ._launch import LaunchError, Server
@@ -125,6 +129,53 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     return 2 * (os.cpu_count() or 1)
 
 
+#: pytest's options that make a run show something (help, fixtures, the collected tests) or plan
+#: rather than run the tests: no preflight for those
+_NOT_RUNNING = ("help", "version", "markers", "showfixtures", "show_fixtures_per_test", "cacheshow", "collectonly",
+                "setuponly", "setupplan", "looponfail")
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """The preflight (``_preflight``), on the controller before anything else runs (no worker
+    started yet, no header printed): a server that cannot be tested is reported once, in a
+    block of its own, and the run ends there with exit status 6.  A run that does not run the
+    checks, or runs them with --no-preflight, goes on as it was; bad options are left for
+    ``pytest_configure`` to report as usage errors."""
+    if hasattr(config, "workerinput") or config.option.no_preflight or not _runs_the_checks(config):
+        return None
+    if any(getattr(config.option, name, False) for name in _NOT_RUNNING) or not config.option.timeout_scale > 0:
+        return None
+    try:
+        impls = _implementations(config)
+    except ManifestError:
+        return None
+    _interrupt.install(config)  # SIGTERM stops the preflight as Ctrl-C does
+    try:
+        troubles = _preflight.check(impls, Bounds().scaled(config.option.timeout_scale),
+                                    config.option.case, config.option.skip_case)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    if not troubles:
+        return None
+    print(_preflight.report(troubles, PROG, UNTESTABLE), file=sys.stderr)
+    return UNTESTABLE
+
+
+def _runs_the_checks(config: pytest.Config) -> bool:
+    """The run's arguments include the packaged checks, or an implementation named on the command
+    line brings them in (``_add_the_checks``)."""
+    if any(getattr(config.option, s.lstrip("-").replace("-", "_")) is not None for s in SOURCES):
+        return True
+    for arg in config.args:
+        if config.option.pyargs and arg.startswith("echo_conformance"):
+            return True
+        path = Path(config.invocation_params.dir, arg.split("::")[0]).resolve()
+        if path == CHECKS or CHECKS in path.parents or path in CHECKS.parents:
+            return True
+    return False
+
+
 @pytest.hookimpl(trylast=True)  # after Hypothesis' own: --hypothesis-profile is loaded before
 def pytest_configure(config: pytest.Config) -> None:  # the checks are imported (by --case's check)
     config.addinivalue_line("markers", "conformance_case(id): set by the suite on every check")
@@ -140,7 +191,7 @@ def pytest_configure(config: pytest.Config) -> None:  # the checks are imported 
     config.stash[BOUNDS] = Bounds().scaled(config.option.timeout_scale)
     _raise_fd_limit()
     config.pluginmanager.register(_CaseBudgets(), "echo-conformance-budgets")
-    config.pluginmanager.register(_interrupt.StopSignals(), "echo-conformance-signals")
+    _interrupt.install(config)
     _report.configure(config)
 
 
@@ -244,9 +295,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
-    """A case's trace of what happened on the wire starts with its call (``_wire``)."""
+    """A case's trace of what happened on the wire (``_wire``), and its evidence
+    (``_evidence``), start with its call."""
     if _case_of(item) is not None:
         _wire.start()
+        _evidence.start()
+        server = item.stash.get(_SERVER, None)
+        if server is not None:
+            item.stash[_OUTPUT_MARK] = server.output_mark()
 
 
 class _CaseBudgets:
@@ -318,6 +374,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.longrepr = verdict.message
     report.user_properties += list(verdict.properties)
     _trace_into_report(report, verdict.outcome)
+    _attach_evidence(item, report, verdict.outcome, server, died)
+
+
+def _attach_evidence(item: pytest.Item, report: pytest.TestReport, outcome: str, server, died: bool) -> None:
+    """A failing case's evidence (``_evidence``), with the process's fate: whether the server
+    exited, and what it printed meanwhile.  After the teardown the case's evidence is over."""
+    evidence = _evidence.current()
+    try:
+        if evidence is not None and outcome in _verdict.DETAILED and report.when in ("call", "teardown"):
+            facts = evidence.snapshot()
+            launched = [s for s in item.stash.get(_LAUNCHED, []) if s is not server]
+            # a server that exited on its own (the suite sent it no SIGTERM) crashed
+            crashed = [s for s in launched if s.pid is not None and not s.alive() and not s.terminated]
+            if died:
+                crashed.insert(0, server)
+            for s in crashed:
+                facts.append({"fact": _evidence.EXITED, "status": s.exit_code, "output": _raw_tail(s.output_tail(12))})
+            printed = [s.output_after(item.stash.get(_OUTPUT_MARK, 0) if s is server else 0)
+                       for s in [server, *launched] if s is not None and s not in crashed]
+            printed = "\n".join(p for p in printed if p)
+            if printed:
+                facts.append({"fact": _evidence.OUTPUT, "output": printed})
+            report.user_properties.append((_evidence.PROPERTY, json.dumps(facts, separators=(",", ":"))))
+    finally:
+        if report.when == "teardown":
+            _evidence.stop()
 
 
 def _trace_into_report(report: pytest.TestReport, outcome: str) -> None:
@@ -330,22 +412,59 @@ def _trace_into_report(report: pytest.TestReport, outcome: str) -> None:
 
 _FAILED = pytest.StashKey[bool]()
 _SERVER = pytest.StashKey[Server]()  # the shared server a check talks to, for failure notes
+_OUTPUT_MARK = pytest.StashKey[int]()  # how much that server had printed when the case began
+_LAUNCHED = pytest.StashKey[list]()  # the servers the check started itself (``launch``)
 
 
 def _error_of(exc: BaseException) -> _verdict.Error:
-    """What a check raised, as the verdict policy sees it."""
-    step = getattr(exc, "conformance_step", None)
-    common = dict(message=str(exc), type_name=type(exc).__name__, step=step if isinstance(step, str) else None,
-                  notes=tuple(str(n) for n in getattr(exc, "__notes__", ())))
-    if isinstance(exc, Violation):
-        return _verdict.Error(_verdict.VIOLATION, expected=exc.expected, observed=exc.observed, **common)
-    if isinstance(exc, LaunchError):
+    """What a check raised, as the verdict policy sees it: the failure itself, with the failing
+    example as data and only the notes worth showing (``_example``)."""
+    failure = _failure_in(exc)
+    notes = [str(n) for e in dict.fromkeys((exc, failure)) for n in getattr(e, "__notes__", ())]
+    example, notes = _example.split_notes(notes)
+    named = getattr(failure, _example.ATTRIBUTE, None)
+    if named is not None:
+        example = _example.describe(named)
+    if failure is not exc:
+        notes.append(FLAKY_NOTE)
+    step = getattr(failure, "conformance_step", None)
+    common = dict(message=str(failure), type_name=type(failure).__name__,
+                  step=step if isinstance(step, str) else None, notes=tuple(notes), example=example)
+    if isinstance(failure, Violation):
+        return _verdict.Error(_verdict.VIOLATION, expected=failure.expected, observed=failure.observed, **common)
+    if isinstance(failure, LaunchError):
         return _verdict.Error(_verdict.LAUNCH, **common)
-    if isinstance(exc, psutil.NoSuchProcess):
+    if isinstance(failure, psutil.NoSuchProcess):
         return _verdict.Error(_verdict.PROCESS_GONE, **common)
-    if isinstance(exc, OSError):
-        return _verdict.Error(_verdict.OS_ERROR, errno=exc.errno, **common)
+    if isinstance(failure, OSError):
+        return _verdict.Error(_verdict.OS_ERROR, errno=failure.errno, **common)
     return _verdict.Error(_verdict.OTHER, **common)
+
+
+FLAKY_NOTE = ("(the failure did not repeat the same way when the example was run again: what the server does "
+              "varies from run to run)")
+_SERVER_FAILURES = (Violation, LaunchError, psutil.NoSuchProcess, OSError)
+
+
+def _failure_in(exc: BaseException) -> BaseException:
+    """The server's failure inside Hypothesis' complaint that a failure was flaky: a server whose
+    failure depends on timing (it echoes one read, then closes) fails differently when Hypothesis
+    runs an example again, and Hypothesis raises ``Flaky`` (a group of the failures, or an error
+    whose context is the failure).  Any other exception is its own failure."""
+    from hypothesis.errors import Flaky
+
+    if not isinstance(exc, Flaky):
+        return exc
+    queue, seen = [exc], set()
+    while queue:
+        e = queue.pop(0)
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, _SERVER_FAILURES):
+            return e
+        queue += [*getattr(e, "exceptions", ()), *(c for c in (e.__cause__, e.__context__) if c is not None)]
+    return exc
 
 
 @pytest.hookimpl(trylast=True)
@@ -358,7 +477,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     progress = _interrupt.Progress(_case_nodeids(config), session)
     config.pluginmanager.register(progress, "echo-conformance-progress")
     collector = _report.Collector(config.stash[IMPLS], timeout_scale=config.stash[BOUNDS].scale,
-                                  directory=config.option.conformance_report, progress=progress)
+                                  directory=config.option.conformance_report, cases=lambda: _selected_cases(config),
+                                  progress=progress)
     config.pluginmanager.register(collector, "echo-conformance-report")
     collector.begin()
     if getattr(config.option, "xmlpath", None):
@@ -373,6 +493,13 @@ def _case_nodeids(config: pytest.Config):
         return Path(config.rootpath, path).resolve().parent == CHECKS
 
     return lambda nodeid: in_checks(nodeid.split("::")[0])
+
+
+def _selected_cases(config: pytest.Config) -> list[Case]:
+    """The cases --case and --skip-case select (whether or not they apply)."""
+    from ._catalogue import load
+
+    return [spec for spec in load().values() if selected(spec.id, config.option.case, config.option.skip_case)]
 
 
 def _raw_tail(tail: str) -> str:
@@ -441,6 +568,8 @@ def launch(request: pytest.FixtureRequest, impl: Implementation, _pool: Pool):
         server = _pool.fresh(impl, host or _host(spec), spec.transport, upstream, port)
         started.append(server)
         return server
+
+    request.node.stash[_LAUNCHED] = started
 
     yield start
     for server in started:

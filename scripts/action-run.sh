@@ -3,9 +3,9 @@
 # environment variables, into an echo-conformance command line, runs it, adds the report to
 # the job summary, annotates each case that did not pass (scripts/action_annotations.py: a
 # failed case ::error, a SHOULD not met ::warning), and exits with the command's status
-# (0 conforming, 1 a MUST failed, 2 interrupted, 3 internal error, 4 usage error).  A cancelled
-# job (SIGINT or SIGTERM to this script) stops the command as Ctrl-C would; the summary and
-# the annotations still say how far it got.
+# (0 conforming, 1 a MUST failed, 2 interrupted, 3 internal error, 4 usage error, 6 the server
+# could not be tested).  A cancelled job (SIGINT or SIGTERM to this script) stops the command
+# as Ctrl-C would; the summary and the annotations still say how far it got.
 #
 # Locally:  INPUT_IMPL_CMD='./my-server --port {port}' scripts/action-run.sh
 # ECHO_CONFORMANCE names the command to run, split on spaces (default: echo-conformance).

@@ -2,8 +2,8 @@
 # Installs what the project's own tests need beyond requirements.txt, idempotently:
 #   - Debian packages: the interop corpus's servers and relays (socat, HAProxy, xinetd, Ncat,
 #     nginx's stream module, rinetd, Node.js, openbsd-inetd, ucspi-tcp, redir, 6tunnel), the
-#     languages and libraries of its echo servers (Go, Ruby, Perl, Tcl, Java, libevent, libuv)
-#     and Chromium (the report page is checked in a real browser);
+#     languages and libraries of its echo servers (Go, Ruby, Perl, Tcl, Erlang, Java, libevent,
+#     libuv) and Chromium (the report page is checked in a real browser);
 #   - interop/.venv: the corpus's Python servers (Twisted, gevent, uvloop, Trio), pinned in
 #     interop/requirements.txt, kept apart from the suite's own virtualenv;
 #   - interop/node_modules: its npm relay (node-tcp-proxy), pinned in interop/package-lock.json;
@@ -31,6 +31,7 @@ DEBIAN_PACKAGES=(
   ruby                      # ruby-tcpserver-echo
   perl                      # perl-io-socket-echo
   tcl                       # tcl-socket-echo
+  erlang-base               # erlang-gen-tcp-echo (escript)
   openjdk-17-jdk-headless   # java-thread-echo, java-pool-echo
   gcc libc6-dev libevent-dev libuv1-dev  # libevent-echo, libuv-echo
   libbsd0 libtirpc3 libwrap0  # openbsd-inetd-cat: the libraries of its inetd (below)

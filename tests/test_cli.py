@@ -176,6 +176,39 @@ def test_a_failing_must_exits_1_and_its_reproduce_line_runs_it_again(tmp_path):
     assert again.returncode == 1 and list(report_cases(tmp_path / "again")) == ["tcp.echo.no-banner"]
 
 
+#: what no output of the command shows: Hypothesis' and pytest's own reports, paths into the installation
+INTERNALS = ("Implementation(", "Bounds(", "check_budget", "reproduce_failure", "Failing test case", "Falsifying",
+             "Failing explicit example", "Explanation:", "site-packages", "[gw", "short test summary", " passed in ",
+             " failed in ", "Traceback", "_____")
+
+
+@pytest.mark.parametrize("workers", ["2", "0"])
+def test_a_failing_run_is_one_block_per_failure_then_the_matrix_and_the_tally(workers, tmp_path):
+    """In parallel or in this process alike."""
+    run = echo_conformance("--impl-file", str(ROOT / "tests" / "faulty" / "manifest.toml"), "--impl", "adds-newline",
+                           "--case", "tcp.echo.binary", "--case", "tcp.echo.no-extra", "-n", workers, cwd=tmp_path)
+    assert run.returncode == 1, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert [line for line in lines if line.startswith(("FAIL", "ERROR"))] == [
+        "FAIL tcp.echo.binary (MUST) on adds-newline", "FAIL tcp.echo.no-extra (MUST) on adds-newline"]
+    assert "  failing example: payload=b'\\r\\n', sizes=[2]" in lines
+    assert any(line.startswith("  reproduce: echo-conformance --case tcp.echo.no-extra") for line in lines)
+    assert lines[-1] == "2 cases: 2 failed (MUST)"
+    assert run.stdout.count("bringing up nodes") <= 1
+    for word in INTERNALS:
+        assert word not in run.stdout + run.stderr, word
+
+
+def test_a_passing_run_is_the_matrix_and_the_tally_with_what_did_not_apply(tmp_path):
+    run = echo_conformance("--impl-cmd", THREAD, "--case", "tcp.echo.unbuffered", "--case", "tcp6.echo.unbuffered",
+                           "--case", "udp.echo.exact", "-n", "0", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[-2:] == [
+        "1 case: 1 passed; 2 not applicable",
+        "  to run them, declare --impl-ipv6 for tcp6.*, --impl-transport tcp,udp for udp.*"]
+    assert len(run.stdout.splitlines()) <= 10, run.stdout
+
+
 def test_an_ipv6_case_reproduce_line_keeps_the_ipv6_declaration(tmp_path):
     run = echo_conformance("--impl-cmd", THREAD, "--impl-ipv6", "--impl-capacity", "2000", "--case",
                            "tcp6.echo.unbuffered", "-n", "0", "--report", "out", cwd=tmp_path)

@@ -93,9 +93,10 @@ LAUNCH_FAILURES = [
 
 @pytest.mark.parametrize("command, message", LAUNCH_FAILURES, ids=["missing", "exits", "never-listens"])
 def test_launch_failure_names_the_implementation_and_shows_its_output(command, message, tmp_path):
+    """In a case (the preflight, which says it first and once, is tests/test_preflight.py's)."""
     env, token = _tagged_env()
     start = time.monotonic()
-    run = run_suite("--impl-cmd", command, "--impl-name", "my-server", "--timeout-scale", "0.2",
+    run = run_suite("--impl-cmd", command, "--impl-name", "my-server", "--timeout-scale", "0.2", "--no-preflight",
                     *QUICK, tmp=tmp_path, timeout=60, env=env)
     assert run.status == 1, run.output
     assert "implementation 'my-server'" in run.output and message in run.output

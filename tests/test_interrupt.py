@@ -23,7 +23,7 @@ def test_sigterm_stops_once_and_the_handler_is_put_back():
         with pytest.raises(Stopped, match="SIGTERM"):
             os.kill(os.getpid(), signal.SIGTERM)
         os.kill(os.getpid(), signal.SIGTERM)  # a second one, while the run winds down: ignored
-        signals.pytest_unconfigure()
+        signals.restore()
         assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     finally:
         signal.signal(signal.SIGTERM, outer)
@@ -35,7 +35,7 @@ def test_a_signal_someone_else_handles_is_left_alone():
 
     outer = signal.signal(signal.SIGTERM, theirs)
     try:
-        StopSignals().pytest_unconfigure()
+        StopSignals().restore()
         assert signal.getsignal(signal.SIGTERM) is theirs
     finally:
         signal.signal(signal.SIGTERM, outer)

@@ -200,7 +200,7 @@ def test_a_faulty_server_exits_1(installed, elsewhere):
     run = installed.run("echo-conformance", "--impl-cmd", BANNER, "--impl-name", "banner", "--case", "tcp.echo",
                         cwd=elsewhere)
     assert run.returncode == 1, run.stdout[-5000:] + run.stderr[-3000:]
-    assert "FAIL  tcp.echo.no-banner [banner] (MUST)" in run.stdout
+    assert "FAIL tcp.echo.no-banner (MUST) on banner" in run.stdout
     assert "reproduce: echo-conformance --case tcp.echo.no-banner --impl-cmd" in run.stdout
 
 

@@ -42,7 +42,8 @@ def test_report_works_with_xdist_and_junit_carries_case_ids(tmp_path):
 def test_matrix_and_failure_list_in_the_terminal(tmp_path):
     run = run_suite(*BANNER, tmp=tmp_path)
     assert "echo-conformance matrix" in run.output
-    assert "FAIL  tcp.echo.no-banner [banner] (MUST)" in run.output
+    assert "FAIL tcp.echo.no-banner (MUST) on banner" in run.output
+    assert "1 case: 1 failed (MUST)" in run.output
 
 
 def test_known_failure_is_reported_as_expected(tmp_path):

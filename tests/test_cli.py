@@ -239,6 +239,20 @@ def test_a_target_reproduce_line_keeps_its_declarations_and_skip_case_leaves_cas
 
 # --- exit 2 and 3 ----------------------------------------------------------------------------------
 
+NEVER_CLOSE = str(ROOT / "tests" / "faulty" / "never_close.py")
+
+
+def _wait_for_the_cases_server(token: str) -> None:
+    """Until a never_close.py server the cases talk to runs: the second one started (the preflight
+    starts the first, and stops it).  Its own process, not the command's or its keeper's."""
+    seen: set[int] = set()
+
+    def second() -> bool:
+        seen.update(p.pid for p in _servers(token) if _cmdline(p)[1:2] == [NEVER_CLOSE])
+        return len(seen) >= 2
+
+    _wait_for(second, 60, "the cases' server to start, after the preflight's")
+
 @pytest.mark.parametrize("sig, workers", [(signal.SIGINT, "0"), (signal.SIGTERM, "0"), (signal.SIGTERM, "2")],
                          ids=["SIGINT", "SIGTERM", "SIGTERM-xdist"])
 def test_interrupted_exits_2_leaves_no_server_and_every_report_says_so(sig, workers, tmp_path):
@@ -247,7 +261,7 @@ def test_interrupted_exits_2_leaves_no_server_and_every_report_says_so(sig, work
     conforming.  tcp.echo.unbuffered passes first; tcp.halfclose.small waits (30 x its bound) for
     an EOF that never_close.py never sends, and is interrupted: it has no verdict."""
     token = uuid.uuid4().hex
-    never_closes = f"{{python}} {ROOT / 'tests' / 'faulty' / 'never_close.py'} --host {{host}} --port {{port}}"
+    never_closes = f"{{python}} {NEVER_CLOSE} --host {{host}} --port {{port}}"
     proc = subprocess.Popen([sys.executable, "-m", "echo_conformance", "--impl-cmd", never_closes, "--case",
                              "tcp.echo.unbuffered", "--case", "tcp.halfclose.small", "--timeout-scale", "30",
                              "-n", workers, "--report", "out"], cwd=tmp_path,
@@ -255,8 +269,7 @@ def test_interrupted_exits_2_leaves_no_server_and_every_report_says_so(sig, work
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
                             preexec_fn=as_in_a_terminal)
     try:
-        server = str(ROOT / "tests" / "faulty" / "never_close.py")  # its own process, not the command's or keeper's
-        _wait_for(lambda: [p for p in _servers(token) if _cmdline(p)[1:2] == [server]], 60, "the server to start")
+        _wait_for_the_cases_server(token)
         time.sleep(1.0)  # the check is now waiting for an EOF that never comes
         proc.send_signal(sig)
         output, _ = proc.communicate(timeout=60)
@@ -285,14 +298,13 @@ def test_a_killed_run_leaves_reports_that_say_it_did_not_finish(tmp_path):
     """SIGKILL (or pytest-timeout's thread method, which ends the process with os._exit): nothing
     can write the reports then, so the ones written when the run started stay, saying so."""
     token = uuid.uuid4().hex
-    never_closes = f"{{python}} {ROOT / 'tests' / 'faulty' / 'never_close.py'} --host {{host}} --port {{port}}"
+    never_closes = f"{{python}} {NEVER_CLOSE} --host {{host}} --port {{port}}"
     proc = subprocess.Popen([sys.executable, "-m", "echo_conformance", "--impl-cmd", never_closes, "--case",
                              "tcp.halfclose.small", "--timeout-scale", "30", "-n", "0", "--report", "out"],
                             cwd=tmp_path, env=command_env(tmp_path, ECHO_CONFORMANCE_TEST_TOKEN=token),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     try:
-        server = str(ROOT / "tests" / "faulty" / "never_close.py")
-        _wait_for(lambda: [p for p in _servers(token) if _cmdline(p)[1:2] == [server]], 60, "the server to start")
+        _wait_for_the_cases_server(token)
     finally:
         proc.kill()
         proc.wait()
@@ -374,7 +386,7 @@ def test_a_cancelled_action_stops_the_command_and_still_writes_the_summary(tmp_p
     token = uuid.uuid4().hex
     summary = tmp_path / "summary.md"
     env = command_env(tmp_path, GITHUB_STEP_SUMMARY=str(summary), ECHO_CONFORMANCE_TEST_TOKEN=token)
-    never_closes = f"{{python}} {ROOT / 'tests' / 'faulty' / 'never_close.py'} --host {{host}} --port {{port}}"
+    never_closes = f"{{python}} {NEVER_CLOSE} --host {{host}} --port {{port}}"
     inputs = {"impl-cmd": never_closes, "extra-args": "--case tcp.halfclose.small --timeout-scale 30 -n 0"}
     variables = {f"INPUT_{name.upper().replace('-', '_')}": value for name, value in inputs.items()}
     proc = subprocess.Popen(["bash", str(ACTION_RUN)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -382,8 +394,7 @@ def test_a_cancelled_action_stops_the_command_and_still_writes_the_summary(tmp_p
                             env={**env, **variables, "ECHO_CONFORMANCE": f"{sys.executable} -m echo_conformance",
                                  "PYTHON": sys.executable})
     try:
-        server = str(ROOT / "tests" / "faulty" / "never_close.py")
-        _wait_for(lambda: [p for p in _servers(token) if _cmdline(p)[1:2] == [server]], 60, "the server to start")
+        _wait_for_the_cases_server(token)
         time.sleep(1.0)
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=60)

@@ -149,6 +149,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         impls = _implementations(config)
     except ManifestError:
         return None
+    _check_output_paths(config)  # a report that cannot be written is a usage error before any server starts
     _interrupt.install(config)  # SIGTERM stops the preflight as Ctrl-C does
     try:
         troubles = _preflight.check(impls, Bounds().scaled(config.option.timeout_scale),

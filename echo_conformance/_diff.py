@@ -21,6 +21,7 @@ column (like ``hexdump -C``) around the first difference.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 #: the kinds of difference :func:`classify` tells apart
@@ -42,8 +43,9 @@ class Difference:
     ``offset`` is where the streams first differ; ``count`` how many bytes the difference
     is (missing, extra, inserted, deleted or differing); ``inserted`` the inserted or extra
     bytes and ``deleted`` the deleted or missing ones (at most :data:`SHOWN` of each).  For a
-    pattern inserted or deleted everywhere (kind ``other``), ``pattern`` is it and ``times``
-    how often; ``every`` the distance between its places when that is constant."""
+    pattern inserted or deleted again and again (kind ``other``), ``pattern`` is it, ``times``
+    how often, ``every`` the distance between its places when that is constant, and then
+    ``offset`` its first place."""
 
     kind: str
     offset: int = 0
@@ -204,13 +206,35 @@ def _pattern(expected: bytes, observed: bytes, at: int) -> Difference | None:
             if walked is None:
                 continue
             places, exact = walked
-        gaps = {b - a for a, b in zip(places, places[1:])}
-        regular = len(places) >= 3 and len(gaps) == 1
-        return Difference(OTHER, at, extra, inserted=pattern if longer is observed else b"",
+        every, start = _grid(shorter, places, pattern) or (None, at)
+        return Difference(OTHER, start, extra, inserted=pattern if longer is observed else b"",
                           deleted=pattern if longer is expected else b"", expected_length=len(expected),
                           observed_length=len(observed), exact=exact, pattern=pattern,
-                          times=extra // size if exact else len(places), every=gaps.pop() if regular else None)
+                          times=extra // size if exact else len(places), every=every)
     return None
+
+
+def _grid(shorter: bytes, places: list[int], pattern: bytes) -> tuple[int, int] | None:
+    """(distance, first place) if the pattern sits at a constant distance (three places at
+    least).  A place is where the streams first differ; a pattern of one repeated byte could as
+    well sit up to as many bytes earlier as that byte repeats before it (``ab\n`` with a
+    ``\n`` inserted after ``b`` differs first after the ``\n``), so each place is a range and
+    the grid must pass through all of them."""
+    if len(places) < 3:
+        return None
+    ranges = []
+    for place in places:
+        low = place
+        if len(set(pattern)) == 1:
+            while low > 0 and place - low < 64 and shorter[low - 1] == pattern[0]:
+                low -= 1
+        ranges.append((low, place))
+    gaps = Counter(b - a for (_, a), (_, b) in zip(ranges, ranges[1:]))
+    every = gaps.most_common(1)[0][0]
+    first = min(high - i * every for i, (_, high) in enumerate(ranges))  # the latest grid that fits
+    if every <= 0 or first < max(low - i * every for i, (low, _) in enumerate(ranges)):
+        return None
+    return every, first
 
 
 #: how many places of a pattern :func:`_walk` checks at most

@@ -55,6 +55,9 @@ TABLE = [
     (b"line one\nline two\n", b"line one\r\nline two\r\n", OTHER, 8, 2, "b'\\r' inserted twice, the first at offset 8"),
     (b"abcdefghijkl", b"abc\ndef\nghi\njkl\n", OTHER, 3, 4, "b'\\n' inserted 4 times, every 3 bytes from offset 3"),
     (b"a\r\nb\r\nc\r\n", b"a\nb\nc\n", OTHER, 1, 3, "b'\\r' deleted 3 times, every 2 bytes from offset 1"),
+    # a newline after every chunk, some chunks ending in one already: the places still make a grid
+    (b"abc\nabcdabc\nabcd", b"abc\n\nabcd\nabc\n\nabcd\n", OTHER, 4, 4,
+     "b'\\n' inserted 4 times, every 4 bytes from offset 4"),
 ]
 
 

@@ -42,7 +42,8 @@ def test_tcp_serial_served_in_order(impl, endpoint, bounds):
         one.close()
     require(out.received == waiting and out.ended == COMPLETE,
             expected=f"after client 1 disconnects, client 2 receives {waiting!r}",
-            observed=lambda: f"{describe_stream(waiting, out.received, who='client 2')}; {out.describe()}")
+            observed=lambda: f"{describe_stream(waiting, out.received, who='client 2')}\n"
+                             f"  how it ended: {out.describe()}")
 
 
 # --- concurrent --------------------------------------------------------------------------

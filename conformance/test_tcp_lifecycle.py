@@ -38,7 +38,8 @@ def _port_window(bounds, took: float) -> float:
     return max(bounds.port_freed, bounds.sigterm_exit - took)
 
 
-@case("lifecycle.ready", "A started server accepts connections within the ready bound.",
+@case("lifecycle.ready", "A started server accepts a connection within the ready bound, and echoes the first "
+      "message sent on it.",
       guards=HANG, defect="a server that never starts serving (the launch contract: no other check can run)")
 def test_lifecycle_ready(impl, launch, bounds):
     start = time.monotonic()

@@ -36,7 +36,8 @@ def test_tcp_robust_reset_midstream(impl, endpoint, bounds):
     require(out.received == payload and out.ended == COMPLETE,
             expected=f"a client connected throughout is still echoed after {5 + RESET_BURSTS} others "
                      "reset mid-stream",
-            observed=lambda: f"{describe_stream(payload, out.received, who='the bystander')}; {out.describe()}")
+            observed=lambda: f"{describe_stream(payload, out.received, who='the bystander')}\n"
+                             f"  how it ended: {out.describe()}")
     roundtrip(endpoint, bounds, [b"are you still there?"],
               who=f"a new client after {5 + RESET_BURSTS} others reset mid-stream")
 
@@ -72,7 +73,8 @@ def test_tcp_robust_slow_reader(impl, endpoint, bounds):
         out = exchange(sock, rest, count=len(payload), bounds=bounds, matching=payload)
     require(out.received == payload and out.ended == COMPLETE,
             expected=f"all {len(payload):,} bytes back after a pause with {pushed:,} bytes pushed unread",
-            observed=lambda: f"{describe_stream(payload, out.received)}; {out.describe()}")
+            observed=lambda: f"{describe_stream(payload, out.received)}\n"
+                             f"  how it ended: {out.describe()}")
 
 
 #: How much a client that never reads may push before its send blocks.  Loopback socket

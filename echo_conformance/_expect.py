@@ -47,7 +47,7 @@ def served(sock, bounds, payload: bytes, who: str, *, stall: float | None = None
     out = exchange(sock, [payload], matching=payload, bounds=bounds, stall=stall)
     require(out.received == payload and out.ended == COMPLETE,
             expected=f"{who} gets its echo",
-            observed=lambda: f"{describe_stream(payload, out.received, who=who)}; {out.describe()} "
+            observed=lambda: f"{describe_stream(payload, out.received, who=who)}\n  how it ended: {out.describe()} "
                              f"after {out.elapsed:.2f} s")
     return out
 

@@ -18,10 +18,13 @@ from pathlib import Path
 import pytest
 
 from . import _diagnosis, _evidence, _page, _timeline
+from ._interrupt import Extent, Progress
 from ._verdict import (DETAILED, ERROR, FAIL, FAILING, ORDER, PASS, SKIP, XFAIL, case_outcome, parse_known_failures,
                        worse)
 
 KNOWN = pytest.StashKey[dict]()
+#: the interruption of a run whose reports were written at its start and never replaced
+UNFINISHED = "the run did not finish: it is still running, or it was killed before it could write its reports"
 #: the user property (report.json) and the report section (terminal) a failing case's trace
 #: of what happened on the wire goes in (:func:`annotate`)
 TRACE_PROPERTY, TRACE_SECTION = _page.TRACE, "on the wire"
@@ -70,11 +73,12 @@ class Collector:
     """Gathers one result per test item on the controller and writes the reports."""
 
     def __init__(self, implementations, timeout_scale: float = 1.0, directory: str | None = None,
-                 cases: Callable[[], Iterable] = tuple) -> None:
+                 cases: Callable[[], Iterable] = tuple, progress: Progress | None = None) -> None:
         self.implementations = list(implementations)  # echo_conformance._registry.Implementation
         self.timeout_scale = timeout_scale
         self.directory = directory
         self.cases = cases  # the selected cases (_cases.Case), asked for at the end
+        self.progress = progress  # how much of the run ran (_interrupt)
         self.results: dict[str, dict] = {}
         self.suite_errors: list[tuple[str, str]] = []  # (what, pytest's report): not a case's verdict
         self.started = time.time()
@@ -153,10 +157,22 @@ class Collector:
         if self.directory:
             tr.write_line(f"conformance report: {Path(self.directory) / 'report.html'} (also .md and .json)")
 
+    def extent(self) -> Extent:
+        return self.progress.extent() if self.progress else Extent(len(self.results), len(self.results), None)
+
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.extent().interrupted:  # a case cut short has no verdict: its setup passing proves nothing
+            self.results = {k: r for k, r in self.results.items() if k in self.progress.finished}
         if not self.directory:
             return
-        write(Path(self.directory), self.document(exitstatus))
+        write(Path(self.directory), self.document(int(session.exitstatus)))
+
+    def begin(self) -> None:
+        """Write the reports of a run that has not finished, to be replaced at its end: a run
+        killed where nothing can write (SIGKILL, pytest-timeout's thread method) leaves them
+        saying so, not nothing -- nor a previous run's verdict."""
+        if self.directory:
+            write(Path(self.directory), self.document(None, unfinished=True))
 
     def diagnoses(self) -> dict[str, list]:
         """Each implementation's diagnosis (``_diagnosis``): only those with failed cases."""
@@ -167,7 +183,7 @@ class Collector:
         found = {name: _diagnosis.diagnose(results, declared.get(name)) for name, results in by_impl.items()}
         return {name: d for name, d in found.items() if d}
 
-    def document(self, exitstatus: int) -> dict:
+    def document(self, exitstatus: int | None, unfinished: bool = False) -> dict:
         skipped = self.not_applicable()
         impls = {i.name: {**i.declared(), "cases": [], "not_applicable": skipped.get(i.name, [])}
                  for i in self.implementations}
@@ -178,12 +194,19 @@ class Collector:
         counts: dict[str, int] = {}
         for r in self.results.values():
             counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+        extent = Extent(len(self.results), None, UNFINISHED) if unfinished else self.extent()
+        failed = any(r["outcome"] in FAILING for r in self.results.values())
         return {
             "suite": "echo-conformance",
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "duration": round(time.time() - self.started, 2),
-            "exit_status": int(exitstatus),
-            "conforming": all(r["outcome"] not in FAILING for r in self.results.values()),
+            "exit_status": exitstatus,
+            # interrupted: false if a case failed, else null (unknown: the cases not run may fail)
+            "conforming": False if failed else None if extent.interrupted else True,
+            "interrupted": extent.interrupted,
+            **({"interruption": extent.interruption} if extent.interrupted else {}),
+            "cases_run": extent.cases_run,
+            "cases_total": extent.cases_total,
             "counts": counts,
             "tally": _page.tally(list(self.results.values()), skipped, [i.name for i in self.implementations])[0],
             "timeout_scale": self.timeout_scale,
@@ -277,6 +300,7 @@ def _failures(results: list[dict]) -> tuple[list[dict], list[dict]]:
 
 def _summary(document: dict) -> str:
     counts = ", ".join(f"{v} {k}" for k, v in sorted(document["counts"].items(), key=lambda kv: ORDER[kv[0]]))
+    counts = counts or "no case finished"
     return (f"run started {document['started']}, took {document['duration']} s; {counts}; "
             f"time bounds scaled by {document['timeout_scale']:g}")
 
@@ -294,6 +318,21 @@ def _server_died(r: dict) -> str | None:
     return f"The server process exited{status} during the check. Its last output:"
 
 
+def _extent(document: dict) -> Extent:
+    return Extent(document.get("cases_run", 0), document.get("cases_total"), document.get("interruption"))
+
+
+def verdict_line(document: dict) -> tuple[str, str]:
+    """The verdict in a few words, and what qualifies it (empty for a run that ran to the end):
+    ``("NOT conforming", "")``, ``("interrupted: 5 of 24 cases ran", "SIGTERM; no verdict: ...")``."""
+    extent = _extent(document)
+    if not extent.interrupted:
+        return ("conforming" if document["conforming"] else "NOT conforming"), ""
+    if document["conforming"] is False:
+        return "NOT conforming", f"{extent.sentence()} ({extent.interruption}); a case failed before the run stopped"
+    return extent.sentence(), f"{extent.interruption}; no verdict: the cases that did not run could fail"
+
+
 def _tally(document: dict) -> list[str]:
     """The tally's lines (``_page.tally``) of a document."""
     skipped = {name: d.get("not_applicable", []) for name, d in document["implementations"].items()}
@@ -308,8 +347,9 @@ def _not_applicable_lines(document: dict) -> list[str]:
 
 def markdown(document: dict) -> str:
     results = _results(document)
-    verdict = "conforming" if document["conforming"] else "NOT conforming"
-    lines = ["# echo-conformance report", "", f"Verdict: **{verdict}** ({_summary(document)}).", "",
+    verdict, qualified = verdict_line(document)
+    headline = f"Verdict: **{verdict}**" + (f" — {qualified}" if qualified else "")
+    lines = ["# echo-conformance report", "", f"{headline} ({_summary(document)}).", "",
              *(f"{line.strip()}  " for line in _tally(document)), "",
              "## Matrix (check group x implementation)", "", "```",
              *matrix_lines(results, list(document["implementations"])), "```", ""]
@@ -366,11 +406,14 @@ pre{margin:0;padding:.45rem .7rem;background:#f6f8fa;border:1px solid #e3e6ea;bo
  white-space:pre-wrap;overflow-wrap:anywhere}
 .verdict-bad{color:#b42318} .verdict-good{color:#1a7f37}
 .meta{color:#57606a;margin:.2rem 0 1rem}
+.interrupted{margin:.2rem 0;padding:.4rem .7rem;background:#fff8c5;border:1px solid #d4a72c;border-radius:4px}
 .scroll{overflow-x:auto;max-width:100%}
-table{border-collapse:collapse}
-th,td{border:1px solid #d0d7de;padding:.2rem .6rem}
+table{border-collapse:separate;border-spacing:0}
+th,td{border:solid #d0d7de;border-width:0 1px 1px 0;padding:.2rem .6rem}
+thead th{border-top-width:1px} th:first-child{border-left-width:1px}
 thead th{background:#f6f8fa;font-weight:600;vertical-align:bottom}
-tbody th{text-align:left;font-weight:normal;white-space:nowrap}
+tbody th{text-align:left;font-weight:normal;white-space:nowrap;background:#fff}
+thead th:first-child,tbody th{position:sticky;left:0;z-index:1}
 td{text-align:center}
 td a{color:inherit}
 .o-pass{background:#dcf3dc} .o-skip{background:#eeeeee;color:#57606a}
@@ -384,11 +427,17 @@ td a{color:inherit}
 .card dl{display:grid;grid-template-columns:8.5rem minmax(0,1fr);gap:.45rem .8rem;margin:0}
 .card dt{font-weight:600;color:#57606a}
 .card dd{margin:0;min-width:0}
-@media (max-width:40rem){.card dl{grid-template-columns:minmax(0,1fr)} .card dd{margin-bottom:.3rem}}
 pre.cmd span{display:inline-block;max-width:100%}
 summary{cursor:pointer;color:#57606a} details[open] summary{margin-bottom:.3rem}
 ul.skips{padding-left:1.2rem} ul.skips li{overflow-wrap:anywhere}
-figure.timeline{margin:0;min-width:0} figure.timeline svg{display:block;width:100%;height:auto;max-width:760px}
+figure.timeline{margin:0;min-width:0}
+figure.timeline svg{display:block;width:100%;min-width:700px;max-width:760px;height:auto} /* 700: text >= 8 px */
+@media (max-width:40rem){
+ body{padding:.75rem .6rem 2rem}
+ .card{padding:.6rem .7rem;border-left-width:4px}
+ .card dl{grid-template-columns:minmax(0,1fr)} .card dd{margin-bottom:.3rem}
+ tbody th{white-space:normal;min-width:8rem} tbody th .level{display:block;margin-left:0}
+}
 """
 
 
@@ -404,7 +453,7 @@ def _wrap_name(name: str) -> str:
 def _timeline_figure(trace: dict) -> str:
     """A failure's trace: the SVG timeline, and the same as text."""
     count = len(_timeline.text(trace).splitlines())
-    return (f"<figure class='timeline'>{_timeline.svg(trace)}"
+    return (f"<figure class='timeline'><div class='scroll'>{_timeline.svg(trace)}</div>"
             f"<details><summary>as text ({count} lines)</summary><pre>{escape(_timeline.text(trace))}</pre>"
             "</details></figure>")
 
@@ -459,18 +508,19 @@ def html_page(document: dict) -> str:
                 label = f"<a href='#{escape(_anchor(r), quote=True)}'>{label}</a>"
             title = r.get("reason") if r["outcome"] == SKIP else f"{r['duration']} s"
             cells.append(f"<td class='o-{r['outcome']}' title='{escape(str(title), quote=True)}'>{label}</td>")
-        rows.append(f"<tr><th scope='row'><code>{escape(case_id)}</code>"
+        rows.append(f"<tr><th scope='row'><code>{escape(case_id).replace('.', '.<wbr>')}</code>"
                     f"<span class='level'>{escape(levels[case_id])}</span></th>{''.join(cells)}</tr>")
     failures, expected = _failures(results)
     skipped = sorted((r for r in results if r["outcome"] == SKIP), key=lambda r: (r["id"], r["implementation"]))
-    good = document["conforming"]
+    verdict, qualified = verdict_line(document)
+    good = document["conforming"] is True and not qualified
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>echo-conformance: {'conforming' if good else 'NOT conforming'}</title>",
+        f"<title>echo-conformance: {verdict}</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f"<h1>echo-conformance: <span class='{'verdict-good' if good else 'verdict-bad'}'>"
-        f"{'conforming' if good else 'NOT conforming'}</span></h1>",
+        f"<h1>echo-conformance: <span class='{'verdict-good' if good else 'verdict-bad'}'>{verdict}</span></h1>",
+        f"<p class='interrupted'>{escape(qualified)}.</p>" if qualified else "",
         f"<p class='meta'>{escape(_summary(document))}.</p>",
         "".join(f"<p class='tally'>{escape(line.strip())}</p>" for line in _tally(document)),
         "<h2>Matrix</h2>",

@@ -28,6 +28,7 @@ from ._command import FAILED, INTERNAL_ERROR, INTERRUPTED, OK, UNTESTABLE, USAGE
 from ._options import (CASES, CHECKS, COMMAND, OPTIONS, PACKAGE, PROG, SUITE_INI, WHAT, Option, UsageError,
                        check_prefixes, in_groups, markdown_table, pytest_argv, selected)
 from ._registry import BUNDLED_MANIFEST, DECLARATIONS, ManifestError, from_options
+from ._writable import check_directory, check_file, junit_path
 
 
 EXIT_STATUS = (
@@ -35,7 +36,9 @@ EXIT_STATUS = (
          "as an expected failure, and so is a case listed in --known-failures)"),
     (FAILED, "not conforming: a MUST-level case failed (or a SHOULD-level one, with --strict-should), "
              "or a case listed in --known-failures passed: the list is stale"),
-    (INTERRUPTED, "interrupted (Ctrl-C); every server the run started is stopped"),
+    (INTERRUPTED, "interrupted: stopped before every case ran (Ctrl-C, SIGTERM, a session timeout, -x under "
+                  "xdist) with no failure to report; the reports say how many cases ran and never call the run "
+                  "conforming; every server the run started is stopped"),
     (INTERNAL_ERROR, "internal error: a bug in the suite or in a pytest plugin (the output has the traceback)"),
     (USAGE_ERROR, "usage error, reported in one line: a bad option, command template, manifest or "
                   "known-failures file, or a selection with no case to run"),
@@ -250,6 +253,10 @@ def _check(ns: argparse.Namespace) -> None:
         from_options(vars(ns))
     except ManifestError as exc:
         raise UsageError(str(exc)) from None
+    if ns.report:
+        check_directory(ns.report, "--report")
+    if ns.junitxml:
+        check_file(junit_path(ns.junitxml), "--junitxml")
     # (--case and --skip-case are checked by the plugin: importing the checks here, before
     # pytest starts, would keep pytest from rewriting hypothesis's asserts)
 

@@ -8,6 +8,7 @@ HTML reports, reading the known-failures file) lives in ``_report``.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
@@ -19,7 +20,8 @@ import psutil
 import pytest
 
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
-from . import _budget, _evidence, _example, _preflight, _report, _verdict, _wire, checks
+from . import (_budget, _evidence, _example, _interrupt, _junit, _preflight, _report, _verdict, _wire, _writable,
+               checks)
 from ._bounds import Bounds
 from ._cases import Case, Violation
 from ._command import INTERRUPTED, UNTESTABLE
@@ -56,6 +58,19 @@ def _check_case_prefixes(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
 
 
+
+
+def _check_output_paths(config: pytest.Config) -> None:
+    """A report that could not be written is a usage error now, not an internal error at the end."""
+    if hasattr(config, "workerinput"):
+        return
+    try:
+        if config.option.conformance_report:
+            _writable.check_directory(config.option.conformance_report, "--conformance-report")
+        if getattr(config.option, "xmlpath", None):
+            _writable.check_file(_writable.junit_path(config.option.xmlpath), "--junitxml")
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -134,6 +149,8 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         impls = _implementations(config)
     except ManifestError:
         return None
+    _check_output_paths(config)  # a report that cannot be written is a usage error before any server starts
+    _interrupt.install(config)  # SIGTERM stops the preflight as Ctrl-C does
     try:
         troubles = _preflight.check(impls, Bounds().scaled(config.option.timeout_scale),
                                     config.option.case, config.option.skip_case)
@@ -170,10 +187,12 @@ def pytest_configure(config: pytest.Config) -> None:  # the checks are imported 
     except ManifestError as exc:
         raise pytest.UsageError(str(exc)) from None
     _check_case_prefixes(config)
+    _check_output_paths(config)
     _add_the_checks(config)
     config.stash[BOUNDS] = Bounds().scaled(config.option.timeout_scale)
     _raise_fd_limit()
     config.pluginmanager.register(_CaseBudgets(), "echo-conformance-budgets")
+    _interrupt.install(config)
     _report.configure(config)
 
 
@@ -462,10 +481,25 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if hasattr(config, "workerinput") or IMPLS not in config.stash:
         return
-    config.pluginmanager.register(
-        _report.Collector(config.stash[IMPLS], timeout_scale=config.stash[BOUNDS].scale,
-                          directory=config.option.conformance_report, cases=lambda: _selected_cases(config)),
-        "echo-conformance-report")
+    progress = _interrupt.Progress(_case_nodeids(config), session)
+    config.pluginmanager.register(progress, "echo-conformance-progress")
+    collector = _report.Collector(config.stash[IMPLS], timeout_scale=config.stash[BOUNDS].scale,
+                                  directory=config.option.conformance_report, cases=lambda: _selected_cases(config),
+                                  progress=progress)
+    config.pluginmanager.register(collector, "echo-conformance-report")
+    collector.begin()
+    if getattr(config.option, "xmlpath", None):
+        config.pluginmanager.register(_junit.Regrader(_writable.junit_path(config.option.xmlpath), collector),
+                                      "echo-conformance-junit")
+
+
+def _case_nodeids(config: pytest.Config):
+    """``is_case(nodeid)``: the node ID is one of the checks' (what xdist's controller knows of a test)."""
+    @functools.lru_cache(maxsize=None)
+    def in_checks(path: str) -> bool:
+        return Path(config.rootpath, path).resolve().parent == CHECKS
+
+    return lambda nodeid: in_checks(nodeid.split("::")[0])
 
 
 def _selected_cases(config: pytest.Config) -> list[Case]:

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The GitHub Action's run step (action.yml): turns the action's inputs, given as INPUT_*
 # environment variables, into an echo-conformance command line, runs it, adds the report to
-# the job summary, and exits with the command's status (0 conforming, 1 a MUST failed,
-# 2 interrupted, 3 internal error, 4 usage error, 6 the server could not be tested).
+# the job summary, annotates each case that did not pass (scripts/action_annotations.py: a
+# failed case ::error, a SHOULD not met ::warning), and exits with the command's status
+# (0 conforming, 1 a MUST failed, 2 interrupted, 3 internal error, 4 usage error, 6 the server
+# could not be tested).  A cancelled job (SIGINT or SIGTERM to this script) stops the command
+# as Ctrl-C would; the summary and the annotations still say how far it got.
 #
 # Locally:  INPUT_IMPL_CMD='./my-server --port {port}' scripts/action-run.sh
 # ECHO_CONFORMANCE names the command to run, split on spaces (default: echo-conformance).
@@ -50,10 +53,30 @@ fi
 
 read -ra command <<< "${ECHO_CONFORMANCE:-echo-conformance}"  # words, no globbing
 echo "+ ${command[*]} ${args[*]} ${extra[*]+${extra[*]}}"
+# In the background, so that a signal to this script is passed on (as SIGTERM: a background
+# job starts with SIGINT ignored) and the summary is still written once the command has stopped.
+started=$(mktemp)  # a report older than this is another run's
+"${command[@]}" "${args[@]}" ${extra[@]+"${extra[@]}"} &
+pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM
 status=0
-"${command[@]}" "${args[@]}" ${extra[@]+"${extra[@]}"} || status=$?
+wait "$pid" || status=$?
+while kill -0 "$pid" 2>/dev/null; do  # the wait was cut short by a signal: wait for the command
+  status=0
+  wait "$pid" || status=$?
+done
+trap - INT TERM
 
-if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$report_dir/report.md" ]; then
-  cat "$report_dir/report.md" >> "$GITHUB_STEP_SUMMARY"
+if [ "$report_dir/report.json" -nt "$started" ]; then
+  "${PYTHON:-python3}" "$(dirname "${BASH_SOURCE[0]}")/action_annotations.py" "$report_dir/report.json" || true
 fi
+if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+  if [ "$report_dir/report.md" -nt "$started" ]; then
+    cat "$report_dir/report.md" >> "$GITHUB_STEP_SUMMARY"
+  else
+    echo "echo-conformance ended with exit status $status and wrote no report (see the step's log)." \
+      >> "$GITHUB_STEP_SUMMARY"
+  fi
+fi
+rm -f "$started"
 exit "$status"

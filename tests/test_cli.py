@@ -24,8 +24,8 @@ from echo_conformance._launch import free_port
 from echo_conformance._options import OPTIONS
 from echo_conformance.cli import EXIT_STATUS, OWN_OPTIONS
 
-from ._suite import ROOT, as_in_a_terminal
-from .test_harness import _servers, _wait_for
+from ._suite import FAULTY, ROOT, as_in_a_terminal
+from .test_harness import _cmdline, _servers, _wait_for
 
 NODE_ECHO = f"node {ROOT / 'examples' / 'node' / 'echo.js'} {{host}} {{port}}"
 BANNER = f"{{python}} {ROOT / 'tests' / 'faulty' / 'banner.py'} --host {{host}} --port {{port}}"
@@ -114,6 +114,11 @@ USAGE_ERRORS = [
      "no case to run: none of the selected cases applies"),
     (["--impl-cmd", THREAD, "--known-failures", "missing.toml"], "--known-failures: cannot read missing.toml"),
     (["--list", "--case", "nonesuch"], "--case nonesuch: no case ID starts with"),
+    (["--impl-cmd", THREAD, "--report", "/proc/nonesuch/out"], "--report /proc/nonesuch/out: cannot write there"),
+    (["--impl-cmd", THREAD, "--report", "m.toml"], "--report m.toml: not a directory"),
+    (["--impl-cmd", THREAD, "--report", "m.toml/out"], "--report m.toml/out: m.toml is not a directory"),
+    (["--impl-cmd", THREAD, "--junitxml", "/proc/nonesuch/j.xml"], "--junitxml /proc/nonesuch/j.xml: cannot write"),
+    (["--impl-cmd", THREAD, "--junitxml", "."], ": a directory, not a file"),
     (["bench"], "unrecognized arguments: bench"),
 ]
 
@@ -126,6 +131,25 @@ def test_usage_error_is_one_line_and_exit_4(args, message, tmp_path):
     errors = [line for line in run.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and message in errors[0], run.stderr
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_report_paths_are_checked_without_leaving_anything_behind(tmp_path):
+    """The check creates what the run would and removes it: a run that then stops at a later
+    usage error (here an unknown case) leaves no directory."""
+    run = echo_conformance("--impl-cmd", THREAD, "--report", "new/deeper/out", "--junitxml", "xml/j.xml", "--case",
+                           "nonesuch", "-n", "0", cwd=tmp_path)
+    assert run.returncode == 4 and "--case nonesuch" in run.stderr, run.stderr
+    assert not (tmp_path / "new").exists() and not (tmp_path / "xml").exists(), list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("option", ["--conformance-report=/proc/nonesuch/out", "--junitxml=/proc/nonesuch/j.xml"])
+def test_the_plugin_reports_a_bad_report_path_as_a_usage_error(option, tmp_path):
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "echo_conformance", "-p", "no:cacheprovider",
+                          f"--confcutdir={ROOT / 'echo_conformance'}", "--impl-cmd", THREAD, option],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120, env=command_env(tmp_path),
+                         stdin=subprocess.DEVNULL)
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert f"ERROR: {option.split('=')[0]} /proc/nonesuch/" in run.stderr and "cannot write there" in run.stderr
 
 
 # --- verdicts: exit 0 and 1 ----------------------------------------------------------------------
@@ -215,19 +239,39 @@ def test_a_target_reproduce_line_keeps_its_declarations_and_skip_case_leaves_cas
 
 # --- exit 2 and 3 ----------------------------------------------------------------------------------
 
-def test_interrupted_exits_2_and_leaves_no_server(tmp_path):
+NEVER_CLOSE = str(ROOT / "tests" / "faulty" / "never_close.py")
+
+
+def _wait_for_the_cases_server(token: str) -> None:
+    """Until a never_close.py server the cases talk to runs: the second one started (the preflight
+    starts the first, and stops it).  Its own process, not the command's or its keeper's."""
+    seen: set[int] = set()
+
+    def second() -> bool:
+        seen.update(p.pid for p in _servers(token) if _cmdline(p)[1:2] == [NEVER_CLOSE])
+        return len(seen) >= 2
+
+    _wait_for(second, 60, "the cases' server to start, after the preflight's")
+
+@pytest.mark.parametrize("sig, workers", [(signal.SIGINT, "0"), (signal.SIGTERM, "0"), (signal.SIGTERM, "2")],
+                         ids=["SIGINT", "SIGTERM", "SIGTERM-xdist"])
+def test_interrupted_exits_2_leaves_no_server_and_every_report_says_so(sig, workers, tmp_path):
+    """Ctrl-C, or SIGTERM (a cancelled CI job) sent to the command alone: exit 2 without a
+    traceback, no server left, and the reports say "interrupted: k of 2 cases ran", never
+    conforming.  tcp.echo.unbuffered passes first; tcp.halfclose.small waits (30 x its bound) for
+    an EOF that never_close.py never sends, and is interrupted: it has no verdict."""
     token = uuid.uuid4().hex
-    never_closes = f"{{python}} {ROOT / 'tests' / 'faulty' / 'never_close.py'} --host {{host}} --port {{port}}"
+    never_closes = f"{{python}} {NEVER_CLOSE} --host {{host}} --port {{port}}"
     proc = subprocess.Popen([sys.executable, "-m", "echo_conformance", "--impl-cmd", never_closes, "--case",
-                             "tcp.halfclose.small", "--timeout-scale", "30", "-n", "0"], cwd=tmp_path,
+                             "tcp.echo.unbuffered", "--case", "tcp.halfclose.small", "--timeout-scale", "30",
+                             "-n", workers, "--report", "out"], cwd=tmp_path,
                             env=command_env(tmp_path, ECHO_CONFORMANCE_TEST_TOKEN=token),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
                             preexec_fn=as_in_a_terminal)
     try:
-        _wait_for(lambda: [p for p in _servers(token) if "never_close" in " ".join(p.cmdline())], 60,
-                  "the server to start")
-        time.sleep(0.5)  # the check is now waiting for an EOF that never comes
-        proc.send_signal(signal.SIGINT)
+        _wait_for_the_cases_server(token)
+        time.sleep(1.0)  # the check is now waiting for an EOF that never comes
+        proc.send_signal(sig)
         output, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -235,6 +279,53 @@ def test_interrupted_exits_2_and_leaves_no_server(tmp_path):
             proc.wait()
     assert proc.returncode == 2, f"exit status {proc.returncode}\n{output}"
     _wait_for(lambda: not _servers(token), 20, "every server process to be gone")
+    assert not re.search(r"Traceback|Warning|KeyboardInterrupt|crashed", output), output
+    document = json.loads((tmp_path / "out" / "report.json").read_text())
+    cases = report_cases(tmp_path / "out")
+    ran = document["cases_run"]
+    assert (document["interrupted"], document["conforming"], document["cases_total"]) == (True, None, 2)
+    assert document["interruption"] == ("Ctrl-C" if sig == signal.SIGINT else "SIGTERM")
+    assert ran == len(cases) <= 1 and "tcp.halfclose.small" not in cases, cases  # cut short: no verdict
+    assert all(c["outcome"] == "pass" for c in cases.values())
+    said = f"interrupted: {ran} of 2 cases ran"
+    assert said in output and "no verdict" in (tmp_path / "out" / "report.md").read_text()
+    for page in ("report.md", "report.html"):
+        text = (tmp_path / "out" / page).read_text()
+        assert said in text and "conforming" not in text.replace("NOT conforming", ""), page
+
+
+def test_a_killed_run_leaves_reports_that_say_it_did_not_finish(tmp_path):
+    """SIGKILL (or pytest-timeout's thread method, which ends the process with os._exit): nothing
+    can write the reports then, so the ones written when the run started stay, saying so."""
+    token = uuid.uuid4().hex
+    never_closes = f"{{python}} {NEVER_CLOSE} --host {{host}} --port {{port}}"
+    proc = subprocess.Popen([sys.executable, "-m", "echo_conformance", "--impl-cmd", never_closes, "--case",
+                             "tcp.halfclose.small", "--timeout-scale", "30", "-n", "0", "--report", "out"],
+                            cwd=tmp_path, env=command_env(tmp_path, ECHO_CONFORMANCE_TEST_TOKEN=token),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        _wait_for_the_cases_server(token)
+    finally:
+        proc.kill()
+        proc.wait()
+    _wait_for(lambda: not _servers(token), 20, "every server process to be gone")
+    document = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert (document["interrupted"], document["conforming"], document["exit_status"]) == (True, None, None)
+    assert document["interruption"].startswith("the run did not finish")
+    assert "Verdict: **interrupted: 0 of ? cases ran** — the run did not finish" in \
+        (tmp_path / "out" / "report.md").read_text()
+
+
+def test_a_run_stopped_by_x_is_interrupted_and_not_conforming(tmp_path):
+    run = echo_conformance("--impl-cmd", BANNER, "--case", "tcp.echo.unbuffered", "--case", "tcp.echo.no-banner",
+                           "-n", "0", "--report", "out", "--", "-x", cwd=tmp_path)
+    assert run.returncode == 1, run.stdout + run.stderr
+    document = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert {k: document[k] for k in ("interrupted", "interruption", "conforming", "cases_run", "cases_total")} == {
+        "interrupted": True, "interruption": "stopping after 1 failures", "conforming": False, "cases_run": 1,
+        "cases_total": 2}
+    assert "interrupted: 1 of 2 cases ran (stopping after 1 failures)" in run.stdout
+    assert "Verdict: **NOT conforming** — interrupted: 1 of 2 cases ran" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_internal_error_exits_3(tmp_path):
@@ -276,10 +367,77 @@ def test_the_action_runs_the_command_and_writes_the_report_and_the_summary(tmp_p
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert (tmp_path / "echo-conformance-report" / "report.json").exists()
     assert "tcp.echo.unbuffered" in summary.read_text()
+    assert "::" not in ok.stdout  # nothing to annotate
     bad = run_action(tmp_path, {"impl-cmd": BANNER, "report-dir": "banner", "extra-args": "--case tcp.echo.no-banner -n 0"},
                      command, env)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert report_cases(tmp_path / "banner")["tcp.echo.no-banner"]["outcome"] == "fail"
+    assert ("\n::error title=tcp.echo.no-banner (MUST) failed on external::expected nothing from the server during "
+            "the first 0.3 s; observed 28 unsolicited byte(s)") in bad.stdout, bad.stdout
+    should = run_action(tmp_path, {"impl-file": str(FAULTY), "report-dir": "should",
+                                   "extra-args": "--impl no-reuseaddr --case lifecycle.restart -n 0"}, command, env)
+    assert should.returncode == 0, should.stdout + should.stderr
+    assert "\n::warning title=lifecycle.restart (SHOULD) not met (SHOULD%2C not fatal) on no-reuseaddr::" in should.stdout
+
+
+def test_a_cancelled_action_stops_the_command_and_still_writes_the_summary(tmp_path):
+    """A cancelled job: SIGTERM to the run script (the runner signals the step's process), which
+    passes it on; the command winds down (exit 2), and the summary and an annotation say so."""
+    token = uuid.uuid4().hex
+    summary = tmp_path / "summary.md"
+    env = command_env(tmp_path, GITHUB_STEP_SUMMARY=str(summary), ECHO_CONFORMANCE_TEST_TOKEN=token)
+    never_closes = f"{{python}} {NEVER_CLOSE} --host {{host}} --port {{port}}"
+    inputs = {"impl-cmd": never_closes, "extra-args": "--case tcp.halfclose.small --timeout-scale 30 -n 0"}
+    variables = {f"INPUT_{name.upper().replace('-', '_')}": value for name, value in inputs.items()}
+    proc = subprocess.Popen(["bash", str(ACTION_RUN)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, stdin=subprocess.DEVNULL, preexec_fn=as_in_a_terminal,
+                            env={**env, **variables, "ECHO_CONFORMANCE": f"{sys.executable} -m echo_conformance",
+                                 "PYTHON": sys.executable})
+    try:
+        _wait_for_the_cases_server(token)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 2, output
+    _wait_for(lambda: not _servers(token), 20, "every server process to be gone")
+    assert "\n::warning title=echo-conformance was interrupted::interrupted: 0 of 1 cases ran (SIGTERM)" in output
+    assert "Verdict: **interrupted: 0 of 1 cases ran** — SIGTERM" in summary.read_text()
+
+
+def _annotations_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("action_annotations", ROOT / "scripts" / "action_annotations.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ANNOTATED = [
+    ({"outcome": "pass"}, None),
+    ({"outcome": "skip", "reason": "--target"}, None),
+    ({"outcome": "fail", "expected": "2 bytes", "observed": "got 1\n  truncated: 1 byte\n  dump"},
+     "::error title=c.x (MUST) failed on impl::expected 2 bytes; observed got 1 — truncated: 1 byte"),
+    ({"outcome": "error", "message": "Traceback: 100% boom\nmore"},
+     "::error title=c.x (MUST) failed on impl::Traceback: 100%25 boom — more"),
+    ({"outcome": "stale", "expected": "a failure", "observed": "it passes"},
+     "::error title=c.x (MUST) is a stale known failure on impl::expected a failure; observed it passes"),
+    ({"outcome": "xfail", "reason": "SHOULD-level case failed (not fatal without --strict-should)",
+      "expected": "a, b: c", "observed": "d"},
+     "::warning title=c.x (MUST) not met (SHOULD%2C not fatal) on impl::expected a, b: c; observed d"),
+    ({"outcome": "xfail", "reason": "known failure: a pool", "expected": "e", "observed": "f"},
+     "::notice title=c.x (MUST) failed as listed (known failure%3A a pool) on impl::expected e; observed f"),
+]
+
+
+@pytest.mark.parametrize("case, line", ANNOTATED, ids=[c["outcome"] + str(i) for i, (c, _) in enumerate(ANNOTATED)])
+def test_the_action_annotates_each_case_that_did_not_pass_in_one_line(case, line):
+    got = _annotations_module().annotation({"id": "c.x", "level": "MUST", "requirement": "r", **case}, "impl")
+    assert got == line
 
 
 def test_the_plugin_leaves_a_projects_own_hypothesis_settings_alone(tmp_path):

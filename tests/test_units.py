@@ -27,9 +27,10 @@ def test_first_difference(expected, observed, at):
 
 @pytest.mark.parametrize("expected, observed, phrases", [
     (b"hello", b"hello", ["received exactly the 5 bytes"]),
-    (b"hello", b"hell", ["expected 5 bytes back, observed 4", "missing from offset 4", "68 65 6c 6c 6f"]),
-    (b"ping", b"ping\n", ["1 extra byte(s) after the echo, from offset 4", "0a"]),
-    (b"\x00\x01\x02", b"\x00\xff\x02", ["first difference at offset 1", "00 ff 02"]),
+    (b"hello", b"hell", ["expected 5 bytes back, observed 4", "truncated: the last one byte never arrived",
+                         "68 65 6c 6c 6f", "|hello|"]),
+    (b"ping", b"ping\n", ["one extra byte after the echo, from offset 4", "0a", "|ping.|"]),
+    (b"\x00\x01\x02", b"\x00\xff\x02", ["one byte differs, at offset 1", "00 ff 02"]),
 ])
 def test_describe_stream(expected, observed, phrases):
     text = describe_stream(expected, observed)

@@ -527,7 +527,7 @@ def alters_data(run: Run) -> Finding | None:
     if not hits:
         return None
     c, f = min(hits, key=lambda cf: (not cf[1].get("transform"), cf[1].get("want", 0), cf[0]))
-    how = {"crlf": ": CR LF became LF (text-mode newline translation)", "upper": ": letters came back in upper case",
+    how = {"crlf": ": CR LF came back as LF", "upper": ": letters came back in upper case",
            "lower": ": letters came back in lower case"}.get(f.get("transform", ""), "")
     return _found(said(c, f) + how, hits, streams(run, changed))
 
@@ -575,7 +575,8 @@ def never_closes(run: Run) -> Finding | None:
     c, f = _smallest([(c, f) for c, f in hung if f.get("want")] or hung)
     return _found(f"{c}: after the client half-closed, it got back all {n(f['got'])} it sent but no EOF: the "
                   "server never closed the connection", hung, streams(run, waited_for_eof),
-                  run.facts("growth", lambda f: f.get("resource") in ("open fds", "threads")))
+                  run.facts("growth", lambda f: f.get("resource") in ("open fds", "threads")),
+                  run.facts("pace"))  # handlers that never end slow down the ones that follow
 
 
 def _gave_up(f: dict) -> bool:
@@ -926,13 +927,6 @@ DEFECTS: tuple[Defect, ...] = (
            Fix("tcp-relay", _RELAY, "while data := src.recv(65536):", 2, "reads of up to 64 KiB, forwarded at once"),
            relay_throttles),
     # -- the echo itself
-    Defect("slow-per-connection", "It takes too long to set up each connection.",
-           "every new client waits a noticeable time; many clients, or many connections in a row, pile up",
-           "a process (a shell, an interpreter, a helper program) started per connection, or other slow "
-           "work done before a connection is served",
-           Fix("tcp-relay", _RELAY, "common.start_thread(relay, client, peer, upstream_addr)", 1,
-               "a thread per connection, in the same process: microseconds, not a program's start-up"),
-           slow_per_connection),
     Defect("stops-accepting", "It stops accepting new connections.",
            "after the first few clients, new connections hang in the handshake",
            "accept() is no longer called: the thread that should call it is busy serving, or blocked",
@@ -1046,6 +1040,13 @@ DEFECTS: tuple[Defect, ...] = (
            Fix("echo-prethreaded", _PRETHREADED, "while data := conn.recv(65536):", 2,
                "a worker serves its connection from its first byte"), pool_loses_waiting_data),
     # -- resources
+    Defect("slow-per-connection", "It takes too long to set up each connection.",
+           "every new client waits a noticeable time; many clients, or many connections in a row, pile up",
+           "a process (a shell, an interpreter, a helper program) started per connection, or other slow "
+           "work done before a connection is served",
+           Fix("tcp-relay", _RELAY, "common.start_thread(relay, client, peer, upstream_addr)", 1,
+               "a thread per connection, in the same process: microseconds, not a program's start-up"),
+           slow_per_connection),
     Defect("unbounded-buffering", "It buffers without bound for a client that does not read.",
            "a client that stops reading makes the server's memory grow until it runs out",
            "reading on while writes are pending (asyncio's transport.write() never blocks; an output buffer with no "

@@ -40,6 +40,12 @@ class Diagnosis:
     fix: Fix | None = None
     hint: str = ""
 
+    @property
+    def seen_in(self) -> str:
+        """The case its observation was seen in (the evidence names it first)."""
+        case = self.evidence.split(":", 1)[0]
+        return case if case in self.cases else self.cases[0]
+
     def as_dict(self) -> dict:
         d = {"defect": self.defect, "summary": self.summary, "evidence": self.evidence, "cases": list(self.cases)}
         if self.fix is not None:
@@ -127,16 +133,29 @@ def lines(name: str, diagnoses: list[Diagnosis], *, home: Path | None = None, ve
     return out
 
 
-def markdown(name: str, diagnoses: list[Diagnosis]) -> list[str]:
-    if not diagnoses:
-        return []
-    out = [f"## Diagnosis: what {name} does wrong", ""]
-    for i, d in enumerate(diagnoses, 1):
-        out.append(f"{i}. **{d.summary}** Seen: {d.evidence}."
-                   + (f" Hint: {d.hint}." if d.hint else "")
-                   + (f" The fix: `{d.fix.path}` ({d.fix.reference}): {d.fix.why}." if d.fix else "")
-                   + f" Explains: {', '.join(f'`{c}`' for c in d.cases)}.")
-    return out + [""]
+def by_implementation(entries: list[dict]) -> dict[str, list[dict]]:
+    """report.json's ``diagnosis`` entries, grouped by implementation (in order)."""
+    grouped: dict[str, list[dict]] = {}
+    for entry in entries:
+        grouped.setdefault(entry.get("implementation", ""), []).append(entry)
+    return grouped
+
+
+def markdown(entries: list[dict]) -> list[str]:
+    """report.md's diagnosis (and so the Action's job summary), from report.json's entries."""
+    out = []
+    for name, found in by_implementation(entries).items():
+        out += [f"## Diagnosis: what {name} does wrong", ""]
+        for i, d in enumerate(found, 1):
+            fix = d.get("fix")
+            out += [f"{i}. **{d['summary']}**", f"   - Seen: {d['evidence']}"]
+            if d.get("hint"):
+                out.append(f"   - Hint: {d['hint']}")
+            if fix:
+                out.append(f"   - The fix: `{fix['path']}` ({fix['reference']}): {fix['why']}")
+            out.append(f"   - Explains: {', '.join(f'`{c}`' for c in d['cases'])}")
+        out.append("")
+    return out
 
 
 def catalogue(home: Path) -> str:

@@ -243,16 +243,28 @@ def spell(field: str, value, source: str) -> str:
 # --- the page --------------------------------------------------------------------------------
 
 def page(results: Sequence[dict], *, full: bool = False, suite_errors: Sequence[tuple[str, str]] = (),
-         order: Sequence[str] = (), diagnosis: Sequence[str] = ()) -> list[tuple[str, list[str]]]:
+         order: Sequence[str] = (), diagnosis: Sequence[str] = (),
+         explained: dict[tuple[str, str], tuple[int, bool]] | None = None) -> list[tuple[str, list[str]]]:
     """The evidence, as ``(title, lines)`` sections in reading order: the ``diagnosis`` first
-    (the matrix and the tally, which the report writer adds, come last)."""
+    (the matrix and the tally, which the report writer adds, come last).  ``explained`` maps
+    (implementation, case) to (the number of the diagnosis entry that explains it, whether its
+    observation was seen in that case): the failures are grouped by the mistake behind them,
+    the case it was seen in in full, its consequences a line each (all in full with ``full``)."""
     rank = {name: i for i, name in enumerate(order)}
-    key = lambda r: (rank.get(r["implementation"], len(rank)), r["implementation"], r["id"])  # noqa: E731
+    explained = explained or {}
+
+    def key(r: dict):
+        number, seen = explained.get((r["implementation"], r["id"]), (len(explained) + 1, False))
+        return rank.get(r["implementation"], len(rank)), r["implementation"], number, not seen, r["id"]
     ordered = sorted(results, key=key)
     sections: list[tuple[str, list[str]]] = []
     if diagnosis:
         sections.append(("diagnosis", list(diagnosis)))
-    for title, chosen in (("failures", [r for r in ordered if r["outcome"] in FAILING]),
+    failing = [r for r in ordered if r["outcome"] in FAILING]
+    if failing and explained and not full:
+        sections.append(("failures, by the mistake that explains them", _grouped(failing, explained)))
+        failing = []
+    for title, chosen in (("failures", failing),
                           ("SHOULD not met (not fatal without --strict-should)", [r for r in ordered if not_met(r)]),
                           ("known failures", [r for r in ordered if known(r)])):
         if chosen:
@@ -261,6 +273,21 @@ def page(results: Sequence[dict], *, full: bool = False, suite_errors: Sequence[
         sections.append(("errors outside the cases", [line for what, text in suite_errors
                                                       for line in (what, *(f"  {t}" for t in text.splitlines()))]))
     return sections
+
+
+def _grouped(results: Sequence[dict], explained: dict[tuple[str, str], tuple[int, bool]]) -> list[str]:
+    """A block for the case each mistake was seen in, a line for each of its consequences."""
+    lines: list[str] = []
+    for r in results:
+        number, seen = explained.get((r["implementation"], r["id"]), (0, True))
+        if not seen:  # a consequence of mistake ``number``: one line
+            first = (r.get("observed") or "").strip().splitlines()
+            lines.append(f"{heading(r)}, mistake {number}" + (f": {first[0]}" if first else ""))
+            continue
+        if lines:
+            lines.append("")
+        lines += block(r)
+    return lines
 
 
 def _blocks(results: Sequence[dict], full: bool) -> list[str]:

@@ -134,10 +134,14 @@ class Collector:
         results = list(self.results.values())
         order = [i.name for i in self.implementations]
         full = bool(getattr(option, "conformance_verbose", False))
-        diagnosis = [line for name, found in self.diagnoses().items()
-                     for line in _diagnosis.lines(name, found, home=_diagnosis.HOME, verbose=full)]
+        found = self.diagnoses()
+        diagnosis = [line for name, entries in found.items()
+                     for line in _diagnosis.lines(name, entries, home=_diagnosis.HOME, verbose=full)]
+        explained = {(name, case): (i, case == d.seen_in) for name, entries in found.items()
+                     for i, d in enumerate(entries, 1) if d.defect != _diagnosis.UNKNOWN for case in d.cases}
         if getattr(option, "tbstyle", "auto") == "no":
-            sections = _page.page(results, full=full, suite_errors=self.suite_errors, order=order, diagnosis=diagnosis)
+            sections = _page.page(results, full=full, suite_errors=self.suite_errors, order=order, diagnosis=diagnosis,
+                                  explained=explained)
         else:  # pytest has shown each failure: name them, one line each
             failing = sorted((r for r in results if r["outcome"] in FAILING),
                              key=lambda r: (r["implementation"], r["id"]))
@@ -351,6 +355,7 @@ def markdown(document: dict) -> str:
     headline = f"Verdict: **{verdict}**" + (f" — {qualified}" if qualified else "")
     lines = ["# echo-conformance report", "", f"{headline} ({_summary(document)}).", "",
              *(f"{line.strip()}  " for line in _tally(document)), "",
+             *_diagnosis.markdown(document.get("diagnosis", [])),
              "## Matrix (check group x implementation)", "", "```",
              *matrix_lines(results, list(document["implementations"])), "```", ""]
     failures, expected = _failures(results)
@@ -438,6 +443,10 @@ figure.timeline svg{display:block;width:100%;min-width:700px;max-width:760px;hei
  .card dl{grid-template-columns:minmax(0,1fr)} .card dd{margin-bottom:.3rem}
  tbody th{white-space:normal;min-width:8rem} tbody th .level{display:block;margin-left:0}
 }
+.diagnosis ol{padding-left:1.4rem} .diagnosis li{margin:0 0 .8rem}
+.diagnosis dl{display:grid;grid-template-columns:6rem minmax(0,1fr);gap:.2rem .7rem;margin:.3rem 0 0}
+.diagnosis dt{color:#57606a} .diagnosis dd{margin:0;overflow-wrap:anywhere}
+@media (max-width:40rem){.diagnosis dl{grid-template-columns:minmax(0,1fr)}}
 """
 
 
@@ -485,6 +494,26 @@ def _card(r: dict) -> str:
             f"<dl>{body}</dl></section>")
 
 
+def _diagnosis_html(entries: list[dict]) -> str:
+    """The diagnosis, first: what each implementation does wrong, and where the cases it explains are."""
+    parts = []
+    for name, found in _diagnosis.by_implementation(entries).items():
+        items = []
+        for d in found:
+            fix = d.get("fix")
+            cases = ", ".join(f"<a href='#{escape(_anchor({'id': c, 'implementation': name}), quote=True)}'>"
+                              f"<code>{escape(c)}</code></a>" for c in d["cases"])
+            items.append(f"<li><b>{escape(d['summary'])}</b><dl>"
+                         f"<dt>Seen</dt><dd>{escape(d['evidence'])}</dd>"
+                         + (f"<dt>Hint</dt><dd>{escape(d['hint'])}</dd>" if d.get("hint") else "")
+                         + (f"<dt>The fix</dt><dd><code>{escape(fix['path'])}</code> ({escape(fix['reference'])}): "
+                            f"{escape(fix['why'])}</dd>" if fix else "")
+                         + f"<dt>Explains</dt><dd>{cases}</dd></dl></li>")
+        parts.append(f"<section class='diagnosis'><h2>Diagnosis: what {escape(name)} does wrong</h2>"
+                     f"<ol>{''.join(items)}</ol></section>")
+    return "".join(parts)
+
+
 def html_page(document: dict) -> str:
     """The report as one self-contained page: the verdict, the matrix (case x implementation),
     then each failure once -- requirement, expected, observed, the server's last output and
@@ -523,6 +552,7 @@ def html_page(document: dict) -> str:
         f"<p class='interrupted'>{escape(qualified)}.</p>" if qualified else "",
         f"<p class='meta'>{escape(_summary(document))}.</p>",
         "".join(f"<p class='tally'>{escape(line.strip())}</p>" for line in _tally(document)),
+        _diagnosis_html(document.get("diagnosis", [])),
         "<h2>Matrix</h2>",
         f"<div class='scroll'><table><thead><tr><th scope='col'>case</th>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></div>",

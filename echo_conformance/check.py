@@ -46,7 +46,7 @@ group of case IDs), declared as a case with :func:`case`::
 from __future__ import annotations
 
 from ._address import Address
-from ._bounds import LEAK_PER_CONNECTION, PACE, Bounds, leak_allowance
+from ._bounds import IDLE_SHARE, IDLE_WINDOWS, LEAK_PER_CONNECTION, PACE, Bounds, leak_allowance
 from ._cases import (DATA, GROWTH, GUARDS, HANG, MISDELIVERY, MUST, PROMISE, RFC862, SHOULD, Violation, declare,
                      require, step, twin)
 from ._client import (MSG_MORE, Exchanged, MiB, abort, burst, chunked, connect, exchange, fill_without_reading, gather,
@@ -56,10 +56,15 @@ from ._expect import RAN_OUT, CheckBudget, property_check, roundtrip, served
 from ._hypothesis import check_settings
 from ._launch import LaunchError
 from ._outcomes import ANSWERED, COMPLETE, EOF, LOST, RESET, SLOW, STALLED, TIMEOUT, WRONG
-from ._process import memory, settle, steady, wait_for
+from ._process import busy_windows, memory, settle, steady, wait_for
 from ._registry import DEFAULT_CONNECTIONS
 from ._udp import MAX_IPV4, TRIES, ask, collect, multiset_difference, size_list, udp_socket
 from ._upstream import ANSWER, CLOSE, ECHO, REFUSE, FakeUpstream
+
+
+def observe(kind: str, **fields) -> None:
+    """Record what a check measured (``kind``, its figures) as evidence for the diagnosis."""
+    # replaced by _evidence.observe when the diagnosis lands
 
 
 def case(case_id: str, requirement: str, **options):
@@ -73,7 +78,7 @@ __all__ = [
     # declaring a case
     "case", "twin", "MUST", "SHOULD", "GUARDS", "RFC862", "DATA", "MISDELIVERY", "HANG", "GROWTH", "PROMISE",
     # the verdict
-    "require", "step", "Violation", "describe_stream", "roundtrip", "served",
+    "require", "step", "Violation", "describe_stream", "roundtrip", "served", "observe",
     # the TCP client, and how its waits end
     "connect", "exchange", "listen_quietly", "fill_without_reading", "burst", "gather", "abort", "chunked",
     "pseudo_random", "Exchanged", "COMPLETE", "EOF", "RESET", "STALLED", "SLOW", "WRONG", "TIMEOUT", "RAN_OUT",
@@ -83,9 +88,9 @@ __all__ = [
     # property checks
     "CheckBudget", "check_settings",
     # bounds and leaks
-    "Bounds", "LEAK_PER_CONNECTION", "leak_allowance", "PACE",
+    "Bounds", "LEAK_PER_CONNECTION", "leak_allowance", "PACE", "IDLE_SHARE", "IDLE_WINDOWS",
     # the server's process tree, and servers a check starts
-    "memory", "settle", "steady", "wait_for", "Address", "LaunchError", "DEFAULT_CONNECTIONS",
+    "memory", "settle", "steady", "wait_for", "busy_windows", "Address", "LaunchError", "DEFAULT_CONNECTIONS",
     # the fake upstream relays are tested against
     "FakeUpstream", "ECHO", "CLOSE", "REFUSE", "ANSWER",
 ]

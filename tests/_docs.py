@@ -19,7 +19,7 @@ from echo_conformance._catalogue import load, markdown_table
 from echo_conformance.bench import _report as bench_report
 from echo_conformance.cli import markdown_options
 from echo_conformance._registry import bundled, load_manifest
-from interop._matrix import matrix
+from interop._matrix import idle_table, matrix
 
 from ._suite import FAULTY, ROOT
 
@@ -57,6 +57,7 @@ SECTIONS = {
     "checks": Section(DOCS / "checks.md", markdown_table),
     "faulty": Section(DOCS / "faulty.md", faulty_table),
     "interop": Section(DOCS / "interop.md", lambda: matrix(load())),
+    "idle": Section(DOCS / "interop.md", idle_table),
     "bench": Section(README, bench_table),
     "options": Section(README, markdown_options),
 }

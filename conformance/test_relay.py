@@ -21,7 +21,7 @@ import pytest
 from echo_conformance.check import (ANSWER, CLOSE, COMPLETE, DATA, ECHO, EOF, GROWTH, HANG, LEAK_PER_CONNECTION,
                                     MSG_MORE, REFUSE, RESET, SHOULD, STALLED, Exchanged, FakeUpstream, abort, case,
                                     chunked, connect, describe_stream, exchange, fill_without_reading, leak_allowance,
-                                    memory, pseudo_random, require, roundtrip, steady, step, wait_for)
+                                    memory, observe, pseudo_random, require, roundtrip, steady, step, wait_for)
 
 RELAY = dict(kinds=("relay",))
 #: Checks that start a relay of their own (in front of the fake upstream) need the process.
@@ -86,12 +86,14 @@ def test_relay_halfclose_upstream(impl, launch, fake_upstream, bounds):
         who = f"attempt {attempt} of {HALF_CLOSE_REPEATS}"
         with connect(relay.address, bounds) as sock:
             out = exchange(sock, chunked(payload, [1 << 16]), count=len(payload), bounds=bounds,
-                           half_close=True)
+                           half_close=True, matching=payload)
             saw = fake.wait_until(lambda f: (c := _carrying(f, payload)) is not None and c.eof,
                                   bounds.progress)
         rec = _carrying(fake, payload)
         with fake.lock:
             got_up = bytes(rec.data) if rec else b""
+        if not (saw and rec.received_at_eof == len(payload) and got_up == payload):
+            observe("upstream", received=len(got_up), of=len(payload), eof=bool(rec and rec.eof))
         require(saw and rec.received_at_eof == len(payload) and got_up == payload,
                 expected=f"{who}: the upstream receives the {len(payload):,} bytes, then EOF (the client's "
                          f"half-close passed on), within {bounds.progress:g} s",
@@ -115,7 +117,7 @@ def test_relay_halfclose_downstream(impl, launch, fake_upstream, bounds):
         with connect(relay.address, bounds) as sock:
             # The client does not half-close: only the upstream's close can end this.
             out = exchange(sock, chunked(payload, [1 << 16]), count=len(payload), bounds=bounds,
-                           until_eof=True)
+                           until_eof=True, matching=payload)
         require(out.received == payload and out.ended == EOF,
                 expected=f"attempt {attempt} of {HALF_CLOSE_REPEATS}: the upstream echoes "
                          f"{len(payload):,} bytes and closes; the client receives them all, then EOF "
@@ -230,6 +232,7 @@ def test_relay_upstream_refused(impl, launch, fake_upstream, bounds):
                 try:
                     socks.append(connect(relay.address, bounds))
                 except OSError as exc:
+                    observe("refused-upstream", closed=i - 1, of=REFUSED_CLIENTS, alive=relay.alive())
                     require(False, expected=f"client {i} is accepted: the relay keeps accepting while its "
                                             "upstream refuses",
                             observed=f"connecting to the relay failed: {exc}{_exit_note(relay)}")
@@ -244,6 +247,8 @@ def test_relay_upstream_refused(impl, launch, fake_upstream, bounds):
         for sock in socks:
             sock.close()
     bad = [(i, o) for i, o in enumerate(outs, 1) if o.ended not in (EOF, RESET) or o.received]
+    if bad or not relay.alive():
+        observe("refused-upstream", closed=REFUSED_CLIENTS - len(bad), of=REFUSED_CLIENTS, alive=relay.alive())
     require(not bad,
             expected=f"each of {REFUSED_CLIENTS} clients' connections closed (EOF or reset) within "
                      f"{bounds.upstream_giveup:g} s, since the upstream refuses, with nothing received",
@@ -321,7 +326,10 @@ def test_relay_client_reset(impl, launch, fake_upstream, bounds):
     # its first resets (not per client), is open now and belongs in the baseline.
     roundtrip(relay.address, bounds, [b"warm-up"], who="a first client")
     _reset_clients(relay, bounds, WARM_UP_RESETS, "warm-up client")
-    require(fake.wait_until(lambda f: f.open_count == 0, bounds.progress),
+    closed = fake.wait_until(lambda f: f.open_count == 0, bounds.progress)
+    if not closed:
+        observe("upstream-open", open=fake.open_count, accepted=fake.accepted)
+    require(closed,
             expected=f"after the warm-up clients ({WARM_UP_RESETS} of them reset) leave, the relay closes their "
                      f"upstream connections within {bounds.progress:g} s",
             observed=lambda: f"still open: {fake.describe()}{_exit_note(relay)}")
@@ -332,6 +340,8 @@ def test_relay_client_reset(impl, launch, fake_upstream, bounds):
     closed = fake.wait_until(lambda f: f.open_count == 0, bounds.progress)
     with fake.lock:
         still = [c for c in fake.connections if c.open]
+    if not closed:
+        observe("upstream-open", open=len(still), accepted=fake.accepted)
     require(closed,
             expected=f"all {RESET_CLIENTS} upstream connections closed by the relay within "
                      f"{bounds.progress:g} s of their clients' resets",
@@ -339,6 +349,8 @@ def test_relay_client_reset(impl, launch, fake_upstream, bounds):
                              + "; ".join(c.describe() for c in still[:4]) + _exit_note(relay))
     allowance = leak_allowance(RESET_CLIENTS)
     after = wait_for(relay.pid, lambda now: now.fds - baseline <= allowance, bounds.progress)
+    if after is not None and after.fds - baseline > allowance:
+        observe("growth", resource="open fds", before=baseline, after=after.fds, cycles=RESET_CLIENTS)
     require(after is not None and after.fds - baseline <= allowance,
             expected=f"the relay, still running, has at most {allowance} open descriptors more than the "
                      f"{baseline} after the warm-up, within {bounds.progress:g} s",
@@ -376,6 +388,8 @@ def test_relay_backpressure(impl, launch, fake_upstream, bounds):
             grown = memory(relay.pid) - before
         except psutil.NoSuchProcess:
             grown = None
+    if grown is not None and grown > RSS_BOUND:
+        observe("memory", grew=grown, pushed=pushed, bound=RSS_BOUND)
     require(grown is not None and pushed <= PUSH_BOUND and grown <= RSS_BOUND,
             expected=f"the non-reading client blocked after at most {PUSH_BOUND >> 20} MiB, and the relay's "
                      f"memory (PSS, summed over its processes) grown by at most {RSS_BOUND >> 20} MiB",
@@ -399,7 +413,9 @@ def test_relay_throughput(impl, endpoint, bounds):
     # The exchange gives up at the throughput bound rather than the general exchange bound.
     within = dataclasses.replace(bounds, exchange=bounds.throughput)
     with connect(endpoint, bounds) as sock:
-        out = exchange(sock, chunked(payload, [1 << 20]), matching=payload, bounds=within)
+        out = exchange(sock, chunked(payload, [1 << 20]), count=len(payload), bounds=within, matching=payload)
+    if out.received == payload[: len(out.received)] and (out.ended != COMPLETE or out.elapsed > bounds.throughput):
+        observe("rate", mib_per_s=len(out.received) / 2**20 / max(out.elapsed, 1e-9))
     require(out.received == payload and out.ended == COMPLETE and out.elapsed <= bounds.throughput,
             expected=f"all {THROUGHPUT_SIZE >> 20} MiB back within {bounds.throughput:g} s",
             observed=lambda: f"{out.describe()} after {out.elapsed:.2f} s: "

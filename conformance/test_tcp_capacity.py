@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from echo_conformance.check import (COMPLETE, DATA, EOF, PROMISE, RESET, case, connect, describe_stream, exchange,
-                                    gather, listen_quietly, require, step)
+                                    gather, listen_quietly, observe, require, step)
 
 #: On a server of their own: a client an earlier check left stuck would hold one of the slots.
 #: Each occupies the capacity, then waits the serial window: 0.6-0.8 s, 1.8 s loaded.
@@ -29,13 +29,14 @@ def _occupy(endpoint, bounds, count: int) -> list:
         payloads = [f"client {i} holds a worker".encode() for i in range(count)]
         for sock, payload in zip(socks, payloads):
             sock.sendall(payload)
-        got = gather(socks, [len(p) for p in payloads], within=bounds.crowd)
+        got = gather(socks, [len(p) for p in payloads], within=bounds.crowd, matching=payloads)
     except BaseException:
         for sock in socks:
             sock.close()
         raise
     wrong = [i for i, (p, g) in enumerate(zip(payloads, got)) if p != g]
     if wrong:
+        observe("crowd-served", clients=count, served=count - len(wrong))
         for sock in socks:
             sock.close()
     require(not wrong, expected=f"all {count} clients of the declared capacity are echoed at once",
@@ -86,7 +87,7 @@ def test_tcp_capacity_surplus_served(impl, endpoint, bounds):
             else:
                 held.pop(0).close()  # a worker becomes free
                 out = exchange(extra, [after], count=len(while_waiting + after) - len(early.received),
-                               bounds=bounds)
+                               bounds=bounds, matching=(while_waiting + after)[len(early.received):])
                 out = dataclasses.replace(out, received=early.received + out.received)
     finally:
         for sock in held:

@@ -7,8 +7,9 @@ import time
 
 from hypothesis import example, given, strategies as st
 
-from echo_conformance.check import (DATA, EOF, HANG, RFC862, MiB, case, chunked, connect, describe_stream, exchange,
-                                    fill_without_reading, listen_quietly, pseudo_random, require, roundtrip)
+from echo_conformance.check import (COMPLETE, DATA, EOF, HANG, RAN_OUT, RFC862, MiB, case, chunked, connect,
+                                    describe_stream, exchange, fill_without_reading, listen_quietly, observe,
+                                    pseudo_random, require, roundtrip)
 
 RFC = 'RFC 862: "Once a connection is established any data received is sent back."'
 
@@ -31,9 +32,32 @@ def test_tcp_echo_binary(impl, endpoint, bounds, check_budget, payload, sizes):
 
 @case("tcp.echo.unbuffered", "Data without a trailing newline is echoed while the connection stays "
       "open (no line buffering, no waiting for more).", guards=HANG,
-      defect="data held back until a newline or more data arrives: the client waits forever")
+      defect="data held back until a newline or more data arrives: the client waits forever",
+      budget=lambda b, n: b.case_budget + 2 * b.confirm)  # the two probes of a held echo: 0.3 s each
 def test_tcp_echo_unbuffered(impl, endpoint, bounds):
-    roundtrip(endpoint, bounds, [b"hello"])
+    payload = b"hello"
+    with connect(endpoint, bounds) as sock:
+        out = exchange(sock, [payload], matching=payload, bounds=bounds)
+        if out.ended in RAN_OUT and len(out.received) < len(payload):
+            _held_until(sock, payload, out.received, bounds)
+    require(out.received == payload and out.ended == COMPLETE,
+            expected=f"the client gets back exactly the {len(payload)} bytes it sent",
+            observed=lambda: f"{describe_stream(payload, out.received)}\n"
+                             f"  how it ended: {out.describe()} after {out.elapsed:.2f} s")
+
+
+def _held_until(sock, payload: bytes, got: bytes, bounds) -> None:
+    """The evidence, for an echo held back: does the rest come once a newline follows (the
+    server echoes lines), or once the client half-closes (it collects until EOF)?  Each probe
+    waits ``bounds.confirm``: a server that was only waiting for it answers in milliseconds."""
+    rest = payload[len(got):] + b"\n"
+    line = exchange(sock, [b"\n"], matching=rest, bounds=bounds, stall=bounds.confirm)
+    if line.received == rest:
+        observe("held-until", what="newline")
+        return
+    rest = rest[len(line.received):]
+    at_eof = exchange(sock, [], matching=rest, bounds=bounds, stall=bounds.confirm, half_close=True)
+    observe("held-until", what="eof" if at_eof.received == rest else None)
 
 
 @case("tcp.echo.no-banner", "The server sends nothing before the client does (no greeting, no banner).",
@@ -102,7 +126,10 @@ def _pushed_then_half_closed(endpoint, bounds, payload: bytes, who: str, pause: 
             pause = bounds.push_settle
         if pause:
             payload = payload[:pushed]
-            sock.shutdown(socket.SHUT_WR)
+            try:
+                sock.shutdown(socket.SHUT_WR)
+            except OSError:  # the server has closed the connection already: the exchange says how
+                pause = 0.0
             time.sleep(pause)  # the slow reader itself: it reads nothing for this long
             rest = []
         else:
@@ -147,4 +174,5 @@ def test_tcp_halfclose_slow_reader(impl, endpoint, bounds):
 def test_tcp_connect_close(impl, endpoint, bounds):
     for _ in range(20):
         connect(endpoint, bounds).close()
+    observe("empty-connections", count=20)
     roundtrip(endpoint, bounds, [b"still there?"], who="a client after 20 empty connections")

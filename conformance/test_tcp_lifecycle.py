@@ -6,7 +6,8 @@ import signal
 import socket
 import time
 
-from echo_conformance.check import HANG, SHOULD, Address, LaunchError, case, connect, exchange, require, roundtrip, step
+from echo_conformance.check import (HANG, SHOULD, Address, LaunchError, case, connect, exchange, observe, require,
+                                    roundtrip, step)
 
 
 def _refused(address: Address, bounds) -> bool:
@@ -44,8 +45,11 @@ def test_lifecycle_ready(impl, launch, bounds):
     try:
         server = launch()
     except LaunchError as exc:
+        observe("ready", took=None, bound=bounds.ready)
         require(False, expected=f"ready within {bounds.ready:g} s", observed=str(exc))
     took = time.monotonic() - start
+    if took > bounds.ready:
+        observe("ready", took=took, bound=bounds.ready)
     roundtrip(server.address, bounds, [b"hello"])
     require(took <= bounds.ready, expected=f"ready within {bounds.ready:g} s", observed=f"took {took:.2f} s")
 
@@ -93,6 +97,7 @@ def test_lifecycle_sigterm(impl, launch, bounds):
         return took is not None and _port_freed(server.address, bounds, _port_window(bounds, took))
 
     server, took, port_freed = _stop_with_client(launch, bounds, after=freed)
+    observe("sigterm", exited_after=took, port_freed=port_freed, grace=bounds.sigterm_exit)
     require(took is not None and took <= bounds.sigterm_exit,
             expected=f"exit within {bounds.sigterm_exit:g} s of SIGTERM",
             observed="still running after the grace period" if took is None else f"exited after {took:.2f} s")
@@ -112,6 +117,7 @@ def test_lifecycle_sigterm(impl, launch, bounds):
       budget=lambda bounds, connections: bounds.stop_grace + 0.5 * bounds.scale)
 def test_lifecycle_exit_status(impl, launch, bounds):
     server, took, _ = _stop_with_client(launch, bounds)
+    observe("exit-status", status=server.exit_code, described=_describe_status(server.exit_code))
     require(took is not None, expected=f"exit within {bounds.stop_grace:g} s of SIGTERM",
             observed="still running after the grace period")
     require(server.exit_code in CLEAN_STOP,
@@ -132,11 +138,14 @@ def test_lifecycle_restart(impl, launch, bounds):
             exchange(a, [b"hello"], count=5, bounds=bounds)
         took = first.terminate()
         # Without this, a restart attempt would find the old server still listening.
+        if took is None:
+            observe("restart", error="the first server was still running after SIGTERM")
         require(took is not None, expected=f"the first server exits within {bounds.stop_grace:g} s of SIGTERM",
                 observed="it was still running (see lifecycle.sigterm)")
         try:
             second = launch(host=first.address.host, port=first.address.port)
         except LaunchError as exc:
+            observe("restart", error=str(exc))
             require(False, expected=f"a restart on {first.address} comes up at once", observed=str(exc))
     with step("a client of the restarted server connects"):
         roundtrip(second.address, bounds, [b"hello"], who="a client of the restarted server")

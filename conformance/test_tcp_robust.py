@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from echo_conformance.check import (COMPLETE, DATA, DEFAULT_CONNECTIONS, GROWTH, HANG, LEAK_PER_CONNECTION, PROMISE,
                                     MiB, abort, burst, case, chunked, connect, describe_stream, exchange,
-                                    fill_without_reading, gather, leak_allowance, memory, pseudo_random, require,
+                                    fill_without_reading, gather, leak_allowance, memory, observe, pseudo_random, require,
                                     roundtrip, settle, steady, step)
 
 
@@ -32,7 +32,7 @@ def test_tcp_robust_reset_midstream(impl, endpoint, bounds):
             fill_without_reading(sock, limit=4 * MiB, settle=bounds.reset_settle, bounds=bounds)
             abort(sock)
         payload = b"bystander"
-        out = exchange(bystander, [payload], count=len(payload), bounds=bounds)
+        out = exchange(bystander, [payload], count=len(payload), bounds=bounds, matching=payload)
     require(out.received == payload and out.ended == COMPLETE,
             expected=f"a client connected throughout is still echoed after {5 + RESET_BURSTS} others "
                      "reset mid-stream",
@@ -69,7 +69,7 @@ def test_tcp_robust_slow_reader(impl, endpoint, bounds):
         pushed = fill_without_reading(sock, limit=len(payload) // 2, settle=bounds.push_settle, bounds=bounds,
                                       data=payload)
         rest = chunked(payload[pushed:], [MiB])
-        out = exchange(sock, rest, count=len(payload), bounds=bounds)
+        out = exchange(sock, rest, count=len(payload), bounds=bounds, matching=payload)
     require(out.received == payload and out.ended == COMPLETE,
             expected=f"all {len(payload):,} bytes back after a pause with {pushed:,} bytes pushed unread",
             observed=lambda: f"{describe_stream(payload, out.received)}; {out.describe()}")
@@ -112,6 +112,8 @@ def test_tcp_resources_memory(impl, launch, bounds):
         pushed = fill_without_reading(sock, limit=PUSH_TRY, settle=bounds.push_settle, bounds=bounds)
         during = memory(server.pid)
     growth = during - before
+    if growth > MEMORY_BOUND:
+        observe("memory", grew=growth, pushed=pushed, bound=MEMORY_BOUND)
     require(growth <= MEMORY_BOUND,
             expected=f"the server's memory (PSS, summed over its processes) grows by at most "
                      f"{MEMORY_BOUND >> 20} MiB",
@@ -160,6 +162,11 @@ def test_tcp_resources_churn(impl, launch, bounds):
     _churn(server, bounds, CHURN, "churn")
     allowance = leak_allowance(CHURN)
     after = settle(server.pid, baseline, allowance, bounds.release)
+    if after is not None:
+        for resource, grown in after.growth(baseline).items():
+            if grown > allowance:
+                observe("growth", resource=resource, before=baseline.count(resource),
+                        after=after.count(resource), cycles=CHURN)
     require(after is not None and after.within(baseline, allowance),
             expected=f"within {bounds.release:g} s, no count more than {allowance} above its count after the "
                      f"warm-up ({baseline.describe()}): a leak grows with the {CHURN:,} cycles, a runtime's own "
@@ -199,7 +206,8 @@ def test_tcp_scale_connections(impl, endpoint, bounds):
             with step(f"sending on connection {i + 1} of {count:,}"):
                 socks[i].sendall(payloads[i])
         got = dict(zip(chosen, gather([socks[i] for i in chosen], [len(payloads[i]) for i in chosen],
-                                      within=within, stall=bounds.crowd_stall, bounds=bounds)))
+                                      within=within, stall=bounds.crowd_stall, bounds=bounds,
+                                      matching=[payloads[i] for i in chosen])))
     finally:
         for sock in socks:
             sock.close()

@@ -16,6 +16,7 @@ failure is printed by Hypothesis as the shortest sequence of steps that shows it
 
 from __future__ import annotations
 
+import re
 import socket
 from dataclasses import dataclass, field
 
@@ -24,7 +25,8 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, p
                                  run_state_machine_as_test)
 
 from echo_conformance.check import (COMPLETE, EOF, MISDELIVERY, RAN_OUT, CheckBudget, Violation, abort, case,
-                                    check_settings, connect, describe_stream, exchange, listen_quietly, require)
+                                    check_settings, connect, describe_stream, echoed, exchange, listen_quietly,
+                                    observe, require)
 
 MAX_OPEN = 4
 
@@ -122,6 +124,7 @@ class EchoMachine(RuleBasedStateMachine):
                            stall=self.budget.stall)
             conn.received += out.received
             self._inconclusive(out)
+            self._misdelivered(conn)
             self._require(bytes(conn.received) == bytes(conn.sent) and out.ended == COMPLETE, out,
                           expected=f"{conn} receives the echo of everything it sent",
                           observed=lambda: f"{describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn))}; "
@@ -213,9 +216,19 @@ class EchoMachine(RuleBasedStateMachine):
                 self._require(not conn.received,
                               expected=f"{conn} receives nothing while {self.queue[0]} is being served (serial model)",
                               observed=f"it received {bytes(conn.received[:64])!r}")
+            if not conn.sent.startswith(conn.received):
+                self._misdelivered(conn)
+                echoed(bytes(conn.sent), bytes(conn.received), ended="wrong", others=len(self.open) - 1)
             self._require(conn.sent.startswith(conn.received),
                           expected=f"what {conn} received is a prefix of what it sent",
                           observed=lambda: describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn)))
+
+
+    def _misdelivered(self, conn: Conn) -> None:
+        """Evidence: bytes that are not its own, tagged as another connection's."""
+        foreign = sorted({int(m) for m in re.findall(rb"<(\d+)>", bytes(conn.received))} - {conn.number})
+        if foreign:
+            observe("misdelivered", what=f"{conn} received bytes that connection {foreign[0]} sent")
 
 
 class _Run(tuple):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from hypothesis import given, strategies as st
 
 from echo_conformance.check import (ANSWERED, HANG, LOST, MAX_IPV4, MISDELIVERY, PACE, RFC862, TRIES, CheckBudget,
-                                    ask, case, collect, multiset_difference, require, size_list, udp_socket)
+                                    ask, case, collect, multiset_difference, observe, require, size_list, udp_socket)
 
 RFC = 'RFC 862: "When a datagram is received, the data from it is sent back in an answering datagram."'
 UDP = dict(transport="udp", kinds=("echo",))
@@ -110,6 +110,8 @@ def test_udp_echo_boundaries(impl, endpoint, bounds):
                 sock.sendto(datagram, (endpoint.host, endpoint.port))
             got = collect([sock], [len(sent)], within=bounds.udp_answer)[0]
         missing, unexpected = multiset_difference(sent, got)
+        for shape in _shapes(sent, list(unexpected.elements())):
+            observe("datagram-shape", shape=shape)
         require(not unexpected,
                 expected=f"{len(sent)} answers of sizes {size_list(sent)} (in any order), each equal to "
                          "one datagram sent",
@@ -119,6 +121,8 @@ def test_udp_echo_boundaries(impl, endpoint, bounds):
                                  + _merged_or_split(sent, list(unexpected.elements())))
         if not missing:
             return
+    observe("datagrams-lost", what=f"{sum(missing.values())} of {len(sent)} datagrams sent back to back, "
+                                   f"{TRIES} times over")
     require(False,
             expected=f"{len(sent)} answers of sizes {size_list(sent)}",
             observed=f"lost: after {TRIES} tries (each {bounds.udp_answer:g} s) the last try still got "
@@ -126,19 +130,33 @@ def test_udp_echo_boundaries(impl, endpoint, bounds):
                      f"{size_list(missing.elements())}")
 
 
-def _merged_or_split(sent: list[bytes], wrong: list[bytes]) -> str:
-    """Name the likely defect of each wrong answer (the first byte of every datagram sent is
-    distinct, so an answer that starts like one of them belongs to it)."""
-    notes = []
-    for w in wrong[:3]:
+def _shapes(sent: list[bytes], wrong: list[bytes]) -> list[str]:
+    """The likely defect of each wrong answer: merged, split (or truncated), or foreign (the
+    first byte of every datagram sent is distinct, so an answer that starts like one of them
+    belongs to it)."""
+    shapes = []
+    for w in wrong:
         first = next((s for s in sent if s and w[:1] == s[:1]), None)
         if first is not None and len(w) > len(first) and w.startswith(first):
-            notes.append(f"{len(w):,} bytes: the {len(first):,}-byte datagram merged with what followed it")
+            shapes.append("merged")
         elif first is not None and len(w) < len(first) and first.startswith(w):
-            notes.append(f"{len(w):,} bytes: the first part of the {len(first):,}-byte datagram "
-                         "(split or truncated)")
+            shapes.append("split")
         else:
-            notes.append(f"{len(w):,} bytes: data that is not any datagram sent")
+            shapes.append("foreign")
+    return shapes
+
+
+_SHAPE_WORDS = {"merged": "the {n:,}-byte datagram merged with what followed it",
+                "split": "the first part of the {n:,}-byte datagram (split or truncated)",
+                "foreign": "data that is not any datagram sent"}
+
+
+def _merged_or_split(sent: list[bytes], wrong: list[bytes]) -> str:
+    """Name the likely defect of each wrong answer (see ``_shapes``)."""
+    notes = []
+    for w, shape in zip(wrong[:3], _shapes(sent, wrong[:3])):
+        first = next((s for s in sent if s and w[:1] == s[:1]), b"")
+        notes.append(f"{len(w):,} bytes: " + _SHAPE_WORDS[shape].format(n=len(first)))
     return "; ".join(notes)
 
 
@@ -170,6 +188,13 @@ def test_udp_echo_peers(impl, endpoint, bounds):
                         socks[p].sendto(pending[p][k], (endpoint.host, endpoint.port))
             got = collect(socks, [len(ds) for ds in pending], within=bounds.udp_answer)
             wrong = [(p, d) for p in range(PEERS) for d in got[p] if d not in sent[p]]
+            if wrong:
+                p, d = wrong[0]
+                observe("misdelivered", what=f"peer {p} received " + (f"peer {owner[d]}'s datagram" if d in owner
+                                                                      else f"{len(d):,} bytes that no peer sent"),
+                        foreign=d not in owner)
+                for shape in _shapes(list(owner), [d for _, d in wrong if d not in owner]):
+                    observe("datagram-shape", shape=shape)
             require(not wrong,
                     expected=f"each of {PEERS} peers receives only answers to its own datagrams",
                     observed=lambda: f"wrong answers (try {attempt}): {len(wrong)} answer(s) reached the "
@@ -218,6 +243,8 @@ def test_udp_echo_burst(impl, endpoint, bounds):
         except OSError:  # a full send buffer (timeout, ENOBUFS): the burst is as big as it gets
             pass
         answer = ask(other, endpoint, data, wait=bounds.responsive / TRIES)
+    if answer.verdict != ANSWERED or answer.elapsed > bounds.responsive:
+        observe("burst", sent=sent, lost=answer.verdict != ANSWERED, took=answer.elapsed)
     require(answer.verdict == ANSWERED and answer.elapsed <= bounds.responsive,
             expected=f"the other peer's datagram answered within {bounds.responsive:g} s "
                      "(sent again while unanswered, in case of loss)",

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterable
 
-from . import _budget, _wire
+from . import _budget, _evidence, _wire
 from ._bounds import PACE, PACED_BLOCK, PACED_BYTES, Bounds
 from ._outcomes import COMPLETE, EOF, RESET, SLOW, STALLED, TIMEOUT, WRONG  # how an exchange ended
 
@@ -90,6 +90,7 @@ def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
             sock.close()  # SYN dropped (a full backlog): a new socket sends a new SYN at once
             if time.monotonic() >= budget.until(deadline):
                 _wire.connect_failed(TimeoutError(), since=deadline - bounds.progress)
+                _evidence.connect_failed(TimeoutError(), _wire.connections())
                 if budget.cuts(deadline):
                     budget.mark("connect")
                     raise TimeoutError(f"connecting to {address}: no handshake ({attempts} SYNs sent) "
@@ -102,6 +103,7 @@ def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
         except BaseException as exc:
             sock.close()
             _wire.connect_failed(exc, since=deadline - bounds.progress)
+            _evidence.connect_failed(exc, _wire.connections())
             raise
         sock.settimeout(bounds.progress)
         if nodelay:
@@ -113,6 +115,8 @@ def connect(address, bounds: Bounds, *, nodelay: bool = True) -> socket.socket:
 def abort(sock: socket.socket) -> None:
     """Close with SO_LINGER 0, so the peer sees a reset (RST) rather than FIN."""
     _wire.aborting(sock)
+    lane = getattr(sock, "_trace_lane", None)
+    _evidence.observe(_evidence.ABORT, sent=lane.sent if lane is not None else 0)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     except OSError:
@@ -152,9 +156,12 @@ def exchange(
         if matching is None:
             raise TypeError("exchange() needs count (bytes to wait for), matching (the bytes expected), or both")
         count = len(matching)
+    seen = _evidence.Exchange(sock, want=count, expected=matching, half_close=half_close, until_eof=until_eof,
+                              others=_wire.open_connections() - 1)
     out = _exchange(sock, chunks, count, matching, bounds, half_close, until_eof,
                     bounds.progress if stall is None else stall)
     _wire.exchanged(sock, out, matching=matching)
+    seen.ended(out)
     return out
 
 
@@ -180,7 +187,10 @@ def _exchange(sock: socket.socket, chunks: Iterable[bytes], count: int, matching
                     if nxt is None:
                         writing = False
                         if half_close:
-                            sock.shutdown(socket.SHUT_WR)
+                            try:
+                                sock.shutdown(socket.SHUT_WR)
+                            except OSError:  # ENOTCONN: the server has reset the connection already
+                                return Exchanged(bytes(received), RESET, time.monotonic() - start, sent, stall)
                         sel.modify(sock, selectors.EVENT_READ)
                     else:
                         pending = memoryview(nxt)
@@ -227,8 +237,10 @@ def _exchange(sock: socket.socket, chunks: Iterable[bytes], count: int, matching
 
 def listen_quietly(sock: socket.socket, seconds: float) -> Exchanged:
     """Collect whatever arrives within ``seconds`` (a negative check's window)."""
+    before = _evidence.counts(sock)
     out = _listen(sock, seconds)
     _wire.exchanged(sock, out)
+    _evidence.quiet(sock, out, window=seconds, before=before)
     return out
 
 
@@ -266,6 +278,7 @@ def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, boun
     block = b"\xa5" * RECV_SIZE
     sent = 0
     lone = True  # the next paced send is a lone byte
+    cut = False
     budget = _budget.current()
     start = last_progress = time.monotonic()
     sock.setblocking(False)
@@ -273,7 +286,10 @@ def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, boun
         with selectors.DefaultSelector() as sel:
             sel.register(sock, selectors.EVENT_WRITE)
             while sent < limit and time.monotonic() - start < bounds.exchange:
-                if time.monotonic() - last_progress > settle or budget.expired("fill_without_reading"):
+                if time.monotonic() - last_progress > settle:
+                    break
+                if budget.expired("fill_without_reading"):
+                    cut = True
                     break
                 if sel.select(timeout=max(0.0, min(0.02, budget.left()))):
                     paced = sent < PACED_BYTES
@@ -288,11 +304,13 @@ def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, boun
                         if lone:
                             time.sleep(PACE)
                         lone = not lone
+        reset = False
     except (ConnectionResetError, BrokenPipeError):
-        pass
+        reset = True
     finally:
         sock.setblocking(True)
     _wire.filled(sock, sent, limit=limit, settle=settle)
+    _evidence.pushed(sent, limit=limit, blocked=sent < limit, reset=reset, cut=cut)
     return sent
 
 
@@ -324,7 +342,8 @@ def chunked(payload: bytes, sizes: Iterable[int]) -> list[bytes]:
 
 
 def gather(socks: list[socket.socket], expect: list[int], *, within: float,
-           bounds: Bounds | None = None, stall: float | None = None) -> list[bytes]:
+           bounds: Bounds | None = None, stall: float | None = None,
+           matching: list[bytes] | None = None) -> list[bytes]:
     """Read from every socket at once until each has ``expect[i]`` bytes, one has closed,
     or ``within`` seconds pass; returns what each received.  Given ``bounds``, a socket
     whose echo has begun gets the rest at the ``per_mib`` rate or is given up on (its byte n
@@ -332,8 +351,10 @@ def gather(socks: list[socket.socket], expect: list[int], *, within: float,
     cannot hold the whole crowd for ``within``.  Given ``stall``, the wait also ends once
     no socket has completed its echo for ``stall`` seconds: a server that works through a
     crowd one connection at a time (a fork per client) may take ``within``, a hung one
-    is given up on after ``stall``."""
+    is given up on after ``stall``.  ``matching``: what each should get back (for the
+    evidence: how the first few that did not get it differ)."""
     received = [bytearray() for _ in socks]
+    closed = [False] * len(socks)
     began: list[float | None] = [None] * len(socks)
     per_byte = bounds.per_mib / MiB if bounds is not None else 0.0
     start = time.monotonic()
@@ -356,6 +377,7 @@ def gather(socks: list[socket.socket], expect: list[int], *, within: float,
                 received[i] += data
                 if began[i] is None:
                     began[i] = time.monotonic()
+                closed[i] = closed[i] or not data
                 if not data or len(received[i]) >= expect[i]:
                     sel.unregister(socks[i])
                     last_done = time.monotonic()
@@ -368,4 +390,5 @@ def gather(socks: list[socket.socket], expect: list[int], *, within: float,
         if sel.get_map() and budget.cuts(min(start + within, last_done + (stall or within))):
             budget.mark("gather")  # still waiting on some when the case's budget ran out
     _wire.shortfalls(socks, expect, [len(r) for r in received], since=start, unit="B")
+    _evidence.crowd(expect, [bytes(r) for r in received], matching=matching, closed=closed)
     return [bytes(r) for r in received]

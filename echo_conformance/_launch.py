@@ -13,6 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
+
 from . import _budget
 from ._address import Address
 from ._bounds import Bounds
@@ -78,6 +80,7 @@ class Server:
         self.impl, self.address, self.bounds, self.upstream = impl, address, bounds, upstream
         self.pid: int | None = None
         self.exit_code: int | None = None
+        self.terminated = False  #: the suite sent it SIGTERM (its exit is then no crash)
         self._exited = threading.Event()
         self._started = threading.Event()
         self._error: str | None = None
@@ -98,6 +101,23 @@ class Server:
             return ""
         tail = text.rstrip().splitlines()[-lines:]
         return "\n".join("    | " + line for line in tail) if tail else "    (no output)"
+
+    def output_mark(self) -> int:
+        """How much the server has printed so far (for :meth:`output_after`)."""
+        try:
+            return os.path.getsize(self._output_path)
+        except OSError:
+            return 0
+
+    def output_after(self, mark: int, lines: int = 12) -> str:
+        """The last ``lines`` lines the server printed after ``mark`` (:meth:`output_mark`)."""
+        try:
+            with open(self._output_path, "rb") as f:
+                f.seek(mark)
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.rstrip().splitlines()[-lines:])
 
     def describe_failure(self, what: str) -> str:
         return (f"implementation {self.impl.name!r}: {what}\n  command: {' '.join(self.argv())}\n"
@@ -139,6 +159,18 @@ class Server:
 
     def alive(self) -> bool:
         return self.pid is not None and not self._exited.is_set()
+
+    def dead(self, within: float) -> bool:
+        """The server process has exited (its exit status is then known): what its keeper
+        says, or -- the keeper's word may be a moment behind -- the process is gone, and its
+        keeper reports the exit within ``within`` seconds."""
+        if self.pid is None or self._exited.is_set():
+            return self.pid is not None
+        try:
+            gone = psutil.Process(self.pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            gone = True
+        return gone and self._exited.wait(within)
 
     def _wait_ready(self, transport: str) -> None:
         if transport == "udp":
@@ -190,6 +222,7 @@ class Server:
         ends at the case's deadline too (``_budget``)."""
         start = time.monotonic()
         budget = _budget.current()
+        self.terminated = True
         self._command("term")
         wait = max(0.0, min(self.bounds.stop_grace, budget.left()))
         if self._exited.wait(wait):

@@ -6,8 +6,8 @@ The report writer (``_report.Collector``) hands over its results -- one dict per
 implementation, as report.json has them -- and gets back the page as sections of lines
 (:func:`page`), in the order a reader needs them:
 
-1. the diagnosis (:func:`diagnosis_lines`: what the server does wrong, in plain words; empty
-   until it is written);
+1. the diagnosis (``_diagnosis.lines``: what the server does wrong, in plain words), which the
+   report writer gives;
 2. each failure as one block (:func:`block`): a heading (outcome, case ID, level,
    implementation), the requirement, what was expected, what was observed, the failing example
    as data, the server's last output if it died, the wire timeline and the reproduce command --
@@ -242,22 +242,16 @@ def spell(field: str, value, source: str) -> str:
 
 # --- the page --------------------------------------------------------------------------------
 
-def diagnosis_lines(results: Sequence[dict]) -> list[str]:
-    """What the server does wrong, in plain words, before any case's details (not written yet)."""
-    return []
-
-
 def page(results: Sequence[dict], *, full: bool = False, suite_errors: Sequence[tuple[str, str]] = (),
-         order: Sequence[str] = ()) -> list[tuple[str, list[str]]]:
-    """The evidence, as ``(title, lines)`` sections in reading order (the matrix and the tally,
-    which the report writer adds, come last)."""
+         order: Sequence[str] = (), diagnosis: Sequence[str] = ()) -> list[tuple[str, list[str]]]:
+    """The evidence, as ``(title, lines)`` sections in reading order: the ``diagnosis`` first
+    (the matrix and the tally, which the report writer adds, come last)."""
     rank = {name: i for i, name in enumerate(order)}
     key = lambda r: (rank.get(r["implementation"], len(rank)), r["implementation"], r["id"])  # noqa: E731
     ordered = sorted(results, key=key)
     sections: list[tuple[str, list[str]]] = []
-    diagnosis = diagnosis_lines(ordered)
     if diagnosis:
-        sections.append(("diagnosis", diagnosis))
+        sections.append(("diagnosis", list(diagnosis)))
     for title, chosen in (("failures", [r for r in ordered if r["outcome"] in FAILING]),
                           ("SHOULD not met (not fatal without --strict-should)", [r for r in ordered if not_met(r)]),
                           ("known failures", [r for r in ordered if known(r)])):

@@ -26,6 +26,11 @@ class Snapshot:
                   "open fds": (self.fds, baseline.fds), "threads": (self.threads, baseline.threads)}
         return {name: now - then for name, (now, then) in counts.items() if now > then}
 
+    def count(self, name: str) -> int:
+        """One of the counts, by the name ``growth`` gives it."""
+        return {"processes": self.processes, "zombie(s)": self.zombies, "open fds": self.fds,
+                "threads": self.threads}[name]
+
     def within(self, baseline: "Snapshot", allowance: int) -> bool:
         """No count more than ``allowance`` above ``baseline``'s (``_bounds.leak_allowance``)."""
         return all(grown <= allowance for grown in self.growth(baseline).values())

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from . import _page, _timeline
+from . import _diagnosis, _evidence, _page, _timeline
 from ._verdict import (DETAILED, ERROR, FAIL, FAILING, ORDER, PASS, SKIP, XFAIL, case_outcome, parse_known_failures,
                        worse)
 
@@ -26,7 +26,8 @@ KNOWN = pytest.StashKey[dict]()
 #: of what happened on the wire goes in (:func:`annotate`)
 TRACE_PROPERTY, TRACE_SECTION = _page.TRACE, "on the wire"
 #: the per-case details a report carries, as recorded by the plugin (``_verdict``'s properties)
-DETAILS = ("expected", "observed", "example", "step", "notes", "server_exit", "server_output", TRACE_PROPERTY)
+DETAILS = ("expected", "observed", "example", "step", "notes", "server_exit", "server_output", "launch_failed",
+           TRACE_PROPERTY, _evidence.PROPERTY)
 
 
 def configure(config: pytest.Config) -> None:
@@ -108,8 +109,9 @@ class Collector:
         for key in ("reason", "message", *DETAILS):
             r.pop(key, None)
         r.update({k: props[k] for k in DETAILS if k in props})
-        if isinstance(r.get(TRACE_PROPERTY), str):  # what happened on the wire (_wire), as JSON
-            r[TRACE_PROPERTY] = json.loads(r[TRACE_PROPERTY])
+        for key in (TRACE_PROPERTY, _evidence.PROPERTY):  # what happened on the wire, and the evidence, as JSON
+            if isinstance(r.get(key), str):
+                r[key] = json.loads(r[key])
         if outcome == XFAIL:
             r["reason"] = report.wasxfail
         elif outcome == SKIP:
@@ -127,13 +129,16 @@ class Collector:
         option = tr.config.option
         results = list(self.results.values())
         order = [i.name for i in self.implementations]
+        full = bool(getattr(option, "conformance_verbose", False))
+        diagnosis = [line for name, found in self.diagnoses().items()
+                     for line in _diagnosis.lines(name, found, home=_diagnosis.HOME, verbose=full)]
         if getattr(option, "tbstyle", "auto") == "no":
-            sections = _page.page(results, full=bool(getattr(option, "conformance_verbose", False)),
-                                      suite_errors=self.suite_errors, order=order)
+            sections = _page.page(results, full=full, suite_errors=self.suite_errors, order=order, diagnosis=diagnosis)
         else:  # pytest has shown each failure: name them, one line each
             failing = sorted((r for r in results if r["outcome"] in FAILING),
                              key=lambda r: (r["implementation"], r["id"]))
-            sections = [("failed cases", [_page.heading(r) for r in failing])] if failing else []
+            sections = [("diagnosis", diagnosis)] if diagnosis else []
+            sections += [("failed cases", [_page.heading(r) for r in failing])] if failing else []
         for title, lines in sections:
             tr.section(title)
             for line in lines:
@@ -152,6 +157,15 @@ class Collector:
         if not self.directory:
             return
         write(Path(self.directory), self.document(exitstatus))
+
+    def diagnoses(self) -> dict[str, list]:
+        """Each implementation's diagnosis (``_diagnosis``): only those with failed cases."""
+        declared = {i.name: i.declared() for i in self.implementations}
+        by_impl: dict[str, list[dict]] = {}
+        for r in self.results.values():
+            by_impl.setdefault(r["implementation"], []).append(r)
+        found = {name: _diagnosis.diagnose(results, declared.get(name)) for name, results in by_impl.items()}
+        return {name: d for name, d in found.items() if d}
 
     def document(self, exitstatus: int) -> dict:
         skipped = self.not_applicable()
@@ -173,6 +187,8 @@ class Collector:
             "counts": counts,
             "tally": _page.tally(list(self.results.values()), skipped, [i.name for i in self.implementations])[0],
             "timeout_scale": self.timeout_scale,
+            "diagnosis": [dict(d.as_dict(), implementation=name) for name, found in self.diagnoses().items()
+                          for d in found],
             "implementations": impls,
         }
 

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from . import _budget, _wire
+from . import _budget, _evidence, _wire
 from ._diff import describe_stream
 from ._outcomes import ANSWERED, LOST, WRONG  # how one datagram's exchange ended
 
@@ -92,6 +92,7 @@ def ask(sock: socket.socket, address, data: bytes, *, wait: float, tries: int = 
     that arrives decides: equal to ``data`` (answered) or not (wrong)."""
     answer = _ask(sock, address, data, wait, tries)
     _wire.asked(sock, answer)
+    _evidence.datagram(answer)
     return answer
 
 

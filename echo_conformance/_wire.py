@@ -92,10 +92,10 @@ class Lane:
     """One connection (or datagram socket) of a trace: its label and running counts."""
 
     __slots__ = ("recorder", "index", "label", "datagram", "sent", "received", "run_out", "run_in", "last",
-                 "eof", "reset", "closed", "aborting")
+                 "eof", "reset", "closed", "aborting", "role")
 
-    def __init__(self, recorder: "Recorder", index: int, label: str, datagram: bool) -> None:
-        self.recorder, self.index, self.label, self.datagram = recorder, index, label, datagram
+    def __init__(self, recorder: "Recorder", index: int, label: str, datagram: bool, role: str = "client") -> None:
+        self.recorder, self.index, self.label, self.datagram, self.role = recorder, index, label, datagram, role
         self.sent = self.received = 0
         self.run_out: Event | None = None
         self.run_in: Event | None = None
@@ -112,6 +112,7 @@ class Recorder:
         self.t0 = clock()
         self.lock = threading.Lock()
         self.lanes: list[tuple[str, str, bool, str]] = []  # (label, role, datagram, where)
+        self._lanes: list[Lane] = []
         self._numbers: dict[str, int] = {}
         self._head_cap = head
         self.head: list[Event] = []
@@ -130,7 +131,14 @@ class Recorder:
             number = self._numbers[role] = self._numbers.get(role, 0) + 1
             label = f"{role} {number}"
             self.lanes.append((label, role, datagram, where))
-            return Lane(self, len(self.lanes) - 1, label, datagram)
+            lane = Lane(self, len(self.lanes) - 1, label, datagram, role)
+            self._lanes.append(lane)
+            return lane
+
+    def connections(self, *, open_only: bool = False) -> int:
+        """How many client connections the case has opened (and not closed, with ``open_only``)."""
+        with self.lock:
+            return sum(1 for lane in self._lanes if lane.role == "client" and not (open_only and lane.closed))
 
     def _add(self, event: Event, lane: Lane | None) -> None:
         # under self.lock
@@ -228,6 +236,16 @@ def current() -> Recorder | None:
     return _current
 
 
+def connections() -> int:
+    """How many client connections the case running now has opened."""
+    return _current.connections() if _current is not None else 0
+
+
+def open_connections() -> int:
+    """How many of them are open now (the evidence: was a connection alone with the server?)."""
+    return _current.connections(open_only=True) if _current is not None else 0
+
+
 # --- recording: the helpers' hooks ---------------------------------------------------------
 
 class TracedSocket(socket.socket):
@@ -281,6 +299,8 @@ class TracedSocket(socket.socket):
 
     def shutdown(self, how):
         super().shutdown(how)
+        if how in (socket.SHUT_WR, socket.SHUT_RDWR):
+            self._shut_at = time.monotonic()  # the evidence's: how long the client read after its FIN
         lane = self._trace_lane
         if lane is not None:
             lane.recorder.mark(lane, SHUTDOWN, _SHUTDOWN.get(how, str(how)))

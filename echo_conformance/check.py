@@ -34,6 +34,9 @@ group of case IDs), declared as a case with :func:`case`::
   expected and what was observed (``observed`` may be a callable: it is built on failure
   only); ``describe_stream`` is the usual byte-stream difference, ``roundtrip`` and ``served``
   the usual "it gets its echo".  ``with step("..."):`` names where an unexpected error came from.
+* The evidence: the client helpers record what each exchange saw (``_evidence``); a check
+  records what it measured itself with ``observe(kind, **fields)`` (a count that grew, a
+  client left waiting), so that ``_diagnosis`` can name the mistake behind a failure.
 * A property check: ``@given`` below ``@case``; it takes ``check_budget`` and runs each example
   in ``with check_budget.example(key):``.  ``case`` gives it the suite's Hypothesis settings and
   its budget for after a failure (``_expect.CheckBudget``); a state machine runs with
@@ -52,6 +55,7 @@ from ._cases import (DATA, GROWTH, GUARDS, HANG, MISDELIVERY, MUST, PROMISE, RFC
 from ._client import (MSG_MORE, Exchanged, MiB, abort, burst, chunked, connect, exchange, fill_without_reading, gather,
                       listen_quietly, pseudo_random)
 from ._diff import describe_stream
+from ._evidence import echoed, observe
 from ._expect import RAN_OUT, CheckBudget, property_check, roundtrip, served
 from ._hypothesis import check_settings
 from ._launch import LaunchError
@@ -60,11 +64,6 @@ from ._process import busy_windows, memory, settle, steady, wait_for
 from ._registry import DEFAULT_CONNECTIONS
 from ._udp import MAX_IPV4, TRIES, ask, collect, multiset_difference, size_list, udp_socket
 from ._upstream import ANSWER, CLOSE, ECHO, REFUSE, FakeUpstream
-
-
-def observe(kind: str, **fields) -> None:
-    """Record what a check measured (``kind``, its figures) as evidence for the diagnosis."""
-    # replaced by _evidence.observe when the diagnosis lands
 
 
 def case(case_id: str, requirement: str, **options):
@@ -77,8 +76,8 @@ def case(case_id: str, requirement: str, **options):
 __all__ = [
     # declaring a case
     "case", "twin", "MUST", "SHOULD", "GUARDS", "RFC862", "DATA", "MISDELIVERY", "HANG", "GROWTH", "PROMISE",
-    # the verdict
-    "require", "step", "Violation", "describe_stream", "roundtrip", "served", "observe",
+    # the verdict, and the evidence a diagnosis reads
+    "require", "step", "Violation", "describe_stream", "roundtrip", "served", "observe", "echoed",
     # the TCP client, and how its waits end
     "connect", "exchange", "listen_quietly", "fill_without_reading", "burst", "gather", "abort", "chunked",
     "pseudo_random", "Exchanged", "COMPLETE", "EOF", "RESET", "STALLED", "SLOW", "WRONG", "TIMEOUT", "RAN_OUT",

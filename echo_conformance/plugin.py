@@ -9,6 +9,7 @@ HTML reports, reading the known-failures file) lives in ``_report``.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import shlex
 import sys
@@ -18,7 +19,7 @@ import psutil
 import pytest
 
 from . import _hypothesis  # noqa: F401  (registers the suite's profiles before --hypothesis-profile is read)
-from . import _budget, _example, _preflight, _report, _verdict, _wire, checks
+from . import _budget, _evidence, _example, _preflight, _report, _verdict, _wire, checks
 from ._bounds import Bounds
 from ._cases import Case, Violation
 from ._command import INTERRUPTED, UNTESTABLE
@@ -276,9 +277,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
-    """A case's trace of what happened on the wire starts with its call (``_wire``)."""
+    """A case's trace of what happened on the wire (``_wire``), and its evidence
+    (``_evidence``), start with its call."""
     if _case_of(item) is not None:
         _wire.start()
+        _evidence.start()
+        server = item.stash.get(_SERVER, None)
+        if server is not None:
+            item.stash[_OUTPUT_MARK] = server.output_mark()
 
 
 class _CaseBudgets:
@@ -332,12 +338,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         item.stash[_FAILED] = True
     impl = _impl_of(item)
     server = item.stash.get(_SERVER, None)
-    died = report.failed and server is not None and not server.alive()
+    died = report.failed and server is not None and server.dead(within=item.config.stash[BOUNDS].confirm)
+    error = _error_of(call.excinfo.value) if report.failed and call.excinfo else None
     verdict = _verdict.decide(_verdict.PhaseFacts(
         case=spec.id, level=spec.level, requirement=spec.requirement,
         implementation=impl.name if impl else None, reproduce=reproduce_command(item),
         when=report.when, result=report.outcome,
-        error=_error_of(call.excinfo.value) if report.failed and call.excinfo else None,
+        error=error,
         strict_should=item.config.option.strict_should,
         known=_verdict.known_reason(_report.known_failures(item.config), impl.name if impl else None, spec.id),
         known_source=item.config.option.known_failures or "the known-failures file",
@@ -350,6 +357,37 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.longrepr = verdict.message
     report.user_properties += list(verdict.properties)
     _trace_into_report(report, verdict.outcome)
+    _attach_evidence(item, report, verdict.outcome, server, died, error)
+
+
+def _attach_evidence(item: pytest.Item, report: pytest.TestReport, outcome: str, server, died: bool,
+                     error: _verdict.Error | None) -> None:
+    """A failing case's evidence (``_evidence``), with the process's fate: whether the server
+    exited, and what it printed meanwhile; and a socket error the check did not expect.  After
+    the teardown the case's evidence is over."""
+    evidence = _evidence.current()
+    try:
+        if evidence is not None and outcome in _verdict.DETAILED and report.when in ("call", "teardown"):
+            facts = evidence.snapshot()
+            if error is not None and error.kind == _verdict.OS_ERROR:
+                facts.append({"fact": "socket-error", "error": error.type_name, "step": error.step or ""})
+            launched = [s for s in item.stash.get(_LAUNCHED, []) if s is not server]
+            # a server that exited on its own (the suite sent it no SIGTERM) crashed
+            confirm = item.config.stash[BOUNDS].confirm
+            crashed = [s for s in launched if not s.terminated and s.dead(within=confirm)]
+            if died:
+                crashed.insert(0, server)
+            for s in crashed:
+                facts.append({"fact": _evidence.EXITED, "status": s.exit_code, "output": _raw_tail(s.output_tail(12))})
+            printed = [s.output_after(item.stash.get(_OUTPUT_MARK, 0) if s is server else 0)
+                       for s in [server, *launched] if s is not None and s not in crashed]
+            printed = "\n".join(p for p in printed if p)
+            if printed:
+                facts.append({"fact": _evidence.OUTPUT, "output": printed})
+            report.user_properties.append((_evidence.PROPERTY, json.dumps(facts, separators=(",", ":"))))
+    finally:
+        if report.when == "teardown":
+            _evidence.stop()
 
 
 def _trace_into_report(report: pytest.TestReport, outcome: str) -> None:
@@ -362,6 +400,8 @@ def _trace_into_report(report: pytest.TestReport, outcome: str) -> None:
 
 _FAILED = pytest.StashKey[bool]()
 _SERVER = pytest.StashKey[Server]()  # the shared server a check talks to, for failure notes
+_OUTPUT_MARK = pytest.StashKey[int]()  # how much that server had printed when the case began
+_LAUNCHED = pytest.StashKey[list]()  # the servers the check started itself (``launch``)
 
 
 def _error_of(exc: BaseException) -> _verdict.Error:
@@ -501,6 +541,8 @@ def launch(request: pytest.FixtureRequest, impl: Implementation, _pool: Pool):
         server = _pool.fresh(impl, host or _host(spec), spec.transport, upstream, port)
         started.append(server)
         return server
+
+    request.node.stash[_LAUNCHED] = started
 
     yield start
     for server in started:

@@ -2,20 +2,23 @@
 ``<!-- end: NAME -->`` in the page its entry of SECTIONS names (the README or a page of docs/),
 and the demo column of the README's table of reference servers, which links each one's picture
 of ``echo-conformance demo`` (``docs/demo/NAME.svg``).
-``python -m tests._docs`` rewrites them in place (``--demo``: after drawing the pictures again,
-which plays the demo on every bundled server); tests/test_docs.py and tests/test_demo.py fail
-while a page or a picture is out of date."""
+
+``python -m tests._docs`` rewrites the pages whose tables are out of date and names each page it
+wrote; ``--demo NAME...`` first draws those servers' pictures again by playing the demo on each
+(``--demo`` alone: every bundled TCP server's; a few seconds a server).  tests/test_docs.py and
+tests/test_demo.py fail while a page or a picture is out of date."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 from echo_conformance._catalogue import load, markdown_table
+from echo_conformance._diagnosis import HOME, catalogue
 from echo_conformance.bench import _report as bench_report
 from echo_conformance.cli import markdown_options
 from echo_conformance._registry import bundled, load_manifest
@@ -60,6 +63,7 @@ SECTIONS = {
     "idle": Section(DOCS / "interop.md", idle_table),
     "bench": Section(README, bench_table),
     "options": Section(README, markdown_options),
+    "mistakes": Section(DOCS / "mistakes.md", lambda: catalogue(HOME)),
 }
 
 
@@ -116,28 +120,62 @@ def model_table(readme: str) -> str:
     return "\n".join(lines)
 
 
-def write_demo_pictures() -> None:
-    """Play the demo on every bundled TCP server and draw its picture (a few seconds each)."""
+def demo_servers() -> list[str]:
+    """The bundled servers the demo can play on: the TCP ones."""
+    return [impl.name for impl in bundled() if "tcp" in impl.transports]
+
+
+def write_demo_pictures(names: list[str]) -> None:
+    """Play the demo on each of ``names`` and draw its picture (a few seconds each)."""
     from echo_conformance import _demo
 
     DEMO.mkdir(parents=True, exist_ok=True)
-    for impl in bundled():
-        if "tcp" in impl.transports:
-            status = _demo.run([impl.name, "--svg", str(DEMO / f"{impl.name}.svg")], out=io.StringIO())
-            if status != _demo.OK:
-                raise SystemExit(f"the demo failed on {impl.name} (status {status})")
-            print(f"drew {DEMO / f'{impl.name}.svg'}: {picture_verdict(DEMO / f'{impl.name}.svg')}")
+    for name in names:
+        picture = DEMO / f"{name}.svg"
+        before = picture.read_bytes() if picture.exists() else None
+        status = _demo.run([name, "--svg", str(picture)], out=io.StringIO())
+        if status != _demo.OK:
+            raise SystemExit(f"the demo failed on {name} (status {status})")
+        same = " (unchanged)" if picture.read_bytes() == before else ""
+        print(f"drew {picture.relative_to(ROOT)}: {picture_verdict(picture)}{same}")
 
 
-def write_pages() -> None:
-    """Rewrite every page that holds a generated section (in the README, the demo column too)."""
+def write_pages() -> list[Path]:
+    """Bring every page that holds a generated section up to date (in the README, the demo column
+    too), writing only those that change; the pages written."""
+    written = []
     for page in dict.fromkeys(s.page for s in SECTIONS.values()):
-        text = render(page, page.read_text(encoding="utf-8"))
-        page.write_text(model_table(text) if page == README else text, encoding="utf-8")
-        print(f"rewrote the generated sections of {page.relative_to(ROOT)}")
+        old = page.read_text(encoding="utf-8")
+        new = render(page, old)
+        if page == README:
+            new = model_table(new)
+        if new != old:
+            page.write_text(new, encoding="utf-8")
+            written.append(page)
+    return written
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tests._docs", description=(
+        "Rewrite the documentation's generated tables (and the README's demo column) where they are out of "
+        "date, naming each page written."))
+    p.add_argument("--demo", nargs="*", metavar="NAME", choices=demo_servers(), help=(
+        "first draw these bundled TCP servers' demo pictures again, docs/demo/NAME.svg, by playing the demo "
+        "on each (a few seconds a server); without a NAME: every one's"))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.demo is not None:
+        write_demo_pictures(args.demo or demo_servers())
+    written = write_pages()
+    for page in written:
+        print(f"wrote {page.relative_to(ROOT)}")
+    if not written:
+        print("nothing changed")
+    return 0
 
 
 if __name__ == "__main__":
-    if "--demo" in sys.argv[1:]:
-        write_demo_pictures()
-    write_pages()
+    raise SystemExit(main())

@@ -1,6 +1,7 @@
 """The documentation stays true and readable: its tables are generated from the code, CI runs the
 README's commands, the README stays short, its lines and docs/'s stay narrow, and every relative
-link leads to a file."""
+link leads to a file.  And ``python -m tests._docs``, which regenerates it, takes only its own
+arguments and writes only the pages that change."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import re
 
 import pytest
 
-from ._docs import BENCH_RESULTS, DOCS, README, SECTIONS, section
+from . import _docs
+from ._docs import BENCH_RESULTS, DOCS, README, SECTIONS, Section, section
 from ._suite import ROOT
 
 TEXT = README.read_text(encoding="utf-8")
@@ -94,3 +96,59 @@ def test_the_bench_command_shown_is_the_one_that_made_the_results():
              if "-m echo_conformance bench --connections" in line]
     assert shown and all(line.endswith(f"-m echo_conformance bench {made_by}") for line in shown), \
         f"{_relative(page)} shows {shown}, but results.json was made by `{made_by}`"
+
+
+# --- python -m tests._docs ------------------------------------------------------------------------
+
+@pytest.fixture
+def calls(monkeypatch):
+    """What ``_docs.main`` asked to draw and write (nothing is drawn or written)."""
+    made = []
+    monkeypatch.setattr(_docs, "write_demo_pictures", lambda names: made.append(("demo", list(names))))
+    monkeypatch.setattr(_docs, "write_pages", lambda: made.append(("pages",)) or [])
+    return made
+
+
+@pytest.mark.parametrize("argv, drawn", [
+    ([], None),
+    (["--demo"], _docs.demo_servers()),
+    (["--demo", "echo-thread"], ["echo-thread"]),
+    (["--demo", "echo-fork", "tcp-relay"], ["echo-fork", "tcp-relay"]),
+])
+def test_docs_draws_only_the_pictures_asked_for(calls, capsys, argv, drawn):
+    assert _docs.main(argv) == 0
+    assert calls == ([] if drawn is None else [("demo", drawn)]) + [("pages",)]
+    assert capsys.readouterr().out == "nothing changed\n"
+
+
+@pytest.mark.parametrize("argv, status, says", [
+    (["--help"], 0, "--demo [NAME ...]"),
+    (["-h"], 0, "--demo [NAME ...]"),
+    (["--demo", "nonesuch"], 2, "invalid choice: 'nonesuch'"),
+    (["--demo", "echo-udp"], 2, "invalid choice: 'echo-udp'"),  # UDP: no demo to play
+    (["--regenerate"], 2, "unrecognized arguments: --regenerate"),
+    (["checks"], 2, "unrecognized arguments: checks"),
+])
+def test_docs_help_and_usage_errors_write_nothing(calls, capsys, argv, status, says):
+    with pytest.raises(SystemExit) as ended:
+        _docs.main(argv)
+    out, err = capsys.readouterr()
+    assert ended.value.code == status and says in out + err and "usage: python -m tests._docs" in out + err
+    assert calls == []
+
+
+def test_docs_writes_and_names_only_the_pages_that_change(tmp_path, monkeypatch, capsys):
+    stale, current = tmp_path / "stale.md", tmp_path / "current.md"
+    stale.write_text(f"# Stale\n{section('a', 'old')}\n", encoding="utf-8")
+    current.write_text(f"# Current\n{section('b', 'same')}\n", encoding="utf-8")
+    monkeypatch.setattr(_docs, "ROOT", tmp_path)
+    monkeypatch.setattr(_docs, "README", tmp_path / "README.md")
+    monkeypatch.setattr(_docs, "SECTIONS", {"a": Section(stale, lambda: "new"), "b": Section(current, lambda: "same")})
+    untouched = current.stat().st_mtime_ns
+
+    assert _docs.main([]) == 0
+    assert capsys.readouterr().out == "wrote stale.md\n"
+    assert stale.read_text(encoding="utf-8") == f"# Stale\n{section('a', 'new')}\n"
+    assert current.stat().st_mtime_ns == untouched
+    assert _docs.main([]) == 0
+    assert capsys.readouterr().out == "nothing changed\n"

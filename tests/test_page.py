@@ -20,7 +20,7 @@ STEPS = [f"state.send(data=b'{'x' * 20}', index={i})" for i in range(8)]
 
 
 def trace(connections: int = 1) -> dict:
-    """A trace's JSON form (``_trace``): ``connections`` lanes, each connect, send, reset, close."""
+    """A trace's JSON form (``_wire``): ``connections`` lanes, each connect, send, reset, close."""
     lanes = [{"id": n, "label": f"client {n}"} for n in range(1, connections + 1)]
     events = [e for n in range(1, connections + 1) for e in (
         {"lane": n, "kind": "connect", "t": 0.01 * n}, {"lane": n, "kind": "send", "t": 0.01 * n, "n": 2},
@@ -214,10 +214,8 @@ def test_the_page_puts_failures_first_then_should_then_known_then_the_suites_err
                       "errors outside the cases"]
 
 
-def test_the_diagnosis_comes_first_when_there_is_one(monkeypatch):
-    monkeypatch.setattr(_page, "diagnosis_lines", lambda results: ["echoes only the first read"])
-    assert page([result()])[0] == ("diagnosis", ["echoes only the first read"])
-    assert page([result(outcome="pass")]) == [("diagnosis", ["echoes only the first read"])]
+def test_the_diagnosis_comes_first_when_there_is_one():
+    assert page([result()], diagnosis=["echoes only the first read"])[0] == ("diagnosis", ["echoes only the first read"])
 
 
 def test_a_passing_run_has_no_evidence_to_show():

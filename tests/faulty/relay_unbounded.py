@@ -71,7 +71,10 @@ def serve(listener, upstream_addr):
         pair = (side, side.peer)
         for s in pair:
             if s.open and s.peer.eof and not s.out and not s.shut:
-                s.sock.shutdown(socket.SHUT_WR)
+                try:
+                    s.sock.shutdown(socket.SHUT_WR)
+                except OSError:  # the peer has reset already: the next poll closes the pair
+                    pass
                 s.shut = True
         for s in pair:
             if s.open and s.eof and s.shut:

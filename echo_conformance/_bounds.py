@@ -140,6 +140,7 @@ class Bounds:
     #: Not a verdict's margin: a burst that outlasts it only costs a window more.
     idle_pause: float = 0.2
     #: ... then the tree's time runnable is read over consecutive windows this long (a positive
+    #: wait: the first window below ``IDLE_SHARE`` passes; ``IDLE_WINDOWS`` in a row at or above
     #: it fail).  A spinning thread was runnable 92-105% of every 0.5 s window with the other
     #: core busy (load 10-177); a correct server at most 21.8% of any window.
     idle_window: float = 0.5

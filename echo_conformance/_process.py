@@ -223,10 +223,10 @@ class Busy:
 
 def busy_windows(pid: int, *, pause: float, window: float, windows: int, below: float) -> list[Busy]:
     """After ``pause`` seconds, read the tree of ``pid`` over consecutive windows of ``window``
-    seconds until one shows a share (:attr:`Busy.share`) below ``below`` -- the last of the
-    list --, ``windows`` have not, the case's budget runs out (marked as run out) or the process
-    is gone (fewer windows).  A positive wait: a correct server's burst after work ends, and
-    its first quiet window ends the wait; a server that spins never has one."""
+    seconds, and return them once one shows a share (:attr:`Busy.share`) below ``below`` (it is
+    the last), once ``windows`` have not, once the case's budget runs out (marked as run out) or
+    once the process is gone.  A positive wait: a correct server's burst after work ends, and its
+    first quiet window ends the wait; a server that spins never has one."""
     budget = _budget.current()
     time.sleep(max(0.0, min(pause, budget.left())))  # no event says "done with the last work"
     found: list[Busy] = []

@@ -136,6 +136,19 @@ class Bounds:
     #: timers (tens of seconds) pass.  Paid in full by each of the three cases.
     halfclose_pause: float = 2.0
 
+    # --- idle CPU (tcp.idle.*, udp.idle.*) ----------------------------------------------
+    #: Once the scene is set (the warm-up client gone, the silent clients echoed once), the
+    #: server's tree is left alone this long before its first window: the burst of work that
+    #: follows the last activity is over within it (a fork-per-connection server forking the
+    #: handlers of clients that just connected: up to 90% of a core at once, ~0 0.2 s later).
+    #: Not a verdict's margin: a burst that outlasts it only costs a window more.
+    idle_pause: float = 0.2
+    #: ... then the tree's time runnable is read over consecutive windows this long (a positive
+    #: wait: the first window below ``IDLE_SHARE`` passes; ``IDLE_WINDOWS`` in a row at or above
+    #: it fail).  A spinning thread was runnable 92-105% of every 0.5 s window with the other
+    #: core busy (load 10-177); a correct server at most 21.8% of any window.
+    idle_window: float = 0.5
+
     # --- a failing check is as fast as a passing one ------------------------------------
     #: Once a check has failed, the verdict is known: its later waits (Hypothesis shrinking
     #: the failing example to a minimal one, the further sizes of udp.echo.sizes) only pick
@@ -200,6 +213,23 @@ def leak_allowance(connections: int) -> int:
     """How far above its post-warm-up count a resource may stand after ``connections``
     more connections without counting as a leak (see ``LEAK_PER_CONNECTION``)."""
     return max(1, int(LEAK_PER_CONNECTION * connections))
+
+
+# --- what counts as busy while idle (not times: not scaled) ---------------------------------
+#: The share of one core a server's tree may be runnable (on a CPU, or waiting in a run queue
+#: for one: ``_process.runnable``) in a window while it has nothing to do.  Runnable, not CPU:
+#: a spinning thread is runnable all the time however loaded the machine, while the CPU it gets
+#: fell to 13-54% of a core under load.  Correct servers (the bundled ones and the interop
+#: corpus: JVM, Go, Node, Erlang, uvloop, gevent, Twisted...) were runnable at most 21.8% of a
+#: window from ``Bounds.idle_pause`` on (a JVM's threads waking, queued for a CPU; load 6-177,
+#: the other core busy): 1.8x under the bound, and a false alarm takes ``IDLE_WINDOWS`` such
+#: windows in a row; one spinning thread at least 91.8%: 2.3x over it.  Where the kernel keeps
+#: no schedstat, the CPU share is held to the same bound: never a false alarm, but a spinner
+#: starved of CPU may pass.
+IDLE_SHARE = 0.40
+#: How many windows in a row at or above ``IDLE_SHARE`` fail: 2 s of it.  A correct server's
+#: burst after work ends within ``Bounds.idle_pause``; a spinner never ends.
+IDLE_WINDOWS = 4
 
 
 # --- the shape of a push (not a time bound: not scaled) --------------------------------------

@@ -212,3 +212,50 @@ def runnable_in(before: dict[int, float], after: dict[int, float]) -> float:
     that started in between counts from zero, one that ended in between is not counted (its
     CPU still is, in :func:`cpu_seconds`: a thread that spins does not end)."""
     return sum(seconds - before.get(tid, 0.0) for tid, seconds in after.items())
+
+
+@dataclass(frozen=True)
+class Busy:
+    """What a tree used over one window, as shares of one core: the time its threads were
+    runnable (None where the kernel keeps no schedstat) and the CPU time it got."""
+
+    seconds: float
+    runnable: float | None
+    cpu: float
+
+    @property
+    def share(self) -> float:
+        """The figure a bound judges: the runnable share, else (no schedstat) the CPU share."""
+        return self.cpu if self.runnable is None else self.runnable
+
+    def describe(self) -> str:
+        cpu = f"CPU {self.cpu:.0%}"
+        return cpu if self.runnable is None else f"runnable {self.runnable:.0%} ({cpu})"
+
+
+def busy_windows(pid: int, *, pause: float, window: float, windows: int, below: float) -> list[Busy]:
+    """After ``pause`` seconds, read the tree of ``pid`` over consecutive windows of ``window``
+    seconds, and return them once one shows a share (:attr:`Busy.share`) below ``below`` (it is
+    the last), once ``windows`` have not, once the case's budget runs out (marked as run out) or
+    once the process is gone.  A positive wait: a correct server's burst after work ends, and its
+    first quiet window ends the wait; a server that spins never has one."""
+    budget = _budget.current()
+    time.sleep(max(0.0, min(pause, budget.left())))  # no event says "done with the last work"
+    found: list[Busy] = []
+    try:
+        start, cpu, ready = time.monotonic(), cpu_seconds(pid), runnable(pid)
+        while len(found) < windows:
+            if budget.left() < window:
+                budget.mark("an idle window")
+                break
+            time.sleep(window)  # the window is the measurement
+            now, cpu_now, ready_now = time.monotonic(), cpu_seconds(pid), runnable(pid)
+            wall = now - start
+            found.append(Busy(wall, runnable_in(ready, ready_now) / wall if ready_now else None,
+                              (cpu_now - cpu) / wall))
+            if found[-1].share < below:
+                break
+            start, cpu, ready = now, cpu_now, ready_now
+    except psutil.NoSuchProcess:
+        pass
+    return found

@@ -49,7 +49,7 @@ group of case IDs), declared as a case with :func:`case`::
 from __future__ import annotations
 
 from ._address import Address
-from ._bounds import LEAK_PER_CONNECTION, PACE, Bounds, leak_allowance
+from ._bounds import IDLE_SHARE, IDLE_WINDOWS, LEAK_PER_CONNECTION, PACE, Bounds, leak_allowance
 from ._cases import (DATA, GROWTH, GUARDS, HANG, MISDELIVERY, MUST, PROMISE, RFC862, SHOULD, Violation, declare,
                      require, step, twin)
 from ._client import (MSG_MORE, Exchanged, MiB, abort, burst, chunked, connect, exchange, fill_without_reading, gather,
@@ -60,7 +60,7 @@ from ._expect import RAN_OUT, CheckBudget, Pace, property_check, roundtrip, serv
 from ._hypothesis import check_settings
 from ._launch import LaunchError
 from ._outcomes import ANSWERED, COMPLETE, EOF, LOST, RESET, SLOW, STALLED, TIMEOUT, WRONG
-from ._process import memory, settle, steady, wait_for
+from ._process import busy_windows, memory, settle, steady, wait_for
 from ._registry import DEFAULT_CONNECTIONS
 from ._udp import MAX_IPV4, TRIES, ask, collect, multiset_difference, size_list, udp_socket
 from ._upstream import ANSWER, CLOSE, ECHO, REFUSE, FakeUpstream
@@ -87,9 +87,9 @@ __all__ = [
     # property checks
     "CheckBudget", "check_settings", "Pace",
     # bounds and leaks
-    "Bounds", "LEAK_PER_CONNECTION", "leak_allowance", "PACE",
+    "Bounds", "LEAK_PER_CONNECTION", "leak_allowance", "PACE", "IDLE_SHARE", "IDLE_WINDOWS",
     # the server's process tree, and servers a check starts
-    "memory", "settle", "steady", "wait_for", "Address", "LaunchError", "DEFAULT_CONNECTIONS",
+    "memory", "settle", "steady", "wait_for", "busy_windows", "Address", "LaunchError", "DEFAULT_CONNECTIONS",
     # the fake upstream relays are tested against
     "FakeUpstream", "ECHO", "CLOSE", "REFUSE", "ANSWER",
 ]

@@ -25,6 +25,10 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "manifest.toml"
 EXPECTED = HERE / "expected.toml"
+IDLE = HERE / "idle.toml"
+#: interop/idle.toml's keys -> the idle case each figure is for
+IDLE_CASES = {"no-client": "tcp.idle.no-client", "silent-clients": "tcp.idle.silent-clients",
+              "udp-no-peer": "udp.idle.no-peer"}
 #: the widest line of the notes (the documentation's rule for prose; table rows may be wider)
 WIDTH = 120
 #: a word that starts a Markdown block when it starts a line: a list marker, a heading, a quote, a rule
@@ -154,6 +158,39 @@ def matrix(case_ids: Iterable[str] | Mapping | None = None, *, expected: Path = 
         heading = ("Cases the suite still fails wrongly (shown as pass above: the implementation does "
                    "what it documents):")
         lines += ["", heading, "", *alarms]
+    return "\n".join(lines)
+
+
+def idle_table(path: Path = IDLE, manifest: Path = MANIFEST) -> str:
+    """What each corpus entry uses while idle (interop/idle.toml, written by ``idle_cpu.py
+    --record``): per idle case, the runnable and CPU shares of one core, and the bound's margin
+    over the worst."""
+    from echo_conformance._bounds import IDLE_SHARE
+    from echo_conformance._registry import load_manifest
+
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    figures = data.get("entry", {})
+    lines = ["| implementation | " + " | ".join(f"`{c}`" for c in IDLE_CASES.values()) + " |",
+             "|---|" + "---|" * len(IDLE_CASES)]
+    worst = (0.0, "")
+    for impl in load_manifest(manifest):
+        mine = figures.get(impl.name, {})
+        cells = []
+        for key in IDLE_CASES:
+            if key in mine:
+                cells.append(f"{mine[key]['runnable']:.1f} / {mine[key]['cpu']:.1f}")
+                worst = max(worst, (mine[key]["runnable"], f"{impl.name}, `{IDLE_CASES[key]}`"))
+            else:
+                cells.append("n.a." if impl.name in figures else "not measured")
+        lines.append(f"| {impl.name} | " + " | ".join(cells) + " |")
+    low, high = data["load"]
+    lines += ["", _wrap(
+        f"Runnable / CPU, % of one core, in the busiest {data['window']:g} s window from {data['pause']:g} s after "
+        f"the last activity on (the cases judge the first, and the next only while one is over the bound): the most "
+        f"of {data['runs']} runs, measured {data['measured']} on the "
+        f"project's 2-core machine at a load average of {low:g}-{high:g}. The cases fail a server at "
+        f"{IDLE_SHARE:.0%} runnable: {IDLE_SHARE * 100 / max(worst[0], 0.1):.1f}x the worst here "
+        f"({worst[0]:.1f}%, {worst[1]}).", width=WIDTH).replace("\n  ", "\n")]  # a paragraph, not a list item
     return "\n".join(lines)
 
 

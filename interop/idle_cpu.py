@@ -7,6 +7,8 @@ idle CPU needs, for the interop corpus and the bundled servers.
     .venv/bin/python interop/idle_cpu.py --impl-file tests/slow/manifest.toml --impl spin-at-eof
     .venv/bin/python interop/idle_cpu.py --impl-cmd "python3 /tmp/spin.py --port {port}"
     .venv/bin/python interop/idle_cpu.py --from-json idle.json    # the tables of a --json run
+    .venv/bin/python interop/idle_cpu.py --warmup 4 --repeat 2 --json a.json --record interop/idle.toml
+    .venv/bin/python interop/idle_cpu.py --from-json a.json --from-json b.json --record interop/idle.toml
 
 Theory of operation
 -------------------
@@ -31,7 +33,11 @@ window) pair, as a check with that pause and window would see it.  Scenarios:
 
 The table shows, per entry and scenario, both figures as % of one core: the most over ``--repeat``
 runs (repeats go round the entries, so each entry's runs are spread in time).  The load
-average is printed before and after; ``--json`` keeps every reading.
+average is printed before and after; ``--json`` keeps every reading.  ``--record`` writes what
+the idle cases would judge -- the busiest ``Bounds.idle_window`` window from ``Bounds.idle_pause``
+on, the most over the runs, of ``none`` (tcp.idle.no-client), ``used`` (tcp.idle.silent-clients:
+clients echoed once) and ``none/udp`` (udp.idle.no-peer) -- to ``interop/idle.toml``, which
+docs/interop.md shows.
 """
 
 from __future__ import annotations
@@ -263,6 +269,44 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: What ``--record`` keeps: the idle case (a key of interop/idle.toml) -> the scenario it sets.
+RECORDED = {"no-client": "none", "silent-clients": "used", "udp-no-peer": "none/udp"}
+
+
+def record(results: list[dict]) -> str:
+    """interop/idle.toml: per entry and idle case, the runnable and CPU shares (% of one core) of
+    the busiest ``Bounds.idle_window`` window from ``Bounds.idle_pause`` after the scene on (the
+    first is the one the case judges; a later one only if that is over the bound), the most over
+    the runs; when, how many runs, at what load."""
+    bounds = Bounds()
+    keys = [column(p, w) for p, w in COLUMNS if w == bounds.idle_window and p >= bounds.idle_pause]
+    if (bounds.idle_pause, bounds.idle_window) not in COLUMNS:
+        raise SystemExit(f"the idle cases judge {column(bounds.idle_pause, bounds.idle_window)}, which this "
+                         "script does not measure (PAUSES, WINDOWS)")
+    loads = [float(r["loadavg"].split()[0]) for r in results]
+    by_impl: dict[str, list[dict]] = {}
+    for run in results:
+        if "error" not in run:
+            by_impl.setdefault(run["impl"], []).append(run)
+    lines = ["# Written by interop/idle_cpu.py --record: the share of one core each corpus entry's processes were",
+             "# runnable / got as CPU time (%) in the busiest window from the pause on (columns), the most over",
+             "# the runs.  docs/interop.md shows it (python -m tests._docs).",
+             f'measured = "{time.strftime("%Y-%m-%d")}"',
+             f"runs = {max(len(ok) for ok in by_impl.values())}",
+             f"load = [{min(loads):.1f}, {max(loads):.1f}]  # the 1-minute load average during the runs",
+             f"pause = {bounds.idle_pause:g}",
+             f"window = {bounds.idle_window:g}",
+             f"columns = {json.dumps(keys)}  # idle_cpu.py's windows (wW/pP: W s after a pause of P s)"]
+    for name, ok in by_impl.items():
+        lines += ["", f'[entry."{name}"]']
+        for case, scenario in RECORDED.items():
+            seen = [s for r in ok for s in r["scenarios"] if s["scenario"] == scenario]
+            if seen:
+                most = {m: max(s[m][key] for s in seen for key in keys) for m in METRICS}
+                lines.append(f"{case} = {{ runnable = {most['runnable']:.1f}, cpu = {most['cpu']:.1f} }}")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--impl", action="append", default=[], help="only these entries (repeatable)")
@@ -274,10 +318,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per entry (the table shows the most)")
     parser.add_argument("--warmup", type=int, default=WARMUP, metavar="KIB", help="KiB the warm-up client echoes")
     parser.add_argument("--json", help="write every reading here (after each entry)")
-    parser.add_argument("--from-json", metavar="JSON", help="print the tables of an earlier run's --json")
+    parser.add_argument("--from-json", metavar="JSON", action="append", default=[],
+                        help="print the tables of an earlier run's --json (repeatable: the runs of all)")
+    parser.add_argument("--record", metavar="TOML", help="write what the idle cases judge here (interop/idle.toml)")
     args = parser.parse_args()
     if args.from_json:
-        return print_tables(json.loads(Path(args.from_json).read_text()))
+        results = [run for path in args.from_json for run in json.loads(Path(path).read_text())]
+        if args.record:
+            Path(args.record).write_text(record(results))
+        return print_tables(results)
     impls = select(args)
     print(f"load average before: {loadavg()}", flush=True)
     results: list[dict] = []
@@ -303,6 +352,8 @@ def main() -> None:
         for server in [*STOPPING, *([upstream] if upstream else [])]:
             server.stop(grace=2.0)
     print(f"load average after: {loadavg()}\n")
+    if args.record:
+        Path(args.record).write_text(record(results))
     print_tables(results)
 
 

@@ -22,7 +22,7 @@ from echo_conformance._diagnosis import HOME, catalogue
 from echo_conformance.bench import _report as bench_report
 from echo_conformance.cli import markdown_options
 from echo_conformance._registry import bundled, load_manifest
-from interop._matrix import matrix
+from interop._matrix import idle_table, matrix
 
 from ._suite import FAULTY, ROOT
 
@@ -60,6 +60,7 @@ SECTIONS = {
     "checks": Section(DOCS / "checks.md", markdown_table),
     "faulty": Section(DOCS / "faulty.md", faulty_table),
     "interop": Section(DOCS / "interop.md", lambda: matrix(load())),
+    "idle": Section(DOCS / "interop.md", idle_table),
     "bench": Section(README, bench_table),
     "options": Section(README, markdown_options),
     "mistakes": Section(DOCS / "mistakes.md", lambda: catalogue(HOME)),

@@ -21,7 +21,8 @@ import time
 import psutil
 import pytest
 
-from echo_conformance._process import cpu_seconds, runnable, runnable_in
+from echo_conformance import _budget
+from echo_conformance._process import busy_windows, cpu_seconds, runnable, runnable_in
 
 BURN = 0.3  # CPU seconds each burner uses
 TICK = 0.01  # the kernel's accounting unit per process (user and system each)
@@ -115,6 +116,28 @@ def test_runnable_counts_a_spinning_thread_however_busy_the_machine(mode, low, h
         time.sleep(WINDOW)  # the window is the measurement
         share = runnable_in(before, runnable(tree.pid)) / (time.monotonic() - start)
     assert low <= share <= high, f"{mode}: runnable {share:.0%} of the window"
+
+
+@pytest.mark.parametrize("mode, budget, windows, ran_out", [
+    # mode, the case's budget (s), the windows read, whether the budget ran out
+    ("sleeps", 10.0, 1, False),  # the first quiet window ends the wait
+    ("spins", 10.0, 3, False),  # never quiet: every window is read
+    ("spins", 0.3, 1, True),  # the budget leaves room for one 0.2 s window
+])
+def test_busy_windows_end_at_the_first_quiet_window(mode, budget, windows, ran_out):
+    with _tree(mode) as tree:
+        _go(tree)
+        with _budget.running(budget, "test") as running:
+            found = busy_windows(tree.pid, pause=0.0, window=0.2, windows=3, below=0.4)
+    assert len(found) == windows and running.ran_out == ran_out, found
+    assert all(w.share >= 0.4 for w in found[:-1])
+    assert (found[-1].share < 0.4) == (mode == "sleeps"), found
+
+
+def test_busy_windows_of_a_gone_process_are_none():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    assert busy_windows(proc.pid, pause=0.0, window=0.1, windows=3, below=0.4) == []
 
 
 @pytest.mark.parametrize("reading", [cpu_seconds, runnable])

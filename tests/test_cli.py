@@ -183,16 +183,19 @@ INTERNALS = ("Implementation(", "Bounds(", "check_budget", "reproduce_failure", 
 
 
 @pytest.mark.parametrize("workers", ["2", "0"])
-def test_a_failing_run_is_one_block_per_failure_then_the_matrix_and_the_tally(workers, tmp_path):
+def test_a_failing_run_is_the_diagnosis_its_evidence_then_the_matrix_and_the_tally(workers, tmp_path):
     """In parallel or in this process alike."""
     run = echo_conformance("--impl-file", str(ROOT / "tests" / "faulty" / "manifest.toml"), "--impl", "adds-newline",
                            "--case", "tcp.echo.binary", "--case", "tcp.echo.no-extra", "-n", workers, cwd=tmp_path)
     assert run.returncode == 1, run.stdout + run.stderr
     lines = run.stdout.splitlines()
-    assert [line for line in lines if line.startswith(("FAIL", "ERROR"))] == [
-        "FAIL tcp.echo.binary (MUST) on adds-newline", "FAIL tcp.echo.no-extra (MUST) on adds-newline"]
+    # the diagnosis first; then the case its evidence was seen in, in full, and its consequence, a line
+    assert lines.index("DIAGNOSIS: what adds-newline does wrong") < lines.index(
+        "FAIL tcp.echo.binary (MUST) on adds-newline")
+    assert [line.split(":")[0] for line in lines if line.startswith(("FAIL", "ERROR"))] == [
+        "FAIL tcp.echo.binary (MUST) on adds-newline", "FAIL tcp.echo.no-extra (MUST) on adds-newline, mistake 1"]
     assert "  failing example: payload=b'\\r\\n', sizes=[2]" in lines
-    assert any(line.startswith("  reproduce: echo-conformance --case tcp.echo.no-extra") for line in lines)
+    assert any(line.startswith("  reproduce: echo-conformance --case tcp.echo.binary") for line in lines)
     assert lines[-1] == "2 cases: 2 failed (MUST)"
     assert run.stdout.count("bringing up nodes") <= 1
     for word in INTERNALS:

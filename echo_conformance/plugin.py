@@ -230,7 +230,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect cases that apply to none of the implementations under test, cases that
-    --case does not select and cases that --skip-case leaves out; put heavy cases first."""
+    --case does not select and cases that --skip-case leaves out; put the longest first."""
     keep, drop = [], []
     for item in items:
         spec = _case_of(item)
@@ -239,8 +239,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         (keep if chosen and applicable else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-    # xdist hands out tests in this order: longest first keeps the workers' loads even.
-    items[:] = sorted(keep, key=lambda item: not getattr(_case_of(item), "heavy", False))
+    # xdist hands out tests in this order: longest first keeps the workers' loads even -- the
+    # heavy cases (seconds of work on a correct server), then by budget (what a failing one takes).
+    bounds = config.stash[BOUNDS]
+    items[:] = sorted(keep, key=lambda item: (not getattr(_case_of(item), "heavy", False), -_budget_of(item, bounds)))
 
 
 def _budget_of(item: pytest.Item, bounds: Bounds) -> float:

@@ -160,7 +160,7 @@ def exchange(
                               others=_wire.open_connections() - 1)
     out = _exchange(sock, chunks, count, matching, bounds, half_close, until_eof,
                     bounds.progress if stall is None else stall)
-    _wire.exchanged(sock, out, matching=matching)
+    _wire.exchanged(sock, out, matching=matching, wanted=count)
     seen.ended(out)
     return out
 

@@ -35,7 +35,8 @@ from ._verdict import ERROR, FAIL, FAILING, PASS, SHOULD_REASON, SKIP, STALE, XF
 OBSERVED_LINES = 5
 #: the most lines of a check that could not run (pytest's report, a traceback: its end)
 ERROR_LINES = 10
-#: the timeline by default: the connections it shows, the events per connection
+#: the timeline by default: the connections it shows (the one the case failed on first, and one
+#: other to compare with), the events per connection
 LANES, EVENTS = 2, 7
 #: the key of a failure's trace in a result (``_report.TRACE_PROPERTY``, which imports this module)
 TRACE = "trace"

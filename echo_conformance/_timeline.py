@@ -45,34 +45,64 @@ def _span(event: dict) -> str:
     return f"{event['t']:.3f}-{event.get('until', event['t']):.3f} s"
 
 
+def failed(trace: dict) -> list[int]:
+    """The lanes the case failed on (``_wire``'s ``failed``; -1: a wait of the check as a whole)."""
+    return list(trace.get("failed", ()))
+
+
+def totals(trace: dict, lane: dict) -> tuple[int, int]:
+    """The bytes a lane sent and received in all (the recorder's counts; a trace without them:
+    what its kept events add up to)."""
+    if "sent" in lane:
+        return lane["sent"], lane.get("received", 0)
+    mine = [e for e in trace["events"] if e["lane"] == lane["id"]]
+    return (sum(e.get("n", 0) for e in mine if e["kind"] == SEND),
+            sum(e.get("n", 0) for e in mine if e["kind"] == RECV))
+
+
 def pick_lanes(trace: dict, limit: int) -> list[dict]:
-    """The lanes to show, at most ``limit``: those with a notable event (a wait that ran
-    out, a wrong byte, a refusal, a reset) first -- but at most ``limit - 1`` of them, so that
-    one that went well is there to compare -- then the first ones; in lane order."""
+    """The lanes to show, at most ``limit``, in lane order.  The lanes the case failed on
+    always (at most ``limit - 1`` of them when there are others, and at least one), then
+    the nearest one that went well before them (or after) to compare with; then those with
+    a notable event (a wait that ran out, a wrong byte, a refusal, a reset) or a wait that
+    went wrong -- leaving room for one that went well -- then the first ones."""
     lanes = trace["lanes"]
     if len(lanes) <= limit:
         return list(lanes)
-    notable = {e["lane"] for e in trace["events"] if e["kind"] in NOTABLE}
-    chosen = [l for l in lanes if l["id"] in notable][: max(1, limit - 1)]
+    bad = {e["lane"] for e in trace["events"] if e["kind"] in NOTABLE} | {l["id"] for l in lanes if l.get("suspect")}
+    failing = set(failed(trace))
+    chosen = [l for l in lanes if l["id"] in failing][: max(1, limit - 1)]
+    if chosen:
+        well = [l for l in lanes if l["id"] not in bad and l["id"] not in failing]
+        first = chosen[0]["id"]
+        before = [l for l in well if l["id"] < first]
+        nearest = before[-1:] or well[:1]
+        chosen += nearest[: limit - len(chosen)]
+    room = limit - 1 - len(chosen) if chosen else max(1, limit - 1)
+    chosen += [l for l in lanes if l["id"] in bad and l not in chosen][: max(0, room)]
     chosen += [l for l in lanes if l not in chosen][: limit - len(chosen)]
     return sorted(chosen, key=lambda l: l["id"])
 
 
 def text(trace: dict, *, max_lanes: int = 6, per_lane: int = 9) -> str:
     """The trace in a few lines: one per connection (at most ``max_lanes``, each with at
-    most ``per_lane`` events), times in seconds since the check began."""
+    most ``per_lane`` events), times in seconds since the check began.  Each connection says
+    how many bytes went each way; the one(s) the case failed on come first, marked FAILED."""
     lanes = pick_lanes(trace, max_lanes)
     by_id = {l["id"]: l for l in trace["lanes"]}
     events = trace["events"]
+    failing = failed(trace)
     whole = any(e["lane"] == -1 for e in events)
-    width = max([len(l["label"]) for l in lanes] + [len("(check)") if whole else 0])
     roles = trace.get("roles") or {"client": trace["connections"]}
     what = ", ".join(_count(n, _NOUNS.get(role, role)) for role, n in roles.items())
     lines = [f"timeline, in seconds since the check began ({what}, "
              f"{_count(len(events) + trace.get('omitted', 0), 'event')}):"]
-    rows = [(l["id"], l["label"]) for l in lanes]
+    rows = [(l["id"], f"{l['label']}{' FAILED' if l['id'] in failing else ''} ({_bytes(trace, l)})")
+            for l in lanes]
     if whole:
-        rows.append((-1, "(check)"))
+        rows.append((-1, "(check) FAILED" if -1 in failing else "(check)"))
+    rows.sort(key=lambda row: row[0] not in failing)  # stable: the failed first, else in lane order
+    width = max(len(label) for _, label in rows)
     for lane_id, label in rows:
         mine = [e for e in events if e["lane"] == lane_id]
         words = [f"{e['t']:.3f} {describe(e, by_id)}" if e["kind"] not in (BOUND, WINDOW) else describe(e, by_id)
@@ -80,17 +110,24 @@ def text(trace: dict, *, max_lanes: int = 6, per_lane: int = 9) -> str:
         if len(words) > per_lane:
             keep = per_lane // 2
             words = [*words[:keep], f"... {len(words) - per_lane + 1} more ...", *words[-(per_lane - keep - 1):]]
-        lines.append(f"  {label.ljust(width)}  " + "  ".join(words))
+        lines.append(f"  {label.ljust(width)}  " + ("  ".join(words) or "(its events were not kept)"))
     hidden = trace["connections"] - len(lanes)
+    unshown = len({i for i in failing if i >= 0} - {l["id"] for l in lanes})
     notes = []
     if hidden > 0:
-        notes.append(f"{_count(hidden, 'more connection')} not shown")
+        notes.append(f"{_count(hidden, 'more connection')} not shown"
+                     + (f", {unshown:,} of them failed" if unshown else ""))
     if trace.get("omitted"):
         a, b = trace["omitted_span"]
         notes.append(f"{trace['omitted']:,} events between {a:.3f} and {b:.3f} s not kept")
     if notes:
         lines.append("  (" + "; ".join(notes) + ")")
     return "\n".join(lines)
+
+
+def _bytes(trace: dict, lane: dict) -> str:
+    sent, received = totals(trace, lane)
+    return f"sent {_size(sent)}, got {_size(received)}"
 
 
 #: what the text form calls each role's lanes
@@ -106,9 +143,13 @@ def _count(n: int, word: str) -> str:
 COLOURS = {SEND: "#2f6feb", RECV: "#1a7f37", CONNECT: "#57606a", ACCEPT: "#57606a", REFUSED: "#b42318",
            SHUTDOWN: "#8250df", EOF: "#1f2328", RESET: "#b42318", ABORT: "#b42318", CLOSE: "#57606a",
            WRONG: "#b42318", BOUND: "#b42318", WINDOW: "#6e7781"}
-LEGEND = ((SEND, "bytes sent"), (RECV, "bytes received"), (CONNECT, "connect / accept"),
-          (SHUTDOWN, "our shutdown (FIN)"), (EOF, "EOF seen"), (RESET, "reset, abort or refused"),
-          (CLOSE, "close"), (WRONG, "wrong data"), (BOUND, "a bound that ran out"), (WINDOW, "a quiet window"))
+#: the lane the case failed on: its outline and label, and its band's fill
+FAILED, FAILED_FILL = "#b42318", "#fdecea"
+FAILED_LANE = "failed"  #: its legend entry
+LEGEND = ((FAILED_LANE, "the connection the case failed on"), (SEND, "bytes sent"), (RECV, "bytes received"),
+          (CONNECT, "connect / accept"), (SHUTDOWN, "our shutdown (FIN)"), (EOF, "EOF seen"),
+          (RESET, "reset, abort or refused"), (CLOSE, "close"), (WRONG, "wrong data"),
+          (BOUND, "a bound that ran out"), (WINDOW, "a quiet window"))
 #: the legend entry a kind is shown under
 _LEGEND_OF = {ACCEPT: CONNECT, ABORT: RESET, REFUSED: RESET}
 
@@ -185,6 +226,17 @@ def _tick_label(t: float, step: float = 0.0) -> str:
     return f"{round(t, 3):g} s"
 
 
+def _short(n: int) -> str:
+    """A byte count in at most about four digits and a unit (``1.5 KiB``, ``64 MiB``): room
+    beside a lane's label is short."""
+    if n < 1024:
+        return f"{n} B"
+    value, units = n / 1024, ["KiB", "MiB", "GiB"]
+    while value >= 1000 and len(units) > 1:
+        value, units = value / 1024, units[1:]
+    return f"{value:.1f} {units[0]}" if value < 10 and value != int(value) else f"{value:.0f} {units[0]}"
+
+
 def _fit(text: str, px: float, char: float = 5.6) -> str:
     room = int(px / char)
     if len(text) <= room:
@@ -198,13 +250,16 @@ def svg(trace: dict, *, width: int = 760, max_lanes: int = 12, caption: tuple[st
     bytes out above the lane's line and in below it as marks along time, connect, FIN, EOF,
     reset and close as symbols, each wait the bounds judged as a shaded interval, a legend.
     Every mark is a ``<g class="mark" data-lane data-kind>`` with a ``<title>`` (its time
-    and description).  ``standalone``: a file of its own (fixed size, white background);
-    else it scales to its container's width."""
+    and description).  Each lane (a ``<g class="lane">``) says beside its label how many bytes
+    it sent and received; the lane(s) the case failed on are drawn in red, outlined, with
+    ``data-failed="true"``.  ``standalone``: a file of its own (fixed size, white
+    background); else it scales to its container's width."""
     lanes = pick_lanes(trace, max_lanes)
     shown = {l["id"] for l in lanes}
     by_id = {l["id"]: l for l in trace["lanes"]}
+    failing = set(failed(trace))
     events = [e for e in trace["events"] if e["lane"] in shown or e["lane"] == -1]
-    left, right, top, lane_h = 112.0, 14.0, 30.0, 34.0
+    left, right, top, lane_h = 132.0, 14.0, 30.0, 34.0
     instants = [t for e in events for t in (e["t"], e.get("until", e["t"]))]
     scale = _Scale(instants, left + 6, width - right - 6,
                    tuple(trace["omitted_span"]) if trace.get("omitted") else None)
@@ -225,18 +280,30 @@ def svg(trace: dict, *, width: int = 760, max_lanes: int = 12, caption: tuple[st
     # the waits of the check as a whole, behind everything
     for e in events:
         if e["lane"] == -1 and e["kind"] in (BOUND, WINDOW):
-            out.append(_interval(e, scale, top, body_h, by_id, whole=True))
+            out.append(_interval(e, scale, top, body_h, by_id, whole=True, failed_on=-1 in failing))
 
     for l in lanes:
         cy = top + row[l["id"]] * lane_h + lane_h / 2
         mine = [e for e in events if e["lane"] == l["id"]]
-        out.append(f'<g class="lane" data-lane="{l["id"]}" data-label="{escape(l["label"], quote=True)}">')
-        if row[l["id"]] % 2:
+        bad = l["id"] in failing
+        out.append(f'<g class="lane" data-lane="{l["id"]}" data-label="{escape(l["label"], quote=True)}"'
+                   + (' data-failed="true">' if bad else ">"))
+        if bad:
+            out.append(f'<rect class="failed" x="1" y="{cy - lane_h / 2 + 1:.1f}" width="{width - 2}" '
+                       f'height="{lane_h - 2}" rx="3" fill="{FAILED_FILL}" stroke="{FAILED}" stroke-width="1.5"/>')
+        elif row[l["id"]] % 2:
             out.append(f'<rect x="0" y="{cy - lane_h / 2:.1f}" width="{width}" height="{lane_h}" fill="#f6f8fa" '
                        'fill-opacity="0.6"/>')
         where = f' ({l["where"]})' if l.get("where") else ""
-        out.append(f'<text class="lane-label" x="{left - 8}" y="{cy + 4:.1f}" text-anchor="end" font-size="11" '
-                   f'fill="#1f2328">{escape(l["label"])}<title>{escape(l["label"] + where)}</title></text>')
+        sent, received = totals(trace, l)
+        tip = f"{l['label']}{where}: sent {_size(sent)}, received {_size(received)}" + (
+            "; the case failed on this connection" if bad else "")
+        colour, weight = (FAILED, ' font-weight="600"') if bad else ("#1f2328", "")
+        out.append(f'<text class="lane-label" x="{left - 8}" y="{cy - 1:.1f}" text-anchor="end" font-size="11" '
+                   f'fill="{colour}"{weight}>{escape(l["label"])}<title>{escape(tip)}</title></text>')
+        out.append(f'<text class="lane-bytes" x="{left - 8}" y="{cy + 10:.1f}" text-anchor="end" font-size="9" '
+                   f'fill="#57606a"><tspan fill="{COLOURS[SEND]}">sent {_short(sent)}</tspan> · '
+                   f'<tspan fill="{COLOURS[RECV]}">got {_short(received)}</tspan><title>{escape(tip)}</title></text>')
         if mine:
             a = scale(min(e["t"] for e in mine))
             b = scale(max(e.get("until", e["t"]) for e in mine))
@@ -259,6 +326,8 @@ def svg(trace: dict, *, width: int = 760, max_lanes: int = 12, caption: tuple[st
     # legend, notes, caption
     y = top + body_h + 18
     kinds = {_LEGEND_OF.get(e["kind"], e["kind"]) for e in events}
+    if failing & (shown | {-1}):
+        kinds.add(FAILED_LANE)
     legend = [(k, label) for k, label in LEGEND if k in kinds]
     x = 8.0
     out.append('<g class="legend" font-size="10" fill="#57606a">')
@@ -272,8 +341,12 @@ def svg(trace: dict, *, width: int = 760, max_lanes: int = 12, caption: tuple[st
     notes = ["time runs left to right; an idle stretch is drawn shorter than its share of the time "
              "(each gap's width grows with its logarithm)"]
     hidden = trace["connections"] - len(lanes)
+    unshown = len({i for i in failing if i >= 0} - shown)
     if hidden > 0:
-        notes.append(f"{_count(hidden, 'more connection')} not drawn")
+        notes.append(f"{_count(hidden, 'more connection')} not drawn"
+                     + (f", {unshown:,} of them failed" if unshown else ""))
+    if -1 in failing:
+        notes.append("the case failed on a wait of the check as a whole (the red band across the lanes)")
     if trace.get("omitted"):
         a, b = trace["omitted_span"]
         notes.append(f"{trace['omitted']:,} events between {a:.3f} and {b:.3f} s not kept (the break in the axis)")
@@ -289,7 +362,8 @@ def svg(trace: dict, *, width: int = 760, max_lanes: int = 12, caption: tuple[st
     extra = "".join(f' {k}="{escape(str(v), quote=True)}"' for k, v in (attrs or {}).items())
     size = f' width="{width}" height="{height}"' if standalone else ""
     label = f"timeline of {_count(len(lanes), 'connection')}: " + "; ".join(
-        f"{l['label']}: {sum(1 for e in events if e['lane'] == l['id'])} events" for l in lanes)
+        f"{l['label']}{' (the case failed on it)' if l['id'] in failing else ''}: "
+        f"{sum(1 for e in events if e['lane'] == l['id'])} events" for l in lanes)
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 {width} {height}"{size} '
             f'role="img" aria-label="{escape(label, quote=True)}" data-lanes="{len(lanes)}" '
             f'data-events="{len(events)}" data-omitted="{trace.get("omitted", 0)}"{extra} '
@@ -307,16 +381,20 @@ def _title(e: dict, by_id: dict) -> str:
     return f"<title>{escape(f'{when}: {who}: {describe(e, by_id)}{extra}')}</title>"
 
 
-def _interval(e: dict, scale: _Scale, y: float, h: float, by_id: dict, whole: bool = False) -> str:
+def _interval(e: dict, scale: _Scale, y: float, h: float, by_id: dict, whole: bool = False,
+              failed_on: bool = False) -> str:
     a, b = scale(e["t"]), scale(e.get("until", e["t"]))
     w = max(b - a, 2.0)
     bound = e["kind"] == BOUND
     fill, stroke = ("#f9c9c6", "#b42318") if bound else ("#d8dee4", "#6e7781")
     label = _fit(e.get("note", ""), w - 6)
     text_y = y + (10 if whole else h - 3)
-    return (f'<g class="mark" data-lane="{e["lane"]}" data-kind="{e["kind"]}" data-t="{e["t"]}">'
-            f'<rect x="{a:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{fill}" fill-opacity="0.55" '
-            f'stroke="{stroke}" stroke-dasharray="3 2" stroke-width="0.8"/>'
+    failed_on = failed_on and bound  # the wait the case failed on: a solid edge
+    edge = ' stroke-width="1.5"' if failed_on else ' stroke-dasharray="3 2" stroke-width="0.8"'
+    return (f'<g class="mark" data-lane="{e["lane"]}" data-kind="{e["kind"]}" data-t="{e["t"]}"'
+            + (' data-failed="true">' if failed_on else ">")
+            + f'<rect x="{a:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{fill}" fill-opacity="0.55" '
+            f'stroke="{stroke}"{edge}/>'
             + (f'<text x="{a + 3:.1f}" y="{text_y:.1f}" font-size="9" fill="{stroke}">{escape(label)}</text>'
                if label else "")
             + _title(e, by_id) + "</g>")
@@ -350,6 +428,9 @@ def _mark(e: dict, x: float, scale: _Scale, cy: float, by_id: dict) -> str:
 
 
 def _legend_symbol(kind: str, x: float, cy: float) -> str:
+    if kind == FAILED_LANE:
+        return (f'<rect x="{x - 6:.1f}" y="{cy - 5:.1f}" width="12" height="10" rx="2" fill="{FAILED_FILL}" '
+                f'stroke="{FAILED}" stroke-width="1.5"/>')
     if kind in (BOUND, WINDOW):
         fill, stroke = ("#f9c9c6", "#b42318") if kind == BOUND else ("#d8dee4", "#6e7781")
         return (f'<rect x="{x - 6:.1f}" y="{cy - 5:.1f}" width="12" height="10" fill="{fill}" stroke="{stroke}" '

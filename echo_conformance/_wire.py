@@ -13,6 +13,17 @@ its report, and ``_timeline`` draws it.
 
 The trace observes; it never decides: nothing here is read by a verdict.
 
+Which connection a case failed on: each helper's wait that ended in something other than
+success (an exchange short of its bytes or wrong, a quiet window that got data or was
+closed, a connect that failed, a crowd member short of its count, a push that never
+blocked, a datagram lost or answered wrong) makes the lanes it waited on *suspect*; the
+last such wait's lanes are the case's suspects.  When the case fails with a violation (a
+verdict on what it saw), the plugin calls :func:`case_failed`: those lanes are the ones it
+*failed* on (the trace's ``failed``), which the renderers always show, marked.  A wait of
+the check as a whole (on the fake upstream) is lane -1.  A check's verdict follows its last
+wait that went wrong; a violation no wait saw (memory, the process's exit) marks the last
+one that went wrong before it, if any: the mark says no more than that.
+
 Bounded: consecutive chunks in one direction on one connection are merged into one *run*
 (its byte count, chunk count and time span) while they follow each other within
 :data:`MERGE_GAP`; a datagram socket merges only datagrams with nothing in between.  A case
@@ -92,7 +103,7 @@ class Lane:
     """One connection (or datagram socket) of a trace: its label and running counts."""
 
     __slots__ = ("recorder", "index", "label", "datagram", "sent", "received", "run_out", "run_in", "last",
-                 "eof", "reset", "closed", "aborting", "role")
+                 "eof", "reset", "closed", "aborting", "role", "suspect")
 
     def __init__(self, recorder: "Recorder", index: int, label: str, datagram: bool, role: str = "client") -> None:
         self.recorder, self.index, self.label, self.datagram, self.role = recorder, index, label, datagram, role
@@ -101,6 +112,7 @@ class Lane:
         self.run_in: Event | None = None
         self.last: Event | None = None
         self.eof = self.reset = self.closed = self.aborting = False
+        self.suspect = False  #: a helper's wait on it ended in something other than success
 
 
 class Recorder:
@@ -122,6 +134,10 @@ class Recorder:
         self.omitted_until: float | None = None
         #: called with (event, label) for every new event (not for a run growing): the demo's live view
         self.listeners: list = []
+        #: the lanes of the last wait that did not succeed (-1: the check as a whole)
+        self.suspects: tuple[int, ...] = ()
+        #: the lanes the case failed on (:meth:`fail`), once it has
+        self.failed: tuple[int, ...] = ()
 
     def now(self) -> float:
         return self.clock() - self.t0
@@ -188,24 +204,46 @@ class Recorder:
                 lane.run_out = lane.run_in = None
             self._add(Event(start, lane.index if lane is not None else -1, kind, until=end, note=note), lane)
 
+    def suspect(self, lanes: list[Lane | None]) -> None:
+        """A wait on ``lanes`` (None: the check as a whole) ended in something other than
+        success: they are the case's suspects now."""
+        with self.lock:
+            for lane in lanes:
+                if lane is not None:
+                    lane.suspect = True
+            self.suspects = tuple(sorted({-1 if lane is None else lane.index for lane in lanes}))
+
+    def fail(self) -> tuple[int, ...]:
+        """The case failed (a violation): the suspects are the lanes it failed on."""
+        with self.lock:
+            self.failed = self.suspects
+            return self.failed
+
     def snapshot(self) -> dict:
-        """The trace as JSON-ready data (the form the renderers and report.json take)."""
+        """The trace as JSON-ready data (the form the renderers and report.json take): the
+        lanes that have events (and those the case failed on), each with its byte totals
+        (and ``suspect`` if a wait on it went wrong); ``failed``: the lanes the case failed on."""
         with self.lock:
             events = [e.as_dict() for e in [*self.head, *self.tail]]
-            used = sorted({e["lane"] for e in events if e["lane"] >= 0})
+            used = sorted({e["lane"] for e in events if e["lane"] >= 0} | {i for i in self.failed if i >= 0})
             lanes = []
             for i in used:
                 label, role, datagram, where = self.lanes[i]
-                lane = {"id": i, "label": label, "role": role}
+                state = self._lanes[i]
+                lane = {"id": i, "label": label, "role": role, "sent": state.sent, "received": state.received}
                 if datagram:
                     lane["datagram"] = True
                 if where:
                     lane["where"] = where
+                if state.suspect:
+                    lane["suspect"] = True
                 lanes.append(lane)
             trace = {"lanes": lanes, "events": events, "connections": len(self.lanes),
                      "roles": dict(self._numbers), "omitted": self.omitted}
             if self.omitted:
                 trace["omitted_span"] = [round(self.omitted_from, 6), round(self.omitted_until, 6)]
+            if self.failed:
+                trace["failed"] = list(self.failed)
             return trace
 
 
@@ -239,6 +277,12 @@ def current() -> Recorder | None:
 def connections() -> int:
     """How many client connections the case running now has opened."""
     return _current.connections() if _current is not None else 0
+
+
+def case_failed() -> tuple[int, ...]:
+    """The case running now failed with a violation: the lanes of its last unsuccessful wait
+    are the ones it failed on (the plugin's call; none if no wait went wrong)."""
+    return _current.fail() if _current is not None else ()
 
 
 def open_connections() -> int:
@@ -361,6 +405,7 @@ def connect_failed(exc: BaseException, *, since: float) -> None:
         recorder.mark(lane, BOUND, "no handshake: the connect ran out of time", t=since, until=time.monotonic())
     else:
         recorder.mark(lane, REFUSED, "" if isinstance(exc, ConnectionRefusedError) else type(exc).__name__)
+    recorder.suspect([lane])
 
 
 def opened(sock: socket.socket, role: str = "peer") -> None:
@@ -431,15 +476,18 @@ def waited(since: float, note: str, *, kind: str = BOUND) -> None:
     recorder = _current
     if recorder is not None:
         recorder.mark(None, kind, note, t=since, until=time.monotonic())
+        if kind == BOUND:
+            recorder.suspect([None])
 
 
 
 # --- what the helpers waited for, and how it ended -------------------------------------------
 
-def exchanged(sock, out, *, matching: bytes | None = None) -> None:
-    """``_client.exchange`` or ``listen_quietly`` on ``sock`` ended as ``out`` (an ``Exchanged``):
-    record the wait that ran out (a stall, a slow echo, the exchange bound), the quiet window
-    that elapsed, or the wrong byte the exchange stopped at (its offset, given ``matching``)."""
+def exchanged(sock, out, *, matching: bytes | None = None, wanted: int | None = None) -> None:
+    """``_client.exchange`` (``wanted``: the bytes it waited for) or ``listen_quietly`` on
+    ``sock`` ended as ``out`` (an ``Exchanged``): record the wait that ran out (a stall, a
+    slow echo, the exchange bound), the quiet window that elapsed, or the wrong byte the
+    exchange stopped at (its offset, given ``matching``); and whether it went wrong."""
     lane = _lane_of(sock)
     if lane is None:
         return
@@ -459,6 +507,23 @@ def exchanged(sock, out, *, matching: bytes | None = None) -> None:
     elif out.ended == _outcomes.WRONG:
         at = _first_difference(out.received, matching) if matching is not None else None
         lane.recorder.mark(lane, WRONG, "a byte differs from the one sent" + (f" (offset {at:,})" if at is not None else ""))
+    if not _succeeded(out, matching, wanted):
+        lane.recorder.suspect([lane])
+
+
+def _succeeded(out, matching: bytes | None, wanted: int | None) -> bool:
+    """Whether an exchange got what it waited for (all of it, then EOF if it read until EOF),
+    or a quiet window stayed quiet (``out.stall`` is None: no stall bound) and open."""
+    if out.cut:
+        return False  # cut short by the case's budget: the case fails on that
+    if out.stall is None:
+        return out.ended == _outcomes.STALLED and not out.received
+    if out.ended == _outcomes.COMPLETE:
+        return True
+    if wanted is None and matching is not None:
+        wanted = len(matching)
+    return (out.ended == _outcomes.EOF and wanted is not None and len(out.received) >= wanted
+            and (matching is None or out.received == matching))
 
 
 def _last_activity(lane: Lane) -> float:
@@ -491,22 +556,32 @@ def shortfalls(socks, wanted: list[int], got: list[int], *, since: float, unit: 
     if _current is None:
         return
     end = time.monotonic()
+    short = []
     for sock, want, have in zip(socks, wanted, got):
         lane = _lane_of(sock)
-        if lane is not None and have < want and not lane.eof and not lane.reset:
-            lane.recorder.mark(lane, BOUND, f"waited {end - since:.2f} s for {want:,} {unit}: got {have:,}",
-                               t=since, until=end)
+        if lane is not None and have < want:
+            short.append(lane)
+            if not lane.eof and not lane.reset:
+                lane.recorder.mark(lane, BOUND, f"waited {end - since:.2f} s for {want:,} {unit}: got {have:,}",
+                                   t=since, until=end)
+    if short:
+        short[0].recorder.suspect(short)
 
 
 def filled(sock, sent: int, *, limit: int, settle: float) -> None:
     """``_client.fill_without_reading`` sent ``sent`` bytes of at most ``limit`` on ``sock``:
     short of the limit (and not reset), the sender settled -- sending made no progress for
-    ``settle`` seconds."""
+    ``settle`` seconds.  A push that never blocked (the server took everything) or was reset
+    went wrong, if anything did (the checks judge it)."""
     lane = _lane_of(sock)
-    if lane is not None and settle and sent < limit and not lane.reset:
+    if lane is None:
+        return
+    if settle and sent < limit and not lane.reset:
         end = time.monotonic()
         lane.recorder.mark(lane, WINDOW, f"sending blocked for {settle:g} s after {sent:,} B (buffers full)",
                            t=end - settle, until=end)
+    else:
+        lane.recorder.suspect([lane])
 
 
 def aborting(sock) -> None:
@@ -531,3 +606,5 @@ def asked(sock, answer) -> None:
     elif answer.verdict == _outcomes.WRONG:
         got = len(answer.got or b"")
         lane.recorder.mark(lane, WRONG, f"the answer ({got:,} B) is not the datagram sent ({len(answer.sent):,} B)")
+    if answer.verdict != _outcomes.ANSWERED:
+        lane.recorder.suspect([lane])

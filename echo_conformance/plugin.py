@@ -377,6 +377,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if verdict.lines:
         report.longrepr = verdict.message
     report.user_properties += list(verdict.properties)
+    _mark_failed_lanes(error)
     _trace_into_report(report, verdict.outcome)
     _attach_evidence(item, report, verdict.outcome, server, died, error)
 
@@ -409,6 +410,13 @@ def _attach_evidence(item: pytest.Item, report: pytest.TestReport, outcome: str,
     finally:
         if report.when == "teardown":
             _evidence.stop()
+
+
+def _mark_failed_lanes(error: _verdict.Error | None) -> None:
+    """A case that failed with a violation failed on the connection(s) of its last wait that
+    went wrong (``_wire``'s suspects): its timeline marks them."""
+    if error is not None and error.kind == _verdict.VIOLATION:
+        _wire.case_failed()
 
 
 def _trace_into_report(report: pytest.TestReport, outcome: str) -> None:

@@ -68,6 +68,11 @@ def result(**changes) -> dict:
     pytest.param(result(**{"trace": trace(5)}),
                  {"  timeline, in seconds since the check began (5 client connections, 20 events):",
                   "    (3 more connections not shown)"}, None, id="the timeline: two connections"),
+    pytest.param(result(**{"trace": {**trace(8), "failed": [7]}}),
+                 {"    client 7 FAILED (sent 2 B, got 0 B)  0.070 connect  0.070 sent 2 B  0.070 reset (RST) "
+                  "(ConnectionResetError)  0.070 close", "    (6 more connections not shown)"},
+                 {"    client 7 FAILED (sent 2 B, got 0 B)  0.070 connect  0.070 sent 2 B  0.070 reset (RST) "
+                  "(ConnectionResetError)  0.070 close"}, id="the timeline: the failed connection first"),
     pytest.param(result(outcome="error", expected=None, observed=None,
                         message="\n".join(f"line {n}" for n in range(30))),
                  {"ERROR tcp.echo.binary (MUST) on external", "  error: (21 earlier lines; -v shows all)",
@@ -103,6 +108,13 @@ def test_the_timeline_shows_two_connections_by_default_and_more_with_v():
     r = result(trace=trace(8))
     assert sum(line.startswith("    client ") for line in block(r)) == 2
     assert sum(line.startswith("    client ") for line in block(r, full=True)) == 6
+
+
+@pytest.mark.parametrize("failed", [[1], [5], [8], [2, 4, 6, 8]])
+def test_the_failed_connection_leads_the_timeline_and_one_other_follows(failed):
+    lines = [line for line in block(result(trace={**trace(8), "failed": failed})) if line.startswith("    client ")]
+    assert lines[0].startswith(f"    client {failed[0]} FAILED (sent 2 B, got 0 B)  ")
+    assert len(lines) == 2 and "FAILED" not in lines[1]  # one to compare with (the other failures: counted)
 
 
 def test_nothing_of_pytest_or_hypothesis_in_a_block():

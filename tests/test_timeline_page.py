@@ -29,6 +29,10 @@ FAMILIES = [
     ("udp-truncates", "udp.echo.sizes", "UDP"),
     ("no-reuseaddr", "lifecycle.restart", "expected failure"),
 ]
+#: the connection each family's case failed on (its last wait that went wrong; "(check)": a wait of
+#: the check as a whole, on the fake upstream; none: the restart failed without a wait going wrong)
+FAILED_ON = {"serial": ["client 2"], "concurrent": ["client 2"], "half-close": ["client 1"], "relay": ["(check)"],
+             "UDP": ["peer 1"], "expected failure": []}
 ARGS = ["--impl-file", str(FAULTY), "-n", "3",
         *[a for impl, _, _ in FAMILIES for a in ("--impl", impl)],
         *[a for _, case, _ in FAMILIES for a in ("--case", case)]]
@@ -53,6 +57,14 @@ PROBE = """<script>
                 return g.getAttribute("data-label"); }),
               labels: Array.prototype.map.call(svg.querySelectorAll("text.lane-label"), function (t) {
                 return t.firstChild.nodeValue; }),
+              failed: Array.prototype.map.call(svg.querySelectorAll("g.lane[data-failed=true]"), function (g) {
+                var label = g.querySelector("text.lane-label");
+                return [g.getAttribute("data-label"), getComputedStyle(label).fill]; }),
+              bytes: Array.prototype.map.call(svg.querySelectorAll("text.lane-bytes"), function (t) {
+                var r = t.getBoundingClientRect();
+                var shown = Array.prototype.filter.call(t.childNodes, function (n) { return n.nodeName !== "title"; });
+                return [shown.map(function (n) { return n.textContent; }).join(""),
+                        r.width > 0 && r.left >= s.left - 1]; }),
               marks: marks, outside: outside});
   });
   var probe = document.createElement("pre");
@@ -120,6 +132,22 @@ def test_report_json_carries_the_trace(run, impl, case, family):
         assert kinds[_wire.CONNECT] >= 1
 
 
+def _labels(trace: dict, ids) -> list[str]:
+    names = {l["id"]: l["label"] for l in trace["lanes"]} | {-1: "(check)"}
+    return [names[i] for i in ids]
+
+
+@pytest.mark.parametrize("impl, case, family", FAMILIES, ids=[f[2] for f in FAMILIES])
+def test_the_trace_names_the_connection_the_case_failed_on(run, impl, case, family):
+    _, result = run
+    trace = _case(result, impl, case)["trace"]
+    assert _labels(trace, trace.get("failed", [])) == FAILED_ON[family]
+    for lane in trace["lanes"]:  # every lane's totals: what its kept events add up to, or more
+        kept = [e for e in trace["events"] if e["lane"] == lane["id"]]
+        assert lane["sent"] >= sum(e["n"] for e in kept if e["kind"] == _wire.SEND)
+        assert lane["received"] >= sum(e["n"] for e in kept if e["kind"] == _wire.RECV)
+
+
 def _block(output: str, case: str, impl: str) -> str:
     """The terminal's failure block of ``case`` on ``impl``."""
     test = "test_" + case.replace(".", "_").replace("-", "_")
@@ -138,8 +166,13 @@ def test_the_terminal_shows_the_timeline_under_the_failure(run, impl, case, fami
     lines = timeline.strip("- \n").splitlines()
     assert lines[0].startswith("timeline, in seconds since the check began (")
     trace = _case(result, impl, case)["trace"]
-    assert [line.split()[0] + " " + line.split()[1] for line in lines[1:] if not line.startswith("  (")] == \
-        [l["label"] for l in _timeline.pick_lanes(trace, 6)]
+    failed = trace.get("failed", [])
+    rows = [line.strip() for line in lines[1:] if not line.strip().startswith("(") or "FAILED" in line]
+    shown = [l for l in _timeline.pick_lanes(trace, 6)]
+    want = [l for l in shown if l["id"] in failed] + [l for l in shown if l["id"] not in failed]
+    assert [row.split(" (sent ")[0] for row in rows if "(sent " in row] == \
+        [f"{l['label']}{' FAILED' if l['id'] in failed else ''}" for l in want]
+    assert rows[0].startswith(FAILED_ON[family][0] + " FAILED"), "the failed connection first"
     assert len(lines) <= 8, "a few lines, not a dump"
 
 
@@ -171,6 +204,12 @@ def test_the_page_draws_each_timeline_as_the_trace_says(run, width):
         trace = _case(result, impl, case)["trace"]
         shown = _timeline.pick_lanes(trace, 12)
         assert card["lanes"] == card["labels"] == [l["label"] for l in shown], family
+        failed = [label for label in FAILED_ON[family] if label != "(check)"]
+        assert [label for label, _ in card["failed"]] == failed, family
+        assert all(fill == "rgb(180, 35, 24)" for _, fill in card["failed"]), f"{family}: a failed lane not in red"
+        assert [text for text, _ in card["bytes"]] == \
+            [f"sent {_timeline._short(l['sent'])} · got {_timeline._short(l['received'])}" for l in shown], family
+        assert all(inside for _, inside in card["bytes"]), f"{family}: byte totals cut off on the left"
         ids = {l["id"] for l in shown} | {-1}
         assert Counter((lane, kind) for lane, kind, _ in card["marks"]) == \
             Counter((e["lane"], e["kind"]) for e in trace["events"] if e["lane"] in ids), family

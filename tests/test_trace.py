@@ -5,6 +5,7 @@ the test itself."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import xml.etree.ElementTree as ET
@@ -13,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from echo_conformance import _client, _report, _timeline, _udp, _wire, plugin
+from echo_conformance import _client, _report, _timeline, _udp, _verdict, _wire, plugin
 from echo_conformance._address import Address
 from echo_conformance._bounds import Bounds
 
@@ -169,8 +170,9 @@ def test_an_echo_then_the_peers_close(recorder, listener):
         sock.recv(10)  # a second EOF read records nothing more
     trace = recorder.snapshot()
     assert _kinds(trace) == [W.CONNECT, W.SEND, W.RECV, W.SHUTDOWN, W.EOF, W.CLOSE]
-    assert trace["lanes"] == [{"id": 0, "label": "client 1", "role": "client",
+    assert trace["lanes"] == [{"id": 0, "label": "client 1", "role": "client", "sent": 4, "received": 4,
                                "where": f"from port {trace['lanes'][0]['where'].split()[-1]}"}]
+    assert "failed" not in trace
 
 
 def test_a_stall_is_the_bound_that_ran_out(recorder, listener):
@@ -267,6 +269,189 @@ def test_udp_answers_losses_and_wrong_answers(recorder):
     assert [e.get("n") for e in trace["events"] if e["kind"] == W.RECV] == [5, 2]
 
 
+# --- which connection the case failed on -------------------------------------------------------
+
+@contextlib.contextmanager
+def _pair(listener):
+    """A traced client connected to ``listener``, and the listener's side of it (closed after)."""
+    with _client.connect(_address(listener), FAST) as sock:
+        peer, _ = listener.accept()
+        with peer:
+            yield sock, peer
+
+
+def _complete(listener):
+    with _pair(listener) as (sock, peer):
+        sock.sendall(b"ping")
+        peer.sendall(peer.recv(4))
+        _client.exchange(sock, [], count=4, matching=b"ping", bounds=FAST)
+
+
+def _eof_early(listener):  # half the echo, then the peer's close
+    with _pair(listener) as (sock, peer):
+        sock.sendall(b"pi")
+        peer.sendall(peer.recv(2)[:1])
+        peer.close()
+        _client.exchange(sock, [], count=2, bounds=FAST)
+
+
+def _until_eof_whole(listener):
+    with _pair(listener) as (sock, peer):
+        sock.sendall(b"ping")
+        peer.sendall(peer.recv(4))
+        peer.close()
+        _client.exchange(sock, [], matching=b"ping", bounds=FAST, until_eof=True)
+
+
+def _quiet(listener):
+    with _pair(listener) as (sock, _):
+        _client.listen_quietly(sock, FAST.quiet)
+
+
+def _noisy(listener):
+    with _pair(listener) as (sock, peer):
+        peer.sendall(b"hello")
+        _client.listen_quietly(sock, FAST.quiet * 4)
+
+
+def _refused(listener):
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    with closed, pytest.raises(ConnectionRefusedError):
+        _client.connect(_address(closed), FAST)
+
+
+def _crowd_one_short(listener):
+    socks = [_client.connect(_address(listener), FAST) for _ in range(3)]
+    peers = [listener.accept()[0] for _ in socks]
+    for i, peer in enumerate(peers):
+        peer.sendall(b"ab"[: 2 if i != 1 else 1])
+    _client.gather(socks, [2, 2, 2], within=0.1)
+    for s in socks + peers:
+        s.close()
+
+
+def _the_last_wait_that_went_wrong(listener):
+    with _client.connect(_address(listener), FAST) as one, _client.connect(_address(listener), FAST) as two:
+        peers = [listener.accept()[0] for _ in range(2)]
+        _client.exchange(one, [b"x"], count=1, bounds=FAST)  # stalls: nobody echoes
+        peers[1].sendall(b"y")
+        _client.exchange(two, [], count=1, bounds=FAST)  # completes: the suspect stays client 1
+        for peer in peers:
+            peer.close()
+
+
+def _push_never_blocked(listener):
+    with _pair(listener) as (sock, _):
+        _client.fill_without_reading(sock, limit=10, settle=0.05, bounds=FAST)
+
+
+def _push_blocked(listener):
+    with _pair(listener) as (sock, _):
+        _client.fill_without_reading(sock, limit=1 << 30, settle=0.05, bounds=FAST)
+
+
+def _datagram_lost(listener):
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    with server, _udp.udp_socket(_address(server)) as sock:
+        _udp.ask(sock, _address(server), b"lost", wait=0.02, tries=1)
+
+
+def _the_upstream_waited_for(listener):
+    _complete(listener)
+    _wire.waited(_wire.current().clock() - 0.1, "waited 0.1 s on the fake upstream: in vain")
+
+
+#: (what the check did, the lanes of its last wait that did not succeed: what the case failed on)
+SUSPECTS = [
+    ("an exchange that completes", _complete, []),
+    ("an exchange cut short by EOF", _eof_early, ["client 1"]),
+    ("an echo read until EOF, all of it", _until_eof_whole, []),
+    ("a quiet window that stays quiet", _quiet, []),
+    ("a quiet window that gets data", _noisy, ["client 1"]),
+    ("a refused connect", _refused, ["client 1"]),
+    ("a crowd with one member short", _crowd_one_short, ["client 2"]),
+    ("the last wait that went wrong, not the last wait", _the_last_wait_that_went_wrong, ["client 1"]),
+    ("a push that never blocked", _push_never_blocked, ["client 1"]),
+    ("a push that blocked", _push_blocked, []),
+    ("a datagram lost", _datagram_lost, ["peer 1"]),
+    ("a wait on the fake upstream", _the_upstream_waited_for, ["(check)"]),
+]
+
+
+@pytest.mark.parametrize("what, scene, failed", SUSPECTS, ids=[s[0] for s in SUSPECTS])
+def test_a_violation_marks_the_lanes_of_the_last_wait_that_went_wrong(recorder, listener, what, scene, failed):
+    scene(listener)
+    before = recorder.snapshot()
+    assert "failed" not in before  # until the case fails
+    plugin._mark_failed_lanes(_verdict.Error(_verdict.OS_ERROR))  # not a violation: nothing marked
+    assert "failed" not in recorder.snapshot()
+    plugin._mark_failed_lanes(_verdict.Error(_verdict.VIOLATION))
+    trace = recorder.snapshot()
+    labels = {l["id"]: l["label"] for l in trace["lanes"]} | {-1: "(check)"}
+    assert [labels[i] for i in trace.get("failed", [])] == failed
+    if failed and failed != ["(check)"]:
+        assert {l["label"] for l in trace["lanes"] if l.get("suspect")} >= set(failed)
+        shown = _timeline.text(trace, max_lanes=1).splitlines()
+        assert shown[1].startswith(f"  {failed[0]} FAILED (sent ")
+
+
+def test_a_thousand_connections_one_failed():
+    """A state machine's thousand connections, the 997th cut short: it is what the text shows
+    first and marks, and what the SVG draws marked, whatever else the trace keeps."""
+    clock = Clock()
+    rec = _wire.start()
+    rec.clock, rec.t0 = clock, clock()
+    try:
+        for n in range(1, 1001):
+            lane = rec.lane("client")
+            clock.now += 0.001
+            rec.mark(lane, W.CONNECT)
+            sent = b"\x00\x00" if n == 997 else b"\x00"
+            rec.data(lane, W.SEND, len(sent), sent)
+            rec.data(lane, W.RECV, 1, b"\x00")
+            _wire.exchanged(SimpleNamespace(_trace_lane=lane),
+                            _client.Exchanged(b"\x00", _client.EOF if n == 997 else _client.COMPLETE, 0.001,
+                                              sent=len(sent), stall=0.1),
+                            matching=sent, wanted=len(sent))
+            rec.mark(lane, W.CLOSE)
+        plugin._mark_failed_lanes(_verdict.Error(_verdict.VIOLATION))
+        trace = rec.snapshot()
+    finally:
+        _wire.stop()
+    assert trace["failed"] == [996] and trace["omitted"] > 0
+    for limit in (1, 2, 6):
+        lines = _timeline.text(trace, max_lanes=limit).splitlines()
+        assert lines[1].startswith("  client 997 FAILED (sent 2 B, got 1 B)  ")
+        if limit > 1:  # its neighbour, to compare
+            assert any(line.startswith("  client 996 (sent 1 B, got 1 B)  ") for line in lines[2:])
+        assert lines[-1].startswith(f"  ({1000 - limit} more connections not shown")
+    root = ET.fromstring(_timeline.svg(trace))
+    failed = [g for g in root.iter(f"{SVG}g") if g.get("data-failed") == "true"]
+    assert [g.get("data-label") for g in failed] == ["client 997"]
+    label = next(t for t in failed[0].iter(f"{SVG}text") if t.get("class") == "lane-label")
+    assert label.get("fill") == _timeline.FAILED
+    assert "".join(next(t for t in failed[0].iter(f"{SVG}text") if t.get("class") == "lane-bytes").itertext()
+                   ).startswith("sent 2 B · got 1 B")
+
+
+def test_a_failed_lane_whose_events_were_not_kept_is_still_there():
+    rec = W.Recorder(head=2, tail=4)
+    lanes = [rec.lane("client") for _ in range(6)]
+    for lane in lanes:
+        rec.data(lane, W.SEND, 3, b"abc")
+        rec.mark(lane, W.CLOSE)
+    rec.suspect([lanes[1]])
+    rec.fail()
+    trace = rec.snapshot()
+    assert [l["label"] for l in trace["lanes"]] == ["client 1", "client 2", "client 5", "client 6"]
+    assert trace["lanes"][1] == {"id": 1, "label": "client 2", "role": "client", "sent": 3, "received": 0,
+                                 "suspect": True}
+    assert _timeline.text(trace, max_lanes=2).splitlines()[1] == \
+        "  client 2 FAILED (sent 3 B, got 0 B)  (its events were not kept)"
+
+
 # --- the report's side -------------------------------------------------------------------------
 
 def _fake_report(when="call"):
@@ -335,40 +520,82 @@ def _many(lanes: int, per_lane: int, notable: int | None = None, omitted: int = 
     return trace
 
 
+def _failing(trace: dict, *lanes: int, totals: dict | None = None) -> dict:
+    """``trace`` with the case failed on ``lanes`` (and the recorder's byte totals per lane id)."""
+    with_totals = [{**l, "sent": totals[l["id"]][0], "received": totals[l["id"]][1]} if totals and l["id"] in totals
+                   else l for l in trace["lanes"]]
+    return {**trace, "lanes": with_totals, "failed": list(lanes)}
+
+
+# (what, trace, max_lanes, the lines)
 TEXTS = [
-    ("a half-close that never ends", HALF_CLOSE, [
+    ("a half-close that never ends", HALF_CLOSE, 6, [
         "timeline, in seconds since the check began (1 client connection, 6 events):",
-        "  client 1  0.019 connect  0.020 sent 7 B  0.020 shutdown (FIN)  0.021 got 7 B  "
+        "  client 1 (sent 7 B, got 7 B)  0.019 connect  0.020 sent 7 B  0.020 shutdown (FIN)  0.021 got 7 B  "
         "[0.021-2.034 s: no byte moved for 2 s]  2.034 close"]),
-    ("datagrams", UDP, [
+    ("datagrams", UDP, 6, [
         "timeline, in seconds since the check began (1 UDP socket, 4 events):",
-        "  peer 1  0.000 sent a 8,192 B datagram  0.001 got a 4,096 B datagram  0.002 sent 3 datagrams (1,536 B)  "
-        "0.003 got a 2 B datagram b'hi'"]),
-    ("a long lane is cut in the middle", _many(1, 12), [
+        "  peer 1 (sent 9,728 B, got 4,098 B)  0.000 sent a 8,192 B datagram  0.001 got a 4,096 B datagram  "
+        "0.002 sent 3 datagrams (1,536 B)  0.003 got a 2 B datagram b'hi'"]),
+    ("a long lane is cut in the middle", _many(1, 12), 6, [
         "timeline, in seconds since the check began (1 client connection, 12 events):",
-        "  client 1  0.000 sent 1 B  0.001 sent 1 B  0.002 sent 1 B  0.003 sent 1 B  ... 4 more ...  "
-        "0.008 sent 1 B  0.009 sent 1 B  0.010 sent 1 B  0.011 sent 1 B"]),
-    ("lanes beyond the limit, the notable one kept", _many(8, 1, notable=7), [
+        "  client 1 (sent 12 B, got 0 B)  0.000 sent 1 B  0.001 sent 1 B  0.002 sent 1 B  0.003 sent 1 B  "
+        "... 4 more ...  0.008 sent 1 B  0.009 sent 1 B  0.010 sent 1 B  0.011 sent 1 B"]),
+    ("lanes beyond the limit, the notable one kept", _many(8, 1, notable=7), 6, [
         "timeline, in seconds since the check began (8 client connections, 9 events):",
-        "  client 1  0.000 sent 1 B", "  client 2  0.001 sent 1 B", "  client 3  0.002 sent 1 B",
-        "  client 4  0.003 sent 1 B", "  client 5  0.004 sent 1 B", "  client 8  0.007 sent 1 B  1.000 reset (RST)",
+        "  client 1 (sent 1 B, got 0 B)  0.000 sent 1 B", "  client 2 (sent 1 B, got 0 B)  0.001 sent 1 B",
+        "  client 3 (sent 1 B, got 0 B)  0.002 sent 1 B", "  client 4 (sent 1 B, got 0 B)  0.003 sent 1 B",
+        "  client 5 (sent 1 B, got 0 B)  0.004 sent 1 B",
+        "  client 8 (sent 1 B, got 0 B)  0.007 sent 1 B  1.000 reset (RST)",
         "  (2 more connections not shown)"]),
-    ("events not kept", _many(1, 2, omitted=40), [
+    ("events not kept", _many(1, 2, omitted=40), 6, [
         "timeline, in seconds since the check began (1 client connection, 42 events):",
-        "  client 1  0.000 sent 1 B  0.001 sent 1 B",
+        "  client 1 (sent 2 B, got 0 B)  0.000 sent 1 B  0.001 sent 1 B",
         "  (40 events between 0.500 and 0.900 s not kept)"]),
+    ("the recorder's totals, not the kept events'", _failing(_many(1, 2, omitted=40), totals={0: (42, 0)}), 6, [
+        "timeline, in seconds since the check began (1 client connection, 42 events):",
+        "  client 1 (sent 42 B, got 0 B)  0.000 sent 1 B  0.001 sent 1 B",
+        "  (40 events between 0.500 and 0.900 s not kept)"]),
+    # the failed lane: first, marked, whatever the limit; the nearest one that went well before it to compare
+    ("a failure on a lane no event would pick", _failing(_many(8, 1, notable=1), 5), 2, [
+        "timeline, in seconds since the check began (8 client connections, 9 events):",
+        "  client 6 FAILED (sent 1 B, got 0 B)  0.005 sent 1 B",
+        "  client 5 (sent 1 B, got 0 B)         0.004 sent 1 B",
+        "  (6 more connections not shown)"]),
+    ("the failed lane alone when only one fits", _failing(_many(8, 1), 5), 1, [
+        "timeline, in seconds since the check began (8 client connections, 8 events):",
+        "  client 6 FAILED (sent 1 B, got 0 B)  0.005 sent 1 B",
+        "  (7 more connections not shown)"]),
+    ("the first lane failed: one after it to compare", _failing(_many(8, 1, notable=1), 0), 2, [
+        "timeline, in seconds since the check began (8 client connections, 9 events):",
+        "  client 1 FAILED (sent 1 B, got 0 B)  0.000 sent 1 B",
+        "  client 3 (sent 1 B, got 0 B)         0.002 sent 1 B",
+        "  (6 more connections not shown)"]),
+    ("a crowd's members failed: those that fit, the others counted", _failing(_many(8, 1), 2, 4, 6), 3, [
+        "timeline, in seconds since the check began (8 client connections, 8 events):",
+        "  client 3 FAILED (sent 1 B, got 0 B)  0.002 sent 1 B",
+        "  client 5 FAILED (sent 1 B, got 0 B)  0.004 sent 1 B",
+        "  client 2 (sent 1 B, got 0 B)         0.001 sent 1 B",
+        "  (5 more connections not shown, 1 of them failed)"]),
+    ("a failure on a wait of the whole check", _failing(dict(HALF_CLOSE, events=HALF_CLOSE["events"] + [
+        {"t": 0.5, "lane": -1, "kind": "bound", "until": 2.5, "note": "in vain"}]), -1), 6, [
+        "timeline, in seconds since the check began (1 client connection, 7 events):",
+        "  (check) FAILED                [0.500-2.500 s: in vain]",
+        "  client 1 (sent 7 B, got 7 B)  0.019 connect  0.020 sent 7 B  0.020 shutdown (FIN)  0.021 got 7 B  "
+        "[0.021-2.034 s: no byte moved for 2 s]  2.034 close"]),
 ]
 
 
-@pytest.mark.parametrize("what, trace, lines", TEXTS, ids=[t[0] for t in TEXTS])
-def test_text(what, trace, lines):
-    assert _timeline.text(trace).splitlines() == lines
+@pytest.mark.parametrize("what, trace, max_lanes, lines", TEXTS, ids=[t[0] for t in TEXTS])
+def test_text(what, trace, max_lanes, lines):
+    assert _timeline.text(trace, max_lanes=max_lanes).splitlines() == lines
 
 
 def test_a_wait_of_the_whole_check_has_its_own_line():
     trace = dict(HALF_CLOSE, events=HALF_CLOSE["events"] + [
         {"t": 0.5, "lane": -1, "kind": "bound", "until": 2.5, "note": "waited 2 s on the fake upstream: in vain"}])
-    assert _timeline.text(trace).splitlines()[-1] == "  (check)   [0.500-2.500 s: waited 2 s on the fake upstream: in vain]"
+    assert _timeline.text(trace).splitlines()[-1] == \
+        "  (check)                       [0.500-2.500 s: waited 2 s on the fake upstream: in vain]"
 
 
 # --- the SVG timeline --------------------------------------------------------------------------
@@ -389,6 +616,7 @@ def _xs(root):
 
 
 SVGS = [("half-close", HALF_CLOSE), ("datagrams", UDP), ("crowd", _many(20, 3, notable=15)),
+        ("a crowd member failed", _failing(_many(20, 3, notable=15), 17, totals={17: (3 << 20, 1536)})),
         ("events not kept", _many(2, 30, omitted=500)),
         ("the check's wait", dict(HALF_CLOSE, events=HALF_CLOSE["events"] + [
             {"t": 0.5, "lane": -1, "kind": "bound", "until": 2.5, "note": "in vain"}]))]
@@ -407,6 +635,13 @@ def test_svg_draws_every_lane_and_event_it_shows(what, trace):
     assert len(root.findall(f"{SVG}g/{SVG}path")) >= (1 if trace.get("omitted") else 0)
     if len(trace["lanes"]) > 12:
         assert "client 16" in lanes and "8 more connections not drawn" in svg
+    failed = [g.get("data-label") for g in root.iter(f"{SVG}g") if g.get("data-failed") == "true"]
+    assert failed == [l["label"] for l in shown if l["id"] in trace.get("failed", [])]
+    assert ("the connection the case failed on" in svg) == bool(failed)
+    totals = ["".join(t.itertext()) for t in root.iter(f"{SVG}text") if t.get("class") == "lane-bytes"]
+    assert len(totals) == len(shown)
+    if failed:
+        assert "client 18" in lanes and totals[lanes.index("client 18")].startswith("sent 3 MiB · got 1.5 KiB")
 
 
 def test_svg_standalone_has_a_size_a_caption_and_attributes():

@@ -20,6 +20,8 @@ from __future__ import annotations
 import threading
 import time
 
+from ._per_case import PerCase
+
 # --- the kinds of fact, and their fields --------------------------------------------------
 #: one exchange on a connection: ``sent``, ``want`` (bytes awaited), ``got``, ``ended`` (how the
 #: wait ended: ``_outcomes``), ``half_closed`` (the client had shut down its write side),
@@ -184,27 +186,13 @@ def notable(fact: dict) -> bool:
     return kind not in (ABORT,)
 
 
-_current: Evidence | None = None
-
-
-def start() -> Evidence:
-    global _current
-    _current = Evidence()
-    return _current
-
-
-def stop() -> None:
-    global _current
-    _current = None
-
-
-def current() -> Evidence | None:
-    return _current
+_case: PerCase[Evidence] = PerCase(Evidence)
+start, stop, current = _case.start, _case.stop, _case.current  # new evidence for each case
 
 
 def observe(fact: str, **fields) -> None:
     """Record a fact of the case running now (nothing outside a case)."""
-    evidence = _current
+    evidence = _case.now
     if evidence is not None:
         evidence.add({"fact": fact, **fields})
 
@@ -232,7 +220,7 @@ class Exchange:
 
     def ended(self, out) -> None:
         """Record the exchange's :data:`STREAM` fact (``out``: its ``_client.Exchanged``)."""
-        if _current is None:
+        if _case.now is None:
             return
         # half-closed only if the FIN went out: an exchange that ended first never sent it
         self.half_closed = self.half_closed and getattr(self.sock, "_shut_at", None) is not None
@@ -256,14 +244,14 @@ class Exchange:
             fact["pushed"] = self.sent_before - self.got_before
         if self.until_eof:
             fact["until_eof"] = True
-        _current.add(fact)
+        _case.now.add(fact)
 
 
 def echoed(expected: bytes, got: bytes, **fields) -> None:
     """What came back on a connection, compared with what should have (a check's own
     reading, outside an exchange)."""
-    if _current is not None:
-        _current.add(stream_fact(expected, got, want=len(expected), **fields))
+    if _case.now is not None:
+        _case.now.add(stream_fact(expected, got, want=len(expected), **fields))
 
 
 def quiet(sock, out, *, window: float, before: tuple[int, int]) -> None:
@@ -288,12 +276,12 @@ def crowd(expect: list[int], got: list[bytes], *, matching: list[bytes] | None, 
     first few that did not get it are recorded as stream facts too."""
     observe(CROWD, clients=len(expect), complete=sum(len(g) >= e for g, e in zip(got, expect)),
             none=sum(not g for g, e in zip(got, expect) if e))
-    if _current is None or matching is None:
+    if _case.now is None or matching is None:
         return
     wrong = [i for i, (g, m) in enumerate(zip(got, matching)) if g != m][:CROWD_EXAMPLES]
     for i in wrong:
-        _current.add(stream_fact(matching[i], got[i], want=len(matching[i]), ended="eof" if closed[i] else "stalled",
-                                 others=len(expect) - 1))
+        _case.now.add(stream_fact(matching[i], got[i], want=len(matching[i]), ended="eof" if closed[i] else "stalled",
+                                  others=len(expect) - 1))
 
 
 def connect_failed(exc: BaseException, opened_before: int) -> None:

@@ -100,20 +100,17 @@ def steady(pid: int, within: float, window: float) -> Snapshot | None:
     (``Bounds.steady_window``), or after ``within``, whichever comes first; None if the server
     process is gone.  Used for a baseline after warm-up, when per-connection resources are
     still being released."""
-    deadline = time.monotonic() + within
-    last = None
-    since = time.monotonic()
-    while True:
-        try:
-            now = snapshot(pid)
-        except psutil.NoSuchProcess:
-            return None
+    last, since = None, time.monotonic()
+
+    def done(now: Snapshot) -> bool:
+        nonlocal last, since
         key = (now.processes, now.zombies, now.fds, now.threads)
-        if last is None or key != last:
+        if key != last:
             last, since = key, time.monotonic()
-        elif time.monotonic() - since >= window or time.monotonic() > deadline:
-            return now
-        time.sleep(0.05)  # polling /proc: there is no event for "a descriptor was closed"
+            return False
+        return time.monotonic() - since >= window
+
+    return wait_for(pid, done, within)
 
 
 def memory(pid: int) -> int:

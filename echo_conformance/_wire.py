@@ -42,6 +42,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from . import _outcomes
+from ._per_case import PerCase
 
 # --- the data model ------------------------------------------------------------------------
 
@@ -255,39 +256,24 @@ def _head(chunk) -> str:
 
 # --- the current recorder (one per process: a check runs in one thread) --------------------
 
-_current: Recorder | None = None
-
-
-def start() -> Recorder:
-    """A new trace, for the case that begins now."""
-    global _current
-    _current = Recorder()
-    return _current
-
-
-def stop() -> None:
-    global _current
-    _current = None
-
-
-def current() -> Recorder | None:
-    return _current
+_case: PerCase[Recorder] = PerCase(Recorder)
+start, stop, current = _case.start, _case.stop, _case.current  # a new trace for each case
 
 
 def connections() -> int:
     """How many client connections the case running now has opened."""
-    return _current.connections() if _current is not None else 0
+    return _case.now.connections() if _case.now is not None else 0
 
 
 def case_failed() -> tuple[int, ...]:
     """The case running now failed with a violation: the lanes of its last unsuccessful wait
     are the ones it failed on (the plugin's call; none if no wait went wrong)."""
-    return _current.fail() if _current is not None else ()
+    return _case.now.fail() if _case.now is not None else ()
 
 
 def open_connections() -> int:
     """How many of them are open now (the evidence: was a connection alone with the server?)."""
-    return _current.connections(open_only=True) if _current is not None else 0
+    return _case.now.connections(open_only=True) if _case.now is not None else 0
 
 
 # --- recording: the helpers' hooks ---------------------------------------------------------
@@ -381,7 +367,7 @@ def _lane_of(sock) -> Lane | None:
 
 def connected(sock: socket.socket, *, since: float, attempts: int = 1) -> None:
     """``sock`` (a :class:`TracedSocket`) is connected; its connect() began at ``since``."""
-    recorder = _current
+    recorder = _case.now
     if recorder is None or not isinstance(sock, TracedSocket):
         return
     try:
@@ -397,7 +383,7 @@ def connected(sock: socket.socket, *, since: float, attempts: int = 1) -> None:
 
 def connect_failed(exc: BaseException, *, since: float) -> None:
     """Our connect() failed: refused (or another error), or no handshake in time."""
-    recorder = _current
+    recorder = _case.now
     if recorder is None or not isinstance(exc, OSError):
         return
     lane = recorder.lane("client")
@@ -410,7 +396,7 @@ def connect_failed(exc: BaseException, *, since: float) -> None:
 
 def opened(sock: socket.socket, role: str = "peer") -> None:
     """A datagram socket (a :class:`TracedSocket`) to trace from now on."""
-    recorder = _current
+    recorder = _case.now
     if recorder is None or not isinstance(sock, TracedSocket):
         return
     try:
@@ -422,7 +408,7 @@ def opened(sock: socket.socket, role: str = "peer") -> None:
 
 def accepted(role: str = "upstream") -> Lane | None:
     """A connection the suite's own server (the fake upstream) accepted: its lane, or None."""
-    recorder = _current
+    recorder = _case.now
     if recorder is None:
         return None
     lane = recorder.lane(role)
@@ -473,7 +459,7 @@ def mark(lane: Lane | None, kind: str, note: str = "") -> None:
 
 def waited(since: float, note: str, *, kind: str = BOUND) -> None:
     """A wait of the check as a whole (no one connection) that ran out, from ``since`` to now."""
-    recorder = _current
+    recorder = _case.now
     if recorder is not None:
         recorder.mark(None, kind, note, t=since, until=time.monotonic())
         if kind == BOUND:
@@ -553,7 +539,7 @@ def shortfalls(socks, wanted: list[int], got: list[int], *, since: float, unit: 
     """``_client.gather`` or ``_udp.collect``, waiting since ``since`` (monotonic), wanted
     ``wanted[i]`` bytes or datagrams (``unit``) on ``socks[i]`` and got ``got[i]``: each socket
     short of what it wanted, and not closed or reset, waited in vain."""
-    if _current is None:
+    if _case.now is None:
         return
     end = time.monotonic()
     short = []

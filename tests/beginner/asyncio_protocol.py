@@ -11,8 +11,9 @@ Where the pattern comes from: the asyncio docs' "TCP Echo Server" protocol examp
 the transport.close() that makes it answer only once.
 """
 
-import argparse
 import asyncio
+
+import _beginner
 
 
 class EchoServerProtocol(asyncio.Protocol):
@@ -30,8 +31,5 @@ async def main(host, port):
         await server.serve_forever()
 
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
+args = _beginner.parse_args()
 asyncio.run(main(args.host, args.port))

@@ -12,8 +12,9 @@ Where the pattern comes from: the asyncio docs' "TCP echo server using streams",
 with the drain() call dropped.
 """
 
-import argparse
 import asyncio
+
+import _beginner
 
 
 async def handle_echo(reader, writer):
@@ -32,8 +33,5 @@ async def main(host, port):
         await server.serve_forever()
 
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
+args = _beginner.parse_args()
 asyncio.run(main(args.host, args.port))

@@ -17,20 +17,12 @@ Where the pattern comes from: Stack Overflow answers that make sockets non-block
 loop doesn't hang", and "non-blocking server without threads" blog posts.
 """
 
-import argparse
-import socket
+import _beginner
 
 MAX_PENDING = 1 << 20  # stop reading from a client while this much of its echo is unsent
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
-
-server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind((args.host, args.port))
-server.listen(128)
+args = _beginner.parse_args()
+server = _beginner.listen(args.host, args.port)
 server.setblocking(False)
 
 clients = {}  # conn -> [bytes waiting to be echoed, client has sent EOF]

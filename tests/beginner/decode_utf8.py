@@ -12,9 +12,7 @@ Where the pattern comes from: tutorials that ``.decode()`` right after ``recv()`
 ``.encode()`` before ``send()``), as Python 3's bytes/str split made common.
 """
 
-import argparse
-import socket
-import threading
+import _beginner
 
 
 def handle(conn):
@@ -26,16 +24,6 @@ def handle(conn):
             conn.sendall(message.encode())
 
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
-
-server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind((args.host, args.port))
-server.listen()
-
-while True:
-    conn, addr = server.accept()
-    threading.Thread(target=handle, args=(conn,), daemon=True).start()
+args = _beginner.parse_args()
+server = _beginner.listen(args.host, args.port)
+_beginner.serve_in_threads(server, handle)

@@ -16,24 +16,17 @@ removed together with the connection when recv() returns nothing), with its send
 handled and a cap on what is buffered per client.
 """
 
-import argparse
 import select
-import socket
+
+import _beginner
 
 READ_ONLY = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 READ_WRITE = READ_ONLY | select.POLLOUT
 MAX_PENDING = 1 << 20  # stop reading from a client while this much of its echo is unsent
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
-
-server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+args = _beginner.parse_args()
+server = _beginner.listen(args.host, args.port)
 server.setblocking(False)
-server.bind((args.host, args.port))
-server.listen(128)
 
 poller = select.poll()
 poller.register(server, READ_ONLY)

@@ -14,19 +14,12 @@ Where the pattern comes from: the classic accept()/fork() server of C network pr
 books and courses, translated to Python's os.fork().
 """
 
-import argparse
 import os
-import socket
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
+import _beginner
 
-server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind((args.host, args.port))
-server.listen()
+args = _beginner.parse_args()
+server = _beginner.listen(args.host, args.port)
 
 while True:
     conn, addr = server.accept()
@@ -34,14 +27,7 @@ while True:
     if pid == 0:
         server.close()
         try:
-            while True:
-                data = conn.recv(1024)
-                if not data:
-                    break
-                conn.sendall(data)
-        except OSError:
-            pass
+            _beginner.echo(conn)
         finally:
-            conn.close()
             os._exit(0)
     conn.close()

@@ -15,9 +15,9 @@ Where the pattern comes from: threaded-server tutorials and student code that st
 thread with ``target=`` and no ``args``, the handler reaching for the loop's variable.
 """
 
-import argparse
-import socket
 import threading
+
+import _beginner
 
 
 def handle_client():
@@ -32,15 +32,8 @@ def handle_client():
         pass
 
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
-
-server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind((args.host, args.port))
-server.listen()
+args = _beginner.parse_args()
+server = _beginner.listen(args.host, args.port)
 
 while True:
     conn, addr = server.accept()

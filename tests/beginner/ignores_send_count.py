@@ -13,9 +13,9 @@ comment says "Hope it won't block", with the BlockingIOError it raises caught an
 resets handled, so that they end only their own connection).
 """
 
-import argparse
 import selectors
-import socket
+
+import _beginner
 
 sel = selectors.DefaultSelector()
 
@@ -48,15 +48,8 @@ def read(conn, mask):
         close(conn)
 
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
-
-sock = socket.socket()
-sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-sock.bind((args.host, args.port))
-sock.listen(100)
+args = _beginner.parse_args()
+sock = _beginner.listen(args.host, args.port, backlog=100)
 sock.setblocking(False)
 sel.register(sock, selectors.EVENT_READ, accept)
 

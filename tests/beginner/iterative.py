@@ -12,29 +12,14 @@ one tries a server by hand) nothing shows that the second client waits.  As writ
 correct serial server (declare it with --impl-model serial); the mistake is the declaration
 left at its default, concurrent.
 Where the pattern comes from: the "Echo server program" of the Python socket module's docs,
-in a ``while True`` loop (plus a try/except so that a client's reset does not end it).
+in a ``while True`` loop (plus a try/except, in _beginner.echo, so that a client's reset
+does not end it).
 """
 
-import argparse
-import socket
+import _beginner
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
-
-with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((args.host, args.port))
-    s.listen()
+args = _beginner.parse_args()
+with _beginner.listen(args.host, args.port) as s:
     while True:
         conn, addr = s.accept()  # MISTAKE (as declared): the next client waits for this one
-        with conn:
-            try:
-                while True:
-                    data = conn.recv(1024)
-                    if not data:
-                        break
-                    conn.sendall(data)
-            except ConnectionError:
-                pass
+        _beginner.echo(conn)  # until this client's EOF

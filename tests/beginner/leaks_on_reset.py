@@ -14,9 +14,9 @@ Where the pattern comes from: chat-server tutorials that keep a list of connecte
 (to count or broadcast to them), with the cleanup after the loop instead of in ``finally``.
 """
 
-import argparse
-import socket
 import threading
+
+import _beginner
 
 clients = []  # every connected client, to show how many are online
 lock = threading.Lock()
@@ -35,16 +35,6 @@ def handle(conn):
     conn.close()
 
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
-
-server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind((args.host, args.port))
-server.listen()
-
-while True:
-    conn, addr = server.accept()
-    threading.Thread(target=handle, args=(conn,), daemon=True).start()
+args = _beginner.parse_args()
+server = _beginner.listen(args.host, args.port)
+_beginner.serve_in_threads(server, handle)

@@ -11,9 +11,7 @@ Where the pattern comes from: the first server of many socket tutorials (receive
 close), and the socketserver docs' TCP handler, which handles a single recv() per connection.
 """
 
-import argparse
-import socket
-import threading
+import _beginner
 
 
 def handle(conn):
@@ -22,17 +20,7 @@ def handle(conn):
     conn.close()
 
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
-
-server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind((args.host, args.port))
-server.listen()
+args = _beginner.parse_args()
+server = _beginner.listen(args.host, args.port)
 print(f"echo server listening on {args.host}:{args.port}", flush=True)
-
-while True:
-    conn, addr = server.accept()
-    threading.Thread(target=handle, args=(conn,), daemon=True).start()
+_beginner.serve_in_threads(server, handle)

@@ -16,27 +16,20 @@ Where the pattern comes from: the "simple TCP proxy in Python" of blog posts and
 threads, each copying one direction and closing both sockets when its recv() returns b"".
 """
 
-import argparse
 import socket
 import threading
 
+import _beginner
+
 
 def pipe(src, dst):
-    try:
-        while True:
-            data = src.recv(4096)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for sock in (src, dst):  # MISTAKE: EOF from one side closes both, instead of passing it on
-            try:
-                sock.shutdown(socket.SHUT_RDWR)  # (shutdown also wakes the other thread's recv)
-            except OSError:
-                pass
-            sock.close()
+    _beginner.copy(src, dst, 4096)  # until src's EOF (or a reset)
+    for sock in (src, dst):  # MISTAKE: EOF from one side closes both, instead of passing it on
+        try:
+            sock.shutdown(socket.SHUT_RDWR)  # (shutdown also wakes the other thread's recv)
+        except OSError:
+            pass
+        sock.close()
 
 
 def handle(client):
@@ -49,18 +42,6 @@ def handle(client):
     pipe(upstream, client)
 
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-parser.add_argument("--upstream-host", default="127.0.0.1")
-parser.add_argument("--upstream-port", type=int, default=7)
-args = parser.parse_args()
-
-server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind((args.host, args.port))
-server.listen()
-
-while True:
-    client, addr = server.accept()
-    threading.Thread(target=handle, args=(client,), daemon=True).start()
+args = _beginner.parse_args(relay=True)
+server = _beginner.listen(args.host, args.port)
+_beginner.serve_in_threads(server, handle)

@@ -17,10 +17,11 @@ Where the pattern comes from: "port forwarding with netcat" recipes and SSH's Pr
 idea, wrapped in a Python accept loop.
 """
 
-import argparse
 import socket
 import subprocess
 import threading
+
+import _beginner
 
 
 def client_to_upstream(client, proc):
@@ -61,18 +62,6 @@ def handle(client):
         proc.wait()
 
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-parser.add_argument("--upstream-host", default="127.0.0.1")
-parser.add_argument("--upstream-port", type=int, default=7)
-args = parser.parse_args()
-
-server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind((args.host, args.port))
-server.listen()
-
-while True:
-    conn, addr = server.accept()
-    threading.Thread(target=handle, args=(conn,), daemon=True).start()
+args = _beginner.parse_args(relay=True)
+server = _beginner.listen(args.host, args.port)
+_beginner.serve_in_threads(server, handle)

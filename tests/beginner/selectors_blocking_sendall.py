@@ -13,9 +13,9 @@ the sockets blocking (error handling added here, so that a client's reset ends o
 connection).
 """
 
-import argparse
 import selectors
-import socket
+
+import _beginner
 
 sel = selectors.DefaultSelector()
 
@@ -25,15 +25,8 @@ def drop(conn):
     conn.close()
 
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
-
-server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind((args.host, args.port))
-server.listen(128)
+args = _beginner.parse_args()
+server = _beginner.listen(args.host, args.port)
 sel.register(server, selectors.EVENT_READ)
 
 while True:

@@ -15,10 +15,10 @@ service_connection(); here with its other rough edges fixed (write interest only
 is pending, a cap on what is buffered per client, flush before closing at EOF).
 """
 
-import argparse
 import selectors
-import socket
 import types
+
+import _beginner
 
 MAX_PENDING = 1 << 20  # stop reading from a client while this much of its echo is unsent
 
@@ -54,15 +54,8 @@ def service_connection(key, mask):
     sel.modify(sock, events, data=data)
 
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
-
-lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-lsock.bind((args.host, args.port))
-lsock.listen()
+args = _beginner.parse_args()
+lsock = _beginner.listen(args.host, args.port)
 lsock.setblocking(False)
 sel.register(lsock, selectors.EVENT_READ, data=None)
 

@@ -12,8 +12,9 @@ Where the pattern comes from: the socketserver docs' StreamRequestHandler exampl
 (``self.data = self.rfile.readline().strip()``), put in a loop, on a ThreadingTCPServer.
 """
 
-import argparse
 import socketserver
+
+import _beginner
 
 
 class EchoHandler(socketserver.StreamRequestHandler):
@@ -30,10 +31,6 @@ class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
-
+args = _beginner.parse_args()
 with Server((args.host, args.port), EchoHandler) as server:
     server.serve_forever()

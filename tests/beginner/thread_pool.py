@@ -12,34 +12,14 @@ Where the pattern comes from: concurrent.futures examples and code-review advice
 a thread-per-client server.
 """
 
-import argparse
-import socket
 from concurrent.futures import ThreadPoolExecutor
 
+import _beginner
 
-def handle(conn):
-    with conn:
-        try:
-            while True:
-                data = conn.recv(1024)
-                if not data:
-                    break
-                conn.sendall(data)
-        except ConnectionError:
-            pass
-
-
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
-
-server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind((args.host, args.port))
-server.listen()
+args = _beginner.parse_args()
+server = _beginner.listen(args.host, args.port)
 
 pool = ThreadPoolExecutor()  # MISTAKE: a handful of workers, each held by one client
 while True:
     conn, addr = server.accept()
-    pool.submit(handle, conn)
+    pool.submit(_beginner.echo, conn)

@@ -12,14 +12,11 @@ Where the pattern comes from: the Python wiki's UdpCommunication page (``recvfro
 "buffer size is 1024 bytes") and the UDP servers of most socket tutorials.
 """
 
-import argparse
 import socket
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="127.0.0.1")
-parser.add_argument("--port", type=int, default=9000)
-args = parser.parse_args()
+import _beginner
 
+args = _beginner.parse_args()
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sock.bind((args.host, args.port))
 

@@ -127,7 +127,7 @@ def decide(o: PhaseFacts) -> Verdict:
         return Verdict(PASS, "passed")  # no property: JUnit XML shows the teardown's, even after a failure
 
     error = o.error or Error(OTHER)
-    props: list[tuple[str, str]] = []
+    props: list[tuple[str, str]] = [("failure", error.kind)]  # a violation, or why the check could not judge
     expected = observed = None
     if error.kind == VIOLATION:
         expected, observed = error.expected, error.observed

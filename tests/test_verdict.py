@@ -262,3 +262,16 @@ def _imports(module: str) -> set[str]:
 def test_the_policy_is_pure_and_the_report_writer_does_not_import_the_plugin():
     assert _imports("_verdict") <= {"__future__", "dataclasses", "tomllib", "tomli"}  # no pytest, no psutil
     assert not {m for m in _imports("_report") if "plugin" in m}
+
+
+@pytest.mark.parametrize("error, failure", [
+    (VIOLATED, "violation"), (LAUNCH_FAILED, "launch"), (REFUSED, "oserror"),
+    (Error(PROCESS_GONE, message="pid 7"), "process-gone"), (None, "other")])
+def test_a_failure_records_what_was_raised(error, failure):
+    """report.json tells a violation the server committed from a check that could not judge
+    (the proof counts only violations: tests/test_proof.py)."""
+    assert dict(decide(fact(error=error)).properties)["failure"] == failure
+
+
+def test_a_pass_records_no_failure():
+    assert "failure" not in dict(decide(fact(result="passed")).properties)

@@ -142,6 +142,11 @@ class EchoMachine(RuleBasedStateMachine):
             conn.received += out.received
             self._inconclusive(out)
             self._misdelivered(conn)
+            if bytes(conn.received) != bytes(conn.sent):  # did its echo go to another connection?
+                for other in self.open:
+                    if other is not conn:
+                        other.received += _available(other.sock)
+                        self._misdelivered(other)
             self._require(bytes(conn.received) == bytes(conn.sent) and out.ended == COMPLETE, out,
                           expected=f"{conn} receives the echo of everything it sent",
                           observed=lambda: f"{describe_stream(bytes(conn.sent), bytes(conn.received), who=repr(conn))}\n"

@@ -26,7 +26,8 @@ The rules, in order:
 4. A ``fail`` of a SHOULD-level case is ``xfail`` unless --strict-should.  (An ``error`` is
    never downgraded: it is not a verdict on the server.)
 5. If the server process died during the call, its exit status and last output are part of
-   the verdict.
+   the verdict, and a socket error that followed is recorded as a violation (``failure``):
+   every case requires the server to keep serving.
 
 A failure's message says everything once: the heading (case, level, implementation), the
 requirement, what was expected, what was observed, the failing example (as data), the
@@ -77,6 +78,7 @@ class Error:
     step: str | None = None  # the check's step it was raised in (_cases.step)
     notes: tuple[str, ...] = ()  # the exception's notes worth showing (_example.split_notes)
     example: str = ""  # the failing example, as data (_example): generated arguments, a machine's steps
+    launch_failed: bool = False  # a violation: the server did not come up as it declares (IPv6)
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,15 @@ def decide(o: PhaseFacts) -> Verdict:
         return Verdict(PASS, "passed")  # no property: JUnit XML shows the teardown's, even after a failure
 
     error = o.error or Error(OTHER)
-    props: list[tuple[str, str]] = [("failure", error.kind)]  # a violation, or why the check could not judge
+    # what failed: a violation, or why the check could not judge.  A socket error after the
+    # server exited mid-check is the server's violation: every case needs it to keep serving.
+    died_first = error.kind in (OS_ERROR, PROCESS_GONE) and o.when == "call" and o.server_died
+    props: list[tuple[str, str]] = [("failure", VIOLATION if died_first else error.kind)]
     expected = observed = None
     if error.kind == VIOLATION:
         expected, observed = error.expected, error.observed
+        if error.launch_failed:
+            props.append(("launch_failed", "true"))
     elif error.kind == LAUNCH:
         expected = "the server to start and become ready, as its declaration says, so that the check can run"
         observed = error.message

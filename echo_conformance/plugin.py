@@ -15,6 +15,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import Callable
 
 import psutil
 import pytest
@@ -359,7 +360,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         item.stash[_FAILED] = True
     impl = _impl_of(item)
     server = item.stash.get(_SERVER, None)
-    died = report.failed and server is not None and server.dead(within=item.config.stash[BOUNDS].confirm)
+    crashed = _crashed(item, server) if report.failed else []
+    died = bool(crashed)
     error = _error_of(call.excinfo.value) if report.failed and call.excinfo else None
     verdict = _verdict.decide(_verdict.PhaseFacts(
         case=spec.id, level=spec.level, requirement=spec.requirement,
@@ -369,8 +371,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         strict_should=item.config.option.strict_should,
         known=_verdict.known_reason(_report.known_failures(item.config), impl.name if impl else None, spec.id),
         known_source=item.config.option.known_failures or "the known-failures file",
-        server_died=died, server_exit=server.exit_code if died else None,
-        server_output=_raw_tail(server.output_tail()) if died else ""))
+        server_died=died, server_exit=crashed[0].exit_code if died else None,
+        server_output=_raw_tail(crashed[0].output_tail()) if died else ""))
     report.outcome = verdict.result
     if verdict.xfail_reason is not None:
         report.wasxfail = verdict.xfail_reason
@@ -379,10 +381,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report.user_properties += list(verdict.properties)
     _mark_failed_lanes(error)
     _trace_into_report(report, verdict.outcome)
-    _attach_evidence(item, report, verdict.outcome, server, died, error)
+    _attach_evidence(item, report, verdict.outcome, server, crashed, error)
 
 
-def _attach_evidence(item: pytest.Item, report: pytest.TestReport, outcome: str, server, died: bool,
+def _crashed(item: pytest.Item, server: Server | None) -> list[Server]:
+    """The servers of the case that exited on their own (the suite sent them no SIGTERM):
+    the one it talks to first, then those the check started itself."""
+    confirm = item.config.stash[BOUNDS].confirm
+    servers = [server] if server is not None else []
+    servers += [s for s in item.stash.get(_LAUNCHED, []) if s is not server]
+    return [s for s in servers if not s.terminated and s.dead(within=confirm)]
+
+
+def _attach_evidence(item: pytest.Item, report: pytest.TestReport, outcome: str, server, crashed: list[Server],
                      error: _verdict.Error | None) -> None:
     """A failing case's evidence (``_evidence``), with the process's fate: whether the server
     exited, and what it printed meanwhile; and a socket error the check did not expect.  After
@@ -394,11 +405,6 @@ def _attach_evidence(item: pytest.Item, report: pytest.TestReport, outcome: str,
             if error is not None and error.kind == _verdict.OS_ERROR:
                 facts.append({"fact": "socket-error", "error": error.type_name, "step": error.step or ""})
             launched = [s for s in item.stash.get(_LAUNCHED, []) if s is not server]
-            # a server that exited on its own (the suite sent it no SIGTERM) crashed
-            confirm = item.config.stash[BOUNDS].confirm
-            crashed = [s for s in launched if not s.terminated and s.dead(within=confirm)]
-            if died:
-                crashed.insert(0, server)
             for s in crashed:
                 facts.append({"fact": _evidence.EXITED, "status": s.exit_code, "output": _raw_tail(s.output_tail(12))})
             printed = [s.output_after(item.stash.get(_OUTPUT_MARK, 0) if s is server else 0)
@@ -448,7 +454,8 @@ def _error_of(exc: BaseException) -> _verdict.Error:
     common = dict(message=str(failure), type_name=type(failure).__name__,
                   step=step if isinstance(step, str) else None, notes=tuple(notes), example=example)
     if isinstance(failure, Violation):
-        return _verdict.Error(_verdict.VIOLATION, expected=failure.expected, observed=failure.observed, **common)
+        return _verdict.Error(_verdict.VIOLATION, expected=failure.expected, observed=failure.observed,
+                              launch_failed=getattr(failure, "launch_failed", False), **common)
     if isinstance(failure, LaunchError):
         return _verdict.Error(_verdict.LAUNCH, **common)
     if isinstance(failure, psutil.NoSuchProcess):
@@ -543,6 +550,20 @@ def _host(spec: Case) -> str:
     return "::1" if spec.ip == "ipv6" else "127.0.0.1"
 
 
+def _start(spec: Case, start: Callable[[], Server]) -> Server:
+    """``start()``; for an IPv6 case, a server that does not come up on ::1 breaks what it
+    declares (IPv6): a violation, as a server that refused ::1 clients would be."""
+    try:
+        return start()
+    except LaunchError as exc:
+        if spec.ip != "ipv6":
+            raise
+        violation = Violation(expected="the server to listen on ::1, since it declares IPv6",
+                              observed=f"started with --host ::1, it did not come up: {exc}")
+        violation.launch_failed = True  # type: ignore[attr-defined]  # what the diagnosis reads
+        raise violation from None
+
+
 @pytest.fixture
 def endpoint(request: pytest.FixtureRequest, impl: Implementation, _pool: Pool, bounds: Bounds) -> Address:
     """The address of a server of ``impl`` to run this check against.  A relay under a case
@@ -556,9 +577,10 @@ def endpoint(request: pytest.FixtureRequest, impl: Implementation, _pool: Pool, 
     fake = FakeUpstream(ECHO, delay=bounds.upstream_delay, high_water=8 << 20).__enter__() if delayed else None
     try:
         if spec.fresh_server or delayed:
-            server = _pool.fresh(impl, _host(spec), spec.transport, upstream=fake.address if fake else None)
+            server = _start(spec, lambda: _pool.fresh(impl, _host(spec), spec.transport,
+                                                      upstream=fake.address if fake else None))
         else:
-            server = _pool.shared(impl, _host(spec), spec.transport)
+            server = _start(spec, lambda: _pool.shared(impl, _host(spec), spec.transport))
         request.node.stash[_SERVER] = server
         yield server.address
         if spec.fresh_server or delayed:
@@ -582,7 +604,7 @@ def launch(request: pytest.FixtureRequest, impl: Implementation, _pool: Pool):
     started: list[Server] = []
 
     def start(host: str | None = None, upstream: Address | None = None, port: int | None = None) -> Server:
-        server = _pool.fresh(impl, host or _host(spec), spec.transport, upstream, port)
+        server = _start(spec, lambda: _pool.fresh(impl, host or _host(spec), spec.transport, upstream, port))
         started.append(server)
         return server
 

@@ -275,3 +275,10 @@ def test_a_failure_records_what_was_raised(error, failure):
 
 def test_a_pass_records_no_failure():
     assert "failure" not in dict(decide(fact(result="passed")).properties)
+
+
+def test_a_socket_error_after_the_server_died_is_its_violation():
+    """A refused connection because the server exited mid-check is the server's failure to keep
+    serving (the proof counts it); the same error while the server lives is not judged so."""
+    assert dict(decide(fact(error=REFUSED, server_died=True, server_exit=1)).properties)["failure"] == "violation"
+    assert dict(decide(fact(error=REFUSED)).properties)["failure"] == "oserror"

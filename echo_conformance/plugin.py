@@ -120,6 +120,7 @@ def _runs_only_the_checks(config: pytest.Config) -> bool:
     return bool(paths) and all(path == CHECKS or CHECKS in path.parents for path in paths)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own (one per core): the first answer is taken
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto`` for a run of the checks: two workers per core, since a check spends much of
     its time in bounded waits that need no CPU (four per core made a correct server's heavy

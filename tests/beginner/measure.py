@@ -3,8 +3,8 @@
 Each run is ``python -m echo_conformance --impl-cmd COMMAND`` with the server's declarations
 (as a beginner would give them: usually none), from the repository root, ``-n auto``, no
 ``-x``, with a fresh Hypothesis example database (a first run).  A row gives the wall time,
-the exit status, the lines printed, the failed cases, the first failure printed and the three
-slowest cases (each case's own duration, on one of the parallel workers); after every run of
+the exit status, the lines printed, the failed cases, the first diagnosis (the defect the
+page opens with) and whether it is the server's own, and the three slowest cases (each case's own duration, on one of the parallel workers); after every run of
 a server, the median time and the cases it failed in every run (its ``must_fail``
 candidates).  Performance is quoted from this output, not asserted by a test.
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shlex
 import statistics
 import subprocess
@@ -31,8 +30,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 MANIFEST = HERE / "manifest.toml"
 DEFAULTS = {"model": "concurrent", "kind": "echo", "transports": ["tcp"]}
-#: A failure block's header: ``____ test_tcp_echo_large[external] ____``.
-FAILURE_HEADER = re.compile(r"^_{3,} (\S+)\[external\] _{3,}$", re.M)
 
 try:
     import tomllib
@@ -66,14 +63,15 @@ def run(server: dict, reports: Path | None) -> dict:
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT)
         took = time.monotonic() - start
-        cases = next(iter(json.loads((report / "report.json").read_text())["implementations"].values()))["cases"]
-    by_node = {c["nodeid"].split("::")[-1].split("[")[0]: c for c in cases}
-    first = FAILURE_HEADER.search(proc.stdout)
+        data = json.loads((report / "report.json").read_text())
+    cases = next(iter(data["implementations"].values()))["cases"]
+    diagnosis = [d["defect"] for d in data.get("diagnosis", [])]
     slowest = sorted(cases, key=lambda c: c["duration"], reverse=True)[:3]
     return {
         "time": took, "status": proc.returncode, "lines": proc.stdout.count("\n"),
         "failed": sorted(c["id"] for c in cases if c["outcome"] in ("fail", "xfail")),
-        "first": by_node[first.group(1)]["id"] if first else "-",
+        "first": diagnosis[0] if diagnosis else "-",
+        "own": bool(diagnosis) and diagnosis[0] == server["defect"],
         "slowest": ", ".join(f"{c['id']} {c['duration']:.1f} s" for c in slowest),
     }
 
@@ -98,7 +96,8 @@ def main() -> None:
             failed_every_time = failed if failed_every_time is None else failed_every_time & failed
             times.append(r["time"])
             print(f"{server['name']:<28} {r['time']:5.1f} s  exit {r['status']}  load {load:5.2f}  "
-                  f"{r['lines']:4} lines  {len(failed):2} failed  first: {r['first']}  "
+                  f"{r['lines']:4} lines  {len(failed):2} failed  first diagnosis: {r['first']}"
+                  f"{'' if r['own'] else ' (NOT ' + server['defect'] + ')'}  "
                   f"slowest: {r['slowest']}", flush=True)
         print(f"{server['name']:<28} median {statistics.median(times):5.1f} s; "
               f"failed in every run: {json.dumps(sorted(failed_every_time))}", flush=True)

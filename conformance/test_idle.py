@@ -11,7 +11,8 @@ consecutive ``Bounds.idle_window`` windows (``_process.busy_windows``): the firs
 its threads were runnable -- on a CPU, or waiting in a run queue for one -- less than
 ``IDLE_SHARE`` of one core passes; ``IDLE_WINDOWS`` in a row at or above it fail.  Runnable time,
 not CPU time: a spinning server is runnable all the time, however little CPU a loaded machine
-gives it.  The scene is not judged (the echo cases do that): only what the server does after it.
+gives it.  Of the scene only the warm-up's echo is judged: an idle server counts only once shown
+serving (a dead or silent one idles too); the rest is the echo cases' to judge.
 
 Two TCP cases, each on a server of its own and run in parallel with the rest, rather than one
 that sets both scenes (which would cost a correct server two pauses and two windows, 1.4 s):
@@ -30,8 +31,9 @@ from __future__ import annotations
 
 import contextlib
 
-from echo_conformance.check import (IDLE_SHARE, IDLE_WINDOWS, SHOULD, TRIES, ask, busy_windows, case, connect, exchange,
-                                    gather, observe, pseudo_random, require, step, udp_socket)
+from echo_conformance.check import (ANSWERED, IDLE_SHARE, IDLE_WINDOWS, SHOULD, TRIES, ask, busy_windows, case,
+                                    connect, exchange, gather, observe, pseudo_random, require, served, step,
+                                    udp_socket)
 
 #: What the warm-up client has echoed before it half-closes.
 WARM_UP = 4 * 1024
@@ -58,10 +60,11 @@ REQUIREMENT = (f"the server's processes are runnable (on a CPU or waiting for on
 
 def _warm_up(address, bounds) -> None:
     """One client has ``WARM_UP`` bytes echoed, half-closes, and reads until the server closes
-    (or its progress bound: not judged here, the half-close cases do), then leaves."""
+    (or its progress bound: not judged here, the half-close cases do), then leaves.  The echo is
+    required: an idle server is judged only once shown serving (a dead or silent one idles too)."""
     payload = pseudo_random(25, WARM_UP)
     with step("the warm-up client"), connect(address, bounds) as sock:
-        exchange(sock, [payload], matching=payload, bounds=bounds)
+        served(sock, bounds, payload, "the warm-up client")
         exchange(sock, [], count=0, bounds=bounds, half_close=True, until_eof=True)
 
 
@@ -97,23 +100,25 @@ def test_tcp_idle_silent_clients(impl, launch, bounds):
     server = launch()
     _warm_up(server.address, bounds)
     # A serial server serves one client at a time, a pool its capacity: the rest wait, silent too.
-    served = 1 if impl.model == "serial" else min(SILENT_CLIENTS, impl.capacity or SILENT_CLIENTS)
+    at_once = 1 if impl.model == "serial" else min(SILENT_CLIENTS, impl.capacity or SILENT_CLIENTS)
     with contextlib.ExitStack() as clients:
         socks = []
         for i in range(SILENT_CLIENTS):
             with step(f"connecting silent client {i + 1} of {SILENT_CLIENTS}"):
                 socks.append(clients.enter_context(connect(server.address, bounds)))
         with step("the silent clients' one echo each"):
-            for sock in socks[:served]:
+            for sock in socks[:at_once]:
                 sock.sendall(b"?")
-            gather(socks[:served], [1] * served, within=bounds.progress, bounds=bounds)  # not judged: echo cases do
+            gather(socks[:at_once], [1] * at_once, within=bounds.progress, bounds=bounds)  # not judged: echo cases do
         _judge(server, bounds, f"with {SILENT_CLIENTS} silent clients connected", clients=SILENT_CLIENTS)
 
 
-@case("udp.idle.no-peer", f"With no datagram to answer (one was), {REQUIREMENT}", transport="udp", kinds=("echo",),
-      level=SHOULD, defect=NOT_FATAL, budget=_budget(lambda bounds: TRIES * bounds.udp_answer))
+@case("udp.idle.no-peer", f"With no datagram to answer (one was, and was echoed), {REQUIREMENT}", transport="udp",
+      kinds=("echo",), level=SHOULD, defect=NOT_FATAL, budget=_budget(lambda bounds: TRIES * bounds.udp_answer))
 def test_udp_idle_no_peer(impl, launch, bounds):
     server = launch()
     with udp_socket(server.address) as sock:
-        ask(sock, server.address, b"idle?", wait=bounds.udp_answer)  # not judged: the echo cases do
+        answer = ask(sock, server.address, b"idle?", wait=bounds.udp_answer)
+    # judged only once shown serving: a dead or silent server idles too
+    require(answer.verdict == ANSWERED, expected="the datagram is answered with itself", observed=answer.describe)
     _judge(server, bounds, "with no datagram to answer", clients=0)

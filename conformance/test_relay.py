@@ -20,9 +20,9 @@ import pytest
 
 from echo_conformance.check import (ANSWER, CLOSE, COMPLETE, DATA, ECHO, EOF, GROWTH, HANG, LEAK_PER_CONNECTION,
                                     MSG_MORE, REFUSE, RESET, SHOULD, STALLED, Exchanged, Pace, FakeUpstream, abort,
-                                    case, chunked, connect, describe_stream, exchange, fill_without_reading,
-                                    leak_allowance, memory, observe, pseudo_random, require, roundtrip, steady, step,
-                                    wait_for)
+                                    case, caught_up, chunked, connect, describe_stream, exchange, fill_without_reading,
+                                    leak_allowance, memory, observe, pseudo_random, require, roundtrip, served, steady,
+                                    step, wait_for)
 
 RELAY = dict(kinds=("relay",))
 #: Checks that start a relay of their own (in front of the fake upstream) need the process.
@@ -264,19 +264,23 @@ def test_relay_upstream_refused(impl, launch, fake_upstream, bounds):
 
 
 RESET_AFTER = 256 * 1024
+#: What the client has relayed and echoed first.
+RESET_FIRST = 64 * 1024
 
 
-@case("relay.upstream.reset", "When the upstream resets the connection mid-stream, the client sees its "
-      "connection end (reset or EOF) within the progress bound.", **OWN_RELAY, guards=HANG,
-      defect="a client left waiting forever on a connection whose upstream is gone")
+@case("relay.upstream.reset", "When the upstream resets the connection mid-stream, the client, whose first "
+      "data was relayed and echoed, sees its connection end (reset or EOF) within the progress bound.",
+      **OWN_RELAY, guards=HANG, defect="a client left waiting forever on a connection whose upstream is gone")
 def test_relay_upstream_reset(impl, launch, fake_upstream, bounds):
     fake = fake_upstream("reset", after=RESET_AFTER)  # echoes, then resets at 256 KiB
     relay = launch(upstream=fake.address)
     payload = random.Random(3).randbytes(RESET_AFTER)
+    first, rest = payload[:RESET_FIRST], payload[RESET_FIRST:]
     with connect(relay.address, bounds) as sock:
+        # The connection's end means something only on a connection the relay served.
+        served(sock, bounds, first, "the client, before the upstream's reset,")
         # Exactly up to the reset, then only read: the end must come from the upstream's reset.
-        out = exchange(sock, chunked(payload, [1 << 16]), count=len(payload), bounds=bounds,
-                       until_eof=True)
+        out = exchange(sock, chunked(rest, [1 << 16]), count=len(rest), bounds=bounds, until_eof=True)
     require(out.ended in (EOF, RESET),
             expected=f"the client's connection ends (reset or EOF) within {bounds.progress:g} s of the "
                      "upstream's reset",
@@ -383,9 +387,10 @@ RSS_BOUND = 64 * 1024 * 1024
 
 @case("relay.backpressure", f"A client that sends without reading (to an echoing upstream) is blocked "
       f"after at most {PUSH_BOUND >> 20} MiB, and the relay's memory grows by less than "
-      f"{RSS_BOUND >> 20} MiB: the relay does not buffer without bound.", **OWN_RELAY, guards=GROWTH,
+      f"{RSS_BOUND >> 20} MiB; once the client reads, it gets all of it back: the relay does not buffer "
+      "without bound, and it stopped reading only until the client caught up.", **OWN_RELAY, guards=GROWTH,
       defect="a relay that reads without limit into buffers a slow side cannot drain",
-      budget=2.5)  # a client pushing unread through the relay, and the relay's memory: 0.7-1.1 s
+      budget=2.5)  # a client pushing unread through the relay, the relay's memory, reading it back: 0.8-1.2 s
 def test_relay_backpressure(impl, launch, fake_upstream, bounds):
     fake = fake_upstream(ECHO)  # echoes, and stops reading while 1 MiB of echo is pending
     relay = launch(upstream=fake.address)
@@ -396,15 +401,16 @@ def test_relay_backpressure(impl, launch, fake_upstream, bounds):
             grown = memory(relay.pid) - before
         except psutil.NoSuchProcess:
             grown = None
-    if grown is not None and grown > RSS_BOUND:
-        observe("memory", grew=grown, pushed=pushed, bound=RSS_BOUND)
-    require(grown is not None and pushed <= PUSH_BOUND and grown <= RSS_BOUND,
-            expected=f"the non-reading client blocked after at most {PUSH_BOUND >> 20} MiB, and the relay's "
-                     f"memory (PSS, summed over its processes) grown by at most {RSS_BOUND >> 20} MiB",
-            observed=lambda: f"the client pushed {pushed / 2**20:,.1f} MiB before its send blocked"
-                             + (" (it never blocked)" if pushed >= FILL_LIMIT else "")
-                             + (f"; the relay's memory grew by {grown / 2**20:,.1f} MiB" if grown is not None
-                                else f"; the relay exited (status {relay.exit_code})"))
+        if grown is not None and grown > RSS_BOUND:
+            observe("memory", grew=grown, pushed=pushed, bound=RSS_BOUND)
+        require(grown is not None and pushed <= PUSH_BOUND and grown <= RSS_BOUND,
+                expected=f"the non-reading client blocked after at most {PUSH_BOUND >> 20} MiB, and the relay's "
+                         f"memory (PSS, summed over its processes) grown by at most {RSS_BOUND >> 20} MiB",
+                observed=lambda: f"the client pushed {pushed / 2**20:,.1f} MiB before its send blocked"
+                                 + (" (it never blocked)" if pushed >= FILL_LIMIT else "")
+                                 + (f"; the relay's memory grew by {grown / 2**20:,.1f} MiB" if grown is not None
+                                    else f"; the relay exited (status {relay.exit_code})"))
+        caught_up(hog, bounds, pushed, "the client")  # a relay that never reads blocks the send too
 
 
 # --- speed and chaining -----------------------------------------------------------------

@@ -9,7 +9,7 @@ from hypothesis import example, given, strategies as st
 
 from echo_conformance.check import (COMPLETE, DATA, EOF, HANG, RAN_OUT, RFC862, MiB, case, chunked, connect,
                                     describe_stream, exchange, fill_without_reading, listen_quietly, observe,
-                                    pseudo_random, require, roundtrip)
+                                    pseudo_random, require, roundtrip, served)
 
 RFC = 'RFC 862: "Once a connection is established any data received is sent back."'
 
@@ -60,14 +60,17 @@ def _held_until(sock, payload: bytes, got: bytes, bounds) -> None:
     observe("held-until", what="eof" if at_eof.received == rest else None)
 
 
-@case("tcp.echo.no-banner", "The server sends nothing before the client does (no greeting, no banner).",
+@case("tcp.echo.no-banner", "The server sends nothing before the client does (no greeting, no banner), "
+      "and then echoes what the client sends on that connection.",
       guards=RFC862, defect="a greeting: data the client never sent")
 def test_tcp_echo_no_banner(impl, endpoint, bounds):
     with connect(endpoint, bounds) as sock:
         out = listen_quietly(sock, bounds.quiet)
-    require(out.received == b"",
-            expected=f"nothing from the server during the first {bounds.quiet:g} s",
-            observed=lambda: f"{len(out.received)} unsolicited byte(s): {out.received[:64]!r}")
+        require(out.received == b"",
+                expected=f"nothing from the server during the first {bounds.quiet:g} s",
+                observed=lambda: f"{len(out.received)} unsolicited byte(s): {out.received[:64]!r}")
+        # The quiet is the server's only if it serves: a closed or dead one sends nothing too.
+        served(sock, bounds, b"hello", "the client, after the quiet window,")
 
 
 @case("tcp.echo.no-extra", "Nothing beyond the echo is ever sent: no duplicates, no added newline.",

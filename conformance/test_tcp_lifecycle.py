@@ -7,7 +7,7 @@ import socket
 import time
 
 from echo_conformance.check import (HANG, SHOULD, Address, LaunchError, case, connect, exchange, observe, require,
-                                    roundtrip, step)
+                                    roundtrip, served, step)
 
 
 def _refused(address: Address, bounds) -> bool:
@@ -73,17 +73,21 @@ def _describe_status(code: int | None) -> str:
 def _stop_with_client(launch, bounds, after=None):
     """Start a server, connect and be echoed, send SIGTERM with the client still connected;
     ``after(server, took)`` runs while that client is still connected.  Return (server,
-    seconds it took to exit or None, what ``after`` returned)."""
+    seconds it took to exit or None, what ``after`` returned).  An exit counts only as the
+    answer to SIGTERM of a server that served: the client was echoed and the process was still
+    running when the signal went."""
     server = launch()
     with connect(server.address, bounds) as sock:
-        exchange(sock, [b"hello"], count=5, bounds=bounds)
+        served(sock, bounds, b"hello", "a client of the server, before SIGTERM,")
+        require(not server.dead(within=bounds.confirm), expected="the server still runs when SIGTERM is sent",
+                observed=lambda: f"it had exited on its own ({_describe_status(server.exit_code)})")
         took = server.terminate()
         seen = after(server, took) if after is not None else None
     return server, took, seen
 
 
-@case("lifecycle.sigterm", "On SIGTERM, even with a client connected, the server stops within a few "
-      "seconds and frees its port (how it exits, and whether children finish their own connections "
+@case("lifecycle.sigterm", "On SIGTERM, even with a client connected (and echoed), the server stops within a "
+      "few seconds and frees its port (how it exits, and whether children finish their own connections "
       "first, is its choice).", guards=HANG,
       defect="a server that cannot be stopped, or leaves a listener that accepts connections nobody serves",
       # The exit within ``sigterm_exit``, the port freed within what is left of it: a server that
@@ -111,8 +115,9 @@ def test_lifecycle_sigterm(impl, launch, bounds):
                      "the listening socket?)")
 
 
-@case("lifecycle.exit-status", "On SIGTERM the server ends cleanly: exit status 0, death by SIGTERM "
-      "itself, or 128+15, as a process manager expects; another status is reported, not fatal.",
+@case("lifecycle.exit-status", "On SIGTERM (a client connected and echoed) the server ends cleanly: exit "
+      "status 0, death by SIGTERM itself, or 128+15, as a process manager expects; another status is reported, "
+      "not fatal.",
       level=SHOULD, defect="a process manager records the stop as a failure; no client is affected",
       # Waits up to ``stop_grace`` for the exit after SIGTERM, as its verdict asks.
       budget=lambda bounds, connections: bounds.stop_grace + 0.5 * bounds.scale)

@@ -20,6 +20,8 @@ from ._bounds import PACE, PACED_BLOCK, PACED_BYTES, Bounds
 from ._outcomes import COMPLETE, EOF, RESET, SLOW, STALLED, TIMEOUT, WRONG  # how an exchange ended
 
 RECV_SIZE = 256 * 1024
+#: What ``fill_without_reading`` and ``burst`` send when not given data.
+FILLER = b"\xa5"
 
 MiB = 1 << 20
 #: Hold a partial segment back until more data or the FIN (Linux; elsewhere 0: no effect).
@@ -275,7 +277,7 @@ def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, boun
     The first ``PACED_BYTES`` go as a lone byte, a pause, a block, and again (see
     ``_bounds.PACE``).  Returns the count."""
     view = memoryview(data) if data is not None else None
-    block = b"\xa5" * RECV_SIZE
+    block = FILLER * RECV_SIZE
     sent = 0
     lone = True  # the next paced send is a lone byte
     cut = False
@@ -317,7 +319,7 @@ def fill_without_reading(sock: socket.socket, *, limit: int, settle: float, boun
 def burst(sock: socket.socket, size: int, *, bounds: Bounds) -> int:
     """Send ``size`` filler bytes as fast as the socket takes them, without reading (for at
     most ``Bounds.progress``, or what the case's budget leaves).  Returns the count."""
-    view = memoryview(b"\xa5" * size)
+    view = memoryview(FILLER * size)
     sent = 0
     sock.settimeout(max(0.001, min(bounds.progress, _budget.current().left())))
     try:

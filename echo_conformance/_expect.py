@@ -16,7 +16,7 @@ from hypothesis.errors import InvalidArgument
 from . import _budget, _example
 from ._cases import Violation, require
 from ._evidence import observe
-from ._client import connect, exchange
+from ._client import FILLER, connect, exchange
 from ._diff import describe_stream
 from ._hypothesis import check_settings
 from ._outcomes import COMPLETE, EOF, SLOW, STALLED, TIMEOUT
@@ -48,6 +48,20 @@ def served(sock, bounds, payload: bytes, who: str, *, stall: float | None = None
     require(out.received == payload and out.ended == COMPLETE,
             expected=f"{who} gets its echo",
             observed=lambda: f"{describe_stream(payload, out.received, who=who)}\n  how it ended: {out.describe()} "
+                             f"after {out.elapsed:.2f} s")
+    return out
+
+
+def caught_up(sock, bounds, pushed: int, who: str):
+    """A client that pushed ``pushed`` filler bytes without reading (``fill_without_reading``)
+    reads now, and gets every one of them back: the server that stopped reading it caught up.
+    A blocked send alone proves nothing: a server that never reads, or is gone, blocks it too."""
+    filler = FILLER * pushed
+    out = exchange(sock, [], matching=filler, bounds=bounds)
+    require(pushed > 0 and out.received == filler and out.ended == COMPLETE,
+            expected=f"{who}, reading at last, gets back all the bytes it pushed unread",
+            observed=lambda: "it could push nothing" if not pushed else
+                             f"{describe_stream(filler, out.received, who=who)}\n  how it ended: {out.describe()} "
                              f"after {out.elapsed:.2f} s")
     return out
 

@@ -33,7 +33,9 @@ group of case IDs), declared as a case with :func:`case`::
 * The verdict: ``require(condition, expected=..., observed=...)`` fails the case with what was
   expected and what was observed (``observed`` may be a callable: it is built on failure
   only); ``describe_stream`` is the usual byte-stream difference, ``roundtrip`` and ``served``
-  the usual "it gets its echo".  ``with step("..."):`` names where an unexpected error came from.
+  the usual "it gets its echo", ``caught_up`` "what it pushed unread comes back once it reads".
+  A pass rests on something the server did, never on silence alone: a dead server is silent
+  too (``tests/test_controls.py``).  ``with step("..."):`` names where an unexpected error came from.
 * The evidence: the client helpers record what each exchange saw (``_evidence``); a check
   records what it measured itself with ``observe(kind, **fields)`` (a count that grew, a
   client left waiting), so that ``_diagnosis`` can name the mistake behind a failure.
@@ -56,7 +58,7 @@ from ._client import (MSG_MORE, Exchanged, MiB, abort, burst, chunked, connect, 
                       listen_quietly, pseudo_random)
 from ._diff import describe_stream
 from ._evidence import echoed, observe
-from ._expect import RAN_OUT, CheckBudget, Pace, property_check, roundtrip, served
+from ._expect import RAN_OUT, CheckBudget, Pace, caught_up, property_check, roundtrip, served
 from ._hypothesis import check_settings
 from ._launch import LaunchError
 from ._outcomes import ANSWERED, COMPLETE, EOF, LOST, RESET, SLOW, STALLED, TIMEOUT, WRONG
@@ -77,7 +79,7 @@ __all__ = [
     # declaring a case
     "case", "twin", "MUST", "SHOULD", "GUARDS", "RFC862", "DATA", "MISDELIVERY", "HANG", "GROWTH", "PROMISE",
     # the verdict, and the evidence a diagnosis reads
-    "require", "step", "Violation", "describe_stream", "roundtrip", "served", "observe", "echoed",
+    "require", "step", "Violation", "describe_stream", "roundtrip", "served", "caught_up", "observe", "echoed",
     # the TCP client, and how its waits end
     "connect", "exchange", "listen_quietly", "fill_without_reading", "burst", "gather", "abort", "chunked",
     "pseudo_random", "Exchanged", "COMPLETE", "EOF", "RESET", "STALLED", "SLOW", "WRONG", "TIMEOUT", "RAN_OUT",

@@ -94,7 +94,8 @@ def test_every_entry_has_expected_verdicts():
 
 
 #: How many listed failures may not show in every run (issue 16: a rerun shows the same list).
-MAX_SOMETIMES = 3
+#: The fourth: Ncat's caretaker deadlock under tcp.robust.backpressure, which reads back what it pushed (issue 24).
+MAX_SOMETIMES = 4
 
 
 def test_few_verdicts_vary_between_runs():

@@ -36,13 +36,28 @@ def _occupy(endpoint, bounds, count: int) -> list:
         raise
     wrong = [i for i, (p, g) in enumerate(zip(payloads, got)) if p != g]
     if wrong:
-        observe("crowd-served", clients=count, served=count - len(wrong))
+        observe("crowd-served", clients=count, served=count - len(wrong), later=_echoed_later(socks, got, bounds))
         for sock in socks:
             sock.close()
     require(not wrong, expected=f"all {count} clients of the declared capacity are echoed at once",
             observed=lambda: f"{len(wrong)} of them were not (a pool smaller than declared?); first: "
                              + describe_stream(payloads[wrong[0]], got[wrong[0]], who=f"client {wrong[0]}"))
     return socks
+
+
+def _echoed_later(socks, got: list[bytes], bounds) -> int:
+    """Evidence for the diagnosis: how many of the clients that got nothing back have a later
+    message echoed (a worker serves them; what they sent first was lost)."""
+    silent = [sock for sock, g in zip(socks, got) if not g]
+    probe = b"and later?"
+    try:
+        for sock in silent:
+            sock.sendall(probe)
+        back = gather(silent, [len(probe)] * len(silent), within=bounds.responsive / 2,
+                      matching=[probe] * len(silent))
+    except OSError:
+        return 0
+    return sum(b == probe for b in back)
 
 
 @case("tcp.capacity.surplus-waits", "With as many clients connected as its declared capacity, the next "
@@ -89,6 +104,8 @@ def test_tcp_capacity_surplus_served(impl, endpoint, bounds):
                 out = exchange(extra, [after], count=len(while_waiting + after) - len(early.received),
                                bounds=bounds, matching=(while_waiting + after)[len(early.received):])
                 out = dataclasses.replace(out, received=early.received + out.received)
+                if not out.received and out.ended not in (EOF, RESET):
+                    observe("echoed-later", clients=1, later=_echoed_later([extra], [b""], bounds))
     finally:
         for sock in held:
             sock.close()

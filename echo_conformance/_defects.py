@@ -677,7 +677,7 @@ def pool_smaller_than_declared(run: Run) -> Finding | None:
     capacity = run.declared.get("capacity")
     if not capacity:
         return None
-    hits = run.facts("crowd-served", lambda f: f.get("served", 0) < min(capacity, f.get("clients", 0)))
+    hits = run.facts("crowd-served", lambda f: f.get("served", 0) + f.get("later", 0) < min(capacity, f.get("clients", 0)))
     if not hits:
         return None
     c, f = hits[0]
@@ -701,10 +701,21 @@ def pool_loses_waiting_data(run: Run) -> Finding | None:
     if not run.declared.get("capacity"):
         return None
     hits = streams(run, lambda f: cmp(f) not in ("exact", "short", ""), "tcp.capacity")
-    if not hits:
+    # anywhere: a connection's first bytes lost, what it sent after them echoed
+    hits += streams(run, lambda f: cmp(f) == "deleted" and f["cmp"].get("at") == 0 and f.get("got"))
+    later = run.facts("crowd-served", lambda f: f.get("later"), "tcp.capacity")
+    later += run.facts("echoed-later", lambda f: f.get("later"), "tcp.capacity")
+    if not hits and not later:
         return None
-    c, f = hits[0]
-    return _found(f"{said(c, f)}: what it sent while waiting for a worker was lost", hits)
+    if hits:
+        c, f = hits[0]
+        text = said(c, f)
+    else:
+        c, f = later[0]
+        text = (f"{c}: {f['later']} of {n(f['clients'], 'client')} got nothing back for what they sent first, "
+                "yet a later message was echoed")
+    return _found(f"{text}: what a client sent before a worker took its connection was lost", hits, later,
+                  run.failed("tcp.capacity"))
 
 
 # --- resources ------------------------------------------------------------------------------------
@@ -963,6 +974,12 @@ DEFECTS: tuple[Defect, ...] = (
            "a client that sends more than one message, or more than one read's worth, is cut off",
            "recv() once, send(), close(): the echo loop is missing",
            _loop("read and echo until recv() returns b'' (the client's EOF)"), first_read_only),
+    # (before alters-data: its lost first bytes are the pool's doing, not a change of the data)
+    Defect("pool-loses-waiting-data", "It loses what a client sent before a worker took its connection.",
+           "the first bytes of a connection never come back; what it sends later does",
+           "a worker that discards what is already queued on a connection it takes over",
+           Fix("echo-prethreaded", _PRETHREADED, "while data := conn.recv(65536):", 2,
+               "a worker serves its connection from its first byte"), pool_loses_waiting_data),
     Defect("alters-data", "It changes the bytes it echoes.",
            "what comes back differs from what was sent (newlines rewritten, letters changed)",
            "text-mode I/O (newline translation), decoding and re-encoding, or a transformation left in",
@@ -1034,11 +1051,6 @@ DEFECTS: tuple[Defect, ...] = (
            "accepting a connection no worker can take, and closing it",
            Fix("echo-prethreaded", _PRETHREADED, "conn, peer = listener.accept()", 1,
                "only a free worker accepts: the surplus client waits in the listen backlog"), pool_rejects_surplus),
-    Defect("pool-loses-waiting-data", "It loses what a waiting client sent before a worker took it.",
-           "the first bytes of a client that waited its turn never come back",
-           "a worker that discards what is already queued on a connection it takes over",
-           Fix("echo-prethreaded", _PRETHREADED, "while data := conn.recv(65536):", 2,
-               "a worker serves its connection from its first byte"), pool_loses_waiting_data),
     # -- resources
     Defect("slow-per-connection", "It takes too long to set up each connection.",
            "every new client waits a noticeable time; many clients, or many connections in a row, pile up",

@@ -62,8 +62,8 @@ def compare(expected: bytes, got: bytes, *, window: int = 16, search: int = 1 <<
     * ``exact``: equal;
     * ``short``: ``got`` is a proper prefix of ``expected`` (``n`` bytes missing at ``at``);
     * ``long``: ``expected`` is a proper prefix of ``got`` (``n`` extra bytes at ``at``);
-    * ``inserted``: ``got`` is ``expected`` with ``n`` bytes inserted at ``at`` (then cut short
-      anywhere after them);
+    * ``inserted``: ``got`` is ``expected`` with ``n`` bytes inserted at ``at``: after them it
+      goes on as expected (for 64 bytes, or to its end; more may differ further on);
     * ``deleted``: ``got`` is ``expected`` with ``n`` bytes (at most ``search``) deleted at ``at``;
     * ``replaced``: from ``at`` on, ``got`` lines up with ``expected`` but ``n`` bytes differ;
     * ``other``.
@@ -77,9 +77,10 @@ def compare(expected: bytes, got: bytes, *, window: int = 16, search: int = 1 <<
     if at == len(expected):
         return {"kind": "long", "at": at, "n": len(got) - at, "bytes": repr(got[at:at + window])}
     rest = len(got) - at
-    # inserted k bytes: what follows them continues the expected stream from ``at``
+    # inserted k bytes: what follows them continues the expected stream from ``at`` (a server
+    # that inserts at every write inserts again further on)
     for k in range(1, min(window, rest - 1) + 1):
-        tail = got[at + k:]
+        tail = got[at + k:at + k + 64]
         if tail == expected[at:at + len(tail)]:
             return {"kind": "inserted", "at": at, "n": k, "bytes": repr(got[at:at + k])}
     # deleted k bytes at the very end of what was sent (b"\r\n" echoed as b"\n")

@@ -19,6 +19,8 @@ COMPARE = [
     (b"ping", b"ping\n", "long", 4, 1),
     (b"abcdefgh", b"abcd\nefgh", "inserted", 4, 1),
     (b"abcdefgh", b"abcd\r\nefg", "inserted", 4, 2),
+    # a newline after every write: the first insertion, the stream going on after it
+    (b"\xa5" * 300, b"\xa5\n" + b"\xa5" * 100 + b"\n" + b"\xa5" * 8, "inserted", 1, 1),
     (b"\r\n", b"\n", "deleted", 0, 1),
     (b"abcdefghij", b"abxyefghij", "replaced", 2, 2),
     (b"abcdefgh", b"zzzzzzzz", "other", 0, 8),

@@ -5,8 +5,11 @@ A faulty server proves a case only by a *violation* the case observed while the 
 a server that never starts, or dies at its first connection, fails every case without
 showing that any of them can catch what it names.  So each faulty server must also pass the
 cases its defect does not touch (``must_pass``: declared, or the most basic echo case of its
-transport), every ``must_fail`` case must fail with ``failure = "violation"`` in report.json,
-and the run's first diagnosis must name the server's own defect (``defect``).
+transport; declared empty only by a server whose every echo is wrong, or that is not up within
+the run), every ``must_fail`` case must fail with ``failure = "violation"`` in report.json,
+and the run's first diagnosis must name the server's own defect (``defect``): that rests on
+what the server did (the bytes it sent, how its connections ended), which a dead server
+never shows (tests/test_controls.py).
 ``test_a_server_that_cannot_serve_proves_nothing`` shows the proof failing for a copy of a
 faulty server that cannot start and for one that dies at its first connection.
 """

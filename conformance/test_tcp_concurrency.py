@@ -79,7 +79,8 @@ def test_tcp_concurrent_many(impl, endpoint, bounds):
             received += got
             served_now = sum(g == payloads[i] for g, i in zip(got, group))
             if served_now < len(group):
-                observe("crowd-served", clients=len(group), served=served_now)
+                observe("crowd-served", clients=len(group), served=served_now,
+                        late=_served_late(socks, got, [payloads[i] for i in group], bounds))
                 _misdelivered(got, [payloads[i] for i in group])
         finally:
             for sock in socks:
@@ -94,6 +95,17 @@ def test_tcp_concurrent_many(impl, endpoint, bounds):
     require(not wrong, expected=promise,
             observed=lambda: f"{len(wrong)} of the {len(received)} tried did not (clients {_ranges(wrong)}); first: "
                              + describe_stream(payloads[wrong[0]], received[wrong[0]], who=f"client {wrong[0]}"))
+
+
+def _served_late(socks, got: list[bytes], payloads: list[bytes], bounds) -> int:
+    """Evidence for the diagnosis: how many of the clients not yet echoed get the rest of their
+    echo a little later, all still connected (a slow server; a limited one serves none)."""
+    short = [(sock, p, g) for sock, p, g in zip(socks, payloads, got) if g != p and p.startswith(g)]
+    if not short:
+        return 0
+    rest = gather([sock for sock, _, _ in short], [len(p) - len(g) for _, p, g in short],
+                  within=bounds.responsive / 2, bounds=bounds, matching=[p[len(g):] for _, p, g in short])
+    return sum(r == p[len(g):] for r, (_, p, g) in zip(rest, short))
 
 
 def _misdelivered(got: list[bytes], payloads: list[bytes]) -> None:

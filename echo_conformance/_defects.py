@@ -619,7 +619,9 @@ def serial_not_concurrent(run: Run) -> Finding | None:
 def limited_concurrency(run: Run) -> Finding | None:
     if run.declared.get("capacity"):
         return None
-    hits = run.facts("crowd-served", lambda f: 1 < f.get("served", 0) < f.get("clients", 0), prefix="tcp.concurrent")
+    # some served, the rest waiting, not served later (a slow server's are)
+    hits = run.facts("crowd-served", lambda f: 1 < f.get("served", 0) < f.get("clients", 0) and not f.get("late"),
+                     prefix="tcp.concurrent")
     if not hits:
         return None
     c, f = hits[0]

@@ -204,10 +204,10 @@ class CheckBudget:
             self.record(key, exc)
             raise
 
-    def verdict(self) -> BaseException:
+    def verdict(self, why: str = "") -> BaseException:
         """The failure to report when Hypothesis was stopped: the smallest example's."""
         example, exc = min(self._failures.items(), key=lambda item: len(repr(item[0])))
-        why = ("its first failure was a wait that ran out, and every further example would wait as long"
+        why = why or ("its first failure was a wait that ran out, and every further example would wait as long"
                if self.final else f"the case's time budget of {_budget.current().seconds:g} s ran out"
                if self.out_of_time else f"it has shrunk the failure for {self.bounds.shrink_budget:g} s")
         notes = getattr(exc, "__notes__", None)
@@ -271,10 +271,18 @@ def budgeted(check):
 
     @functools.wraps(check)
     def run(*args, **kwargs):
+        from hypothesis.errors import FlakyStrategyDefinition
+
         try:
             return check(*args, **kwargs)
         except _Enough:
             raise kwargs["check_budget"].verdict() from None
+        except FlakyStrategyDefinition:
+            # a replay drew other steps: the server acted differently (it had died, say), so the
+            # state machine's preconditions did; the failure already seen is the verdict
+            if not kwargs["check_budget"].failing:
+                raise
+            raise kwargs["check_budget"].verdict("replaying the failure, the server acted differently") from None
 
     return run
 

@@ -35,6 +35,12 @@ WIDTH = 120
 BLOCK_START = re.compile(r"[-+*=>]+|#{1,6}|\d+[.)]")
 
 
+#: what a listed failure may have raised (report.json's ``failure``, echo_conformance._verdict's
+#: kinds): a violation of the case, unless the failure declares others as its ``kind`` (its
+#: ``why`` says so)
+KINDS = ("violation", "launch", "oserror", "process-gone", "other")
+
+
 def load_expected(path: Path = EXPECTED) -> dict[str, list[dict]]:
     """``{implementation: [{case, why, reference}, ...]}`` from expected.toml, in file order."""
     data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -48,8 +54,17 @@ def load_expected(path: Path = EXPECTED) -> dict[str, list[dict]]:
             missing = {"case", "why", "reference"} - set(failure)
             if missing:
                 raise ValueError(f"{path}: a failure of {name!r} lacks {', '.join(sorted(missing))}")
+            if not set(kinds(failure)) <= set(KINDS) or not kinds(failure):
+                raise ValueError(f"{path}: {name} {failure['case']}: kind {failure['kind']!r} is not one of "
+                                 f"{', '.join(KINDS)}, or a list of them")
         expected[name] = failures
     return expected
+
+
+def kinds(failure: dict) -> tuple[str, ...]:
+    """What a listed failure may have raised: its ``kind`` (one, or a list), a violation by default."""
+    kind = failure.get("kind", "violation")
+    return (kind,) if isinstance(kind, str) else tuple(kind)
 
 
 def load_false_alarms(path: Path = EXPECTED) -> dict[str, list[dict]]:

@@ -34,6 +34,12 @@ class Run:
         cases = (self.report or {}).get("implementations", {}).get(implementation, {}).get("cases", [])
         return {c["id"]: c["outcome"] for c in cases}
 
+    def failures(self, implementation: str) -> dict[str, str]:
+        """``{case: what its failure raised}`` for the failed cases of ``implementation``:
+        report.json's ``failure`` (violation, launch, oserror, process-gone, other)."""
+        cases = (self.report or {}).get("implementations", {}).get(implementation, {}).get("cases", [])
+        return {c["id"]: c["failure"] for c in cases if "failure" in c}
+
 
 def run_suite(*args: str, tmp: Path, timeout: float = 600, env: dict | None = None, strict: bool = True) -> Run:
     """``pytest conformance ARGS`` from the repository root, with a JSON report in ``tmp``;

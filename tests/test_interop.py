@@ -1,6 +1,7 @@
 """The interop corpus: real, widely used echo servers and relays (interop/manifest.toml) get
 the verdicts interop/expected.toml records -- no check fails a correct server, and each real
-defect is caught by the case that names it.
+defect is caught by the case that names it, as a violation of its requirement (or the kind of
+failure its ``why`` names).
 
 The corpus is installed by scripts/install-test-deps.sh.  Without it these tests are skipped,
 except under CI (the CI variable set), where a missing corpus is a failure.
@@ -129,4 +130,11 @@ def test_interop(impl, tmp_path):
                          f"\n    observed: {seen.get('observed')}\n    reproduce: {seen.get('reproduce')}")
     for case_id in sorted(set(expected) - set(outcomes)):
         wrong.append(f"{case_id}: not run, but expected to fail")
+    raised = run.failures(impl.name)
+    for case_id, failure in sorted(expected.items()):
+        kinds = _MATRIX.kinds(failure)
+        if outcomes.get(case_id) == "fail" and raised.get(case_id) not in kinds:
+            seen = details[case_id]
+            wrong.append(f"{case_id}: failed by {raised.get(case_id)!r}, not {' or '.join(kinds)} as its why says "
+                         f"({failure['why']})\n    observed: {seen.get('observed')}")
     assert not wrong, f"{impl.name} ({impl.description}):\n  " + "\n  ".join(wrong)

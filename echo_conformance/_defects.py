@@ -38,6 +38,10 @@ MiB = 1 << 20
 #: a server "gave up" on a half-closed client if it closed this long after the client's FIN
 #: (a timer), rather than at once (closing at EOF): 10x the time a correct server takes to flush
 GAVE_UP_AFTER = 0.3
+#: a client that paused less than this after its half-close before reading only gave the server
+#: time to read the EOF first (the checks' settle, 0.3 s; 0.5 s through a relay), not a slow
+#: reader's pause (2 s): a tail it lost was lost at the EOF, not by a timer
+SETTLE = 1.0
 #: select()'s FD_SETSIZE: a server that stops at this many descriptors uses select()
 FD_SETSIZE = 1024
 
@@ -165,6 +169,11 @@ def cut_off(f: dict) -> bool:
     return f.get("ended") in CLOSED and short(f) and not f.get("half_closed")
 
 
+def turned_away(f: dict) -> bool:
+    """The server closed a connection it had echoed nothing on, the client still sending."""
+    return f.get("ended") in CLOSED and not f.get("got") and f.get("want", 0) > 0 and not f.get("half_closed")
+
+
 def tail_lost(f: dict) -> bool:
     """After the client's half-close the connection ended before the echo was complete."""
     return f.get("ended") in CLOSED and short(f) and f.get("half_closed")
@@ -260,8 +269,13 @@ def not_ready(run: Run) -> Finding | None:
     return _found(f"{never[0]}: {observed[0] if observed else 'it did not start'}", never)
 
 
+#: what a process that could not bind its port prints (it never served: a restart that failed)
+IN_USE = re.compile(r"in use|EADDRINUSE", re.IGNORECASE)
+
+
 def _exits(run: Run) -> list[tuple[str, dict]]:
-    return run.facts(ev.EXITED)
+    """The server's exits while serving (not those of a restart that could not bind)."""
+    return run.facts(ev.EXITED, lambda f: not IN_USE.search(f.get("output", "")))
 
 
 def _refused(run: Run) -> list[tuple[str, dict]]:
@@ -327,7 +341,9 @@ def relay_dies_on_refused(run: Run) -> Finding | None:
 
 
 def relay_swallows_halfclose(run: Run) -> Finding | None:
+    dropped = {c for c, _ in streams(run, tail_lost)}  # the client's side closed at its EOF: not kept open
     hits = run.facts("upstream", lambda f: not f.get("eof") and f.get("received", 0) >= f.get("of", 1))
+    hits = [(c, f) for c, f in hits if c not in dropped]
     if not hits:
         return None
     c, f = hits[0]
@@ -465,6 +481,11 @@ def line_buffered(run: Run) -> Finding | None:
 
 #: a buffer size a server may echo whole multiples of (and hold back the rest of)
 BLOCK = 512
+#: the block sizes a held-back tail is measured against
+BLOCKS = (4096, 2048, 1024, 512)
+#: what a server that echoes whole blocks holds back is less than a block: at most this (a
+#: recv(65536) waited on until full); an echo that stopped further short stopped for good
+HELD_AT_MOST = 64 * 1024
 
 
 def _held(f: dict) -> bool:
@@ -474,7 +495,7 @@ def _held(f: dict) -> bool:
         return False
     if f["cmp"].get("n", 0) <= 16:
         return stalled_short(f) or tail_lost(f)
-    return stalled_short(f) and f["got"] % BLOCK == 0
+    return stalled_short(f) and f["got"] % BLOCK == 0 and f["cmp"]["n"] < HELD_AT_MOST
 
 
 def holds_back_tail(run: Run) -> Finding | None:
@@ -484,7 +505,7 @@ def holds_back_tail(run: Run) -> Finding | None:
     blocks = [(c, f) for c, f in held if f["got"] % BLOCK == 0 and f["cmp"]["n"] > 16]
     if blocks:
         c, f = _smallest(blocks)
-        size = max(b for b in (4096, 2048, 1024, 512) if all(ff["got"] % b == 0 for _, ff in blocks))
+        size = max(b for b in BLOCKS if all(ff["got"] % b == 0 for _, ff in blocks))
         text = f"{said(c, f)}: what came back stops at a multiple of {size:,} bytes (whole blocks only)"
     else:
         c, f = _smallest(held)
@@ -580,7 +601,9 @@ def never_closes(run: Run) -> Finding | None:
 
 
 def _gave_up(f: dict) -> bool:
-    return tail_lost(f) and (f.get("paused", 0) > 0 or f.get("after_fin", 0) >= GAVE_UP_AFTER)
+    if f.get("paused", 0) > 0:
+        return tail_lost(f) and f["paused"] >= SETTLE
+    return tail_lost(f) and f.get("after_fin", 0) >= GAVE_UP_AFTER
 
 
 def loses_tail_at_halfclose(run: Run) -> Finding | None:
@@ -619,7 +642,9 @@ def serial_not_concurrent(run: Run) -> Finding | None:
 def limited_concurrency(run: Run) -> Finding | None:
     if run.declared.get("capacity"):
         return None
+    away = {c for c, _ in streams(run, turned_away)}  # the rest were closed, not left waiting
     hits = run.facts("crowd-served", lambda f: 1 < f.get("served", 0) < f.get("clients", 0), prefix="tcp.concurrent")
+    hits = [(c, f) for c, f in hits if c not in away]
     if not hits:
         return None
     c, f = hits[0]
@@ -710,13 +735,15 @@ def pool_loses_waiting_data(run: Run) -> Finding | None:
 # --- resources ------------------------------------------------------------------------------------
 
 def unbounded_buffering(run: Run) -> Finding | None:
-    pushed = run.facts(ev.PUSH, lambda f: not f.get("blocked") and f.get("pushed", 0) >= 64 * MiB)
+    pushed = run.facts(ev.PUSH, lambda f: f.get("pushed", 0) > 64 * MiB
+                       or (not f.get("blocked") and f.get("pushed", 0) == 64 * MiB))
     grew = run.facts("memory", lambda f: f.get("grew", 0) > f.get("bound", 64 * MiB))
     if not pushed and not grew:
         return None
     if pushed:
         c, f = pushed[0]
-        text = f"{c}: a client that never reads pushed {f['pushed'] / MiB:,.0f} MiB and its send never blocked"
+        text = (f"{c}: a client that never reads pushed {f['pushed'] / MiB:,.0f} MiB"
+                + (" before its send blocked" if f.get("blocked") else " and its send never blocked"))
     else:
         c, f = grew[0]
         text = f"{c}: the server's memory grew by {f['grew'] / MiB:,.0f} MiB while a client sent without reading"
@@ -774,7 +801,7 @@ def unclean_exit_status(run: Run) -> Finding | None:
 
 
 def no_reuseaddr(run: Run) -> Finding | None:
-    hits = run.facts("restart", lambda f: re.search(r"in use|EADDRINUSE", f.get("error", ""), re.IGNORECASE))
+    hits = run.facts("restart", lambda f: IN_USE.search(f.get("error", "")))
     if not hits:
         return None
     c, f = hits[0]
@@ -796,12 +823,19 @@ def ipv4_only(run: Run) -> Finding | None:
 
 def udp_truncates(run: Run) -> Finding | None:
     cut = run.facts(ev.DATAGRAM, lambda f: f.get("verdict") == "wrong" and cmp(f) == "short" and f.get("got"))
-    if not cut:
+    split = run.facts("datagram-shape", lambda f: f.get("shape") == "split")
+    # a datagram that came back as its first part, with nothing else in its case: the rest never came
+    first_parts = [(c, f) for c, f in split
+                   if not run.facts("datagram-shape", lambda g: g.get("shape") != "split", prefix=c)]
+    if not cut and not first_parts:
         return None
+    if not cut:
+        return _found(f"{first_parts[0][0]}: a datagram came back as only its first part, and the rest of it never "
+                      "came", split)
     c, f = min(cut, key=lambda cf: cf[1].get("size", 0))
     limit = max(f["got"] for _, f in cut)
     return _found(f"{c}: a {n(f['size'])} datagram came back as its first {n(f['got'])}; no answer was longer than "
-                  f"{n(limit)}", cut, run.facts("datagram-shape", lambda f: f.get("shape") == "split"))
+                  f"{n(limit)}", cut, split)
 
 
 def udp_merges(run: Run) -> Finding | None:
@@ -827,8 +861,13 @@ def udp_no_answer(run: Run) -> Finding | None:
                   f"{f.get('tries', 1)} times)", asked, run.failed("udp."))
 
 
+def _lost(f: dict) -> bool:
+    """A datagram went unanswered (one the case's budget left no time to send is no loss)."""
+    return f.get("verdict") == "lost" and f.get("tries", 1) > 0
+
+
 def udp_ignores_empty(run: Run) -> Finding | None:
-    lost = run.facts(ev.DATAGRAM, lambda f: f.get("verdict") == "lost")
+    lost = run.facts(ev.DATAGRAM, _lost)
     if not lost or any(f.get("size") for _, f in lost):
         return None
     return _found(f"{lost[0][0]}: the empty datagram got no answer; non-empty ones did", lost)
@@ -844,7 +883,7 @@ def udp_starves_peers(run: Run) -> Finding | None:
 
 
 def udp_loses(run: Run) -> Finding | None:
-    lost = [*run.facts(ev.DATAGRAM, lambda f: f.get("verdict") == "lost"), *run.facts("datagrams-lost")]
+    lost = [*run.facts(ev.DATAGRAM, _lost), *run.facts("datagrams-lost")]
     if not lost:
         return None
     c, f = lost[0]

@@ -578,6 +578,17 @@ def loses_data_under_load(run: Run) -> Finding | None:
     return _found(said(c, f), lost, run.facts(ev.PUSH, lambda f: not f.get("blocked")))
 
 
+def deadlocks_when_buffers_fill(run: Run) -> Finding | None:
+    stuck = streams(run, lambda f: alone(f) and stalled_short(f) and f.get("got") and f.get("want", 0) >= MiB
+                    and f["want"] - f["got"] >= HELD_AT_MOST)  # more than a held-back block: it stopped
+    if not stuck:
+        return None
+    # the plainest: a client that read all along (none pushed unread first), the smallest
+    c, f = min(stuck, key=lambda cf: (bool(cf[1].get("pushed")), cf[1].get("want", 0), cf[0]))
+    return _found(f"{said(c, f)}: the echo stopped for good part way through, and the connection stayed open",
+                  stuck, streams(run, lambda f: alone(f) and waited_short(f) and f.get("got")))
+
+
 def slow_echo(run: Run) -> Finding | None:
     slow = streams(run, lambda f: f.get("ended") == "slow" and f.get("got"))  # some came, too slowly
     if not slow:
@@ -759,6 +770,33 @@ def _growth(resource: str, what: str):
         return _found(f"{c}: after {n(f.get('cycles', 0), 'connection')} its {what} went from {f.get('before')} "
                       f"to {f.get('after')}", hits)
     return rule
+
+
+def turns_away_connections(run: Run) -> Finding | None:
+    if run.declared.get("capacity") or run.declared.get("model") == "serial":
+        return None  # turned away beyond its capacity, or while busy: their own mistakes
+    if not any(run.passed(c) for c in ECHOES):
+        return None  # it does not echo at all
+    # not where a server process exited, or was stopped and started (a connection to a process
+    # that is gone, or not yet serving, says nothing of a limit)
+    gone = {c for c, _ in run.facts(ev.EXITED)} | set(run.failed("lifecycle."))
+    away = [(c, f) for c, f in streams(run, turned_away) if c not in gone]
+    refused = [(c, f) for c, f in _refused(run) if c not in gone and f.get("opened_before", 0) > 0]
+    if not away and not refused:
+        return None
+    cases = {c for c, _ in (*away, *refused)}
+    crowds = [(c, f) for c, f in run.facts(ev.CROWD, lambda f: f.get("complete")) if c in cases]
+    if crowds:
+        c, f = crowds[0]
+        text = (f"{c}: of {n(f['clients'], 'client')} connected at once, {f['complete']} were echoed and "
+                f"{f.get('none', 0)} got nothing back: the server closed their connections")
+    elif refused:
+        c, f = refused[0]
+        text = f"{c}: after {n(f['opened_before'], 'connection')}, the next was refused, the server still running"
+    else:
+        c, f = away[0]
+        text = f"{said(c, f)}; connections before it were echoed"
+    return _found(text, away, refused)
 
 
 def busy_idle(run: Run) -> Finding | None:
@@ -1014,6 +1052,14 @@ DEFECTS: tuple[Defect, ...] = (
            "send() on a non-blocking socket writes only part of the data (or fails with EAGAIN) and the rest is "
            "dropped", Fix("echo-poll", _POLL, "sent = sock.send(outbuf[fd])", 2,
                           "what send() did not take stays in the buffer for the next POLLOUT"), loses_data_under_load),
+    Defect("deadlocks-when-buffers-fill", "Its echo stops for good part way through a large transfer: it deadlocks "
+           "once its buffers fill.", "small messages are echoed; a large transfer stops part way and hangs, the client "
+           "reading or not",
+           "one thread that blocks writing both ways -- into a helper process's stdin (or its own pipe) and back to the "
+           "client: once both buffers are full each write waits for the other (Python's subprocess documentation warns "
+           "of it)", Fix("tcp-relay", _RELAY, 'other = common.start_thread(pump, client, upstream, "client->upstream")',
+                         2, "a thread per direction: each side is read while the other is written"),
+           deadlocks_when_buffers_fill),
     # -- the end of a connection
     Defect("never-closes", "It never closes the connection after the client's EOF.",
            "a client that half-closes gets its echo but waits forever for the end",
@@ -1109,6 +1155,12 @@ DEFECTS: tuple[Defect, ...] = (
            "processes pile up after their clients have left", "a child process that does not exit when its client leaves",
            Fix("echo-fork", _FORK, "def finish_request(", 4, "the child serves one connection and exits"),
            _growth("processes", "processes")),
+    Defect("turns-away-connections", "It closes or refuses new connections beyond a rate or a number, although it "
+           "is running.", "after a burst of connections the next clients are closed with nothing echoed, or refused, "
+           "for a while", "a limit that turns extra connections away instead of leaving them in the listen backlog: a "
+           "connection-rate limit (inetd's -R, xinetd's cps) or a cap on open connections",
+           Fix("echo-poll", _POLL, "sock, peer = listener.accept()", 1,
+               "every pending connection is accepted and served, however fast they come"), turns_away_connections),
     Defect("busy-idle", "It uses a full CPU while idle: it polls instead of waiting.",
            "no client notices; the machine does: a core taken from everyone, a battery drained",
            "a loop over non-blocking sockets with no select()/poll(), a zero timeout, or a spin after EOF",

@@ -98,6 +98,16 @@ RUNS = [
                                            after_fin=0.32)),
         case("tcp.halfclose.slow-reader", stream(4 << 20, 8 << 20, "eof", half_closed=True, paused=2.0)),
         passed("tcp.halfclose.small")]),
+    ("deadlocks-when-buffers-fill", [
+        case("tcp.echo.large", stream(57344, 64 << 20, "stalled")),
+        case("tcp.robust.slow-reader", {"fact": "push", "pushed": 3 << 20, "blocked": True},
+             stream(57344, 32 << 20, "stalled", pushed=3 << 20)),
+        passed("tcp.echo.unbuffered")]),
+    ("turns-away-connections", [  # a rate limit: the crowd beyond it is closed, not left waiting
+        case("tcp.concurrent.many", {"fact": "crowd", "clients": 64, "complete": 49, "none": 15},
+             stream(0, 20, "reset", others=63), {"fact": "crowd-served", "clients": 64, "served": 49}),
+        case("tcp.scale.connections", {"fact": "connect-failed", "how": "refused", "opened_before": 114}),
+        passed("tcp.echo.unbuffered")]),
     ("unbounded-buffering", [  # far beyond the bound before the send blocked
         case("tcp.robust.backpressure", {"fact": "push", "pushed": 227 << 20, "blocked": True})]),
     ("listener-survives-sigterm", [  # the restart that could not bind is no crash

@@ -781,7 +781,9 @@ def turns_away_connections(run: Run) -> Finding | None:
     # that is gone, or not yet serving, says nothing of a limit)
     gone = {c for c, _ in run.facts(ev.EXITED)} | set(run.failed("lifecycle."))
     away = [(c, f) for c, f in streams(run, turned_away) if c not in gone]
-    refused = [(c, f) for c, f in _refused(run) if c not in gone and f.get("opened_before", 0) > 0]
+    refused = run.facts(ev.CONNECT_FAILED, lambda f: f.get("how") in ("refused", "ConnectionResetError")
+                        and f.get("opened_before", 0) > 0)  # refused, or reset in the handshake
+    refused = [(c, f) for c, f in refused if c not in gone]
     if not away and not refused:
         return None
     cases = {c for c, _ in (*away, *refused)}
@@ -792,7 +794,8 @@ def turns_away_connections(run: Run) -> Finding | None:
                 f"{f.get('none', 0)} got nothing back: the server closed their connections")
     elif refused:
         c, f = refused[0]
-        text = f"{c}: after {n(f['opened_before'], 'connection')}, the next was refused, the server still running"
+        how = "refused" if f["how"] == "refused" else "reset as it connected"
+        text = f"{c}: after {n(f['opened_before'], 'connection')}, the next was {how}, the server still running"
     else:
         c, f = away[0]
         text = f"{said(c, f)}; connections before it were echoed"

@@ -108,6 +108,9 @@ RUNS = [
              stream(0, 20, "reset", others=63), {"fact": "crowd-served", "clients": 64, "served": 49}),
         case("tcp.scale.connections", {"fact": "connect-failed", "how": "refused", "opened_before": 114}),
         passed("tcp.echo.unbuffered")]),
+    ("turns-away-connections", [
+        case("tcp.concurrent.many", {"fact": "connect-failed", "how": "ConnectionResetError", "opened_before": 63}),
+        passed("tcp.echo.unbuffered")]),
     ("unbounded-buffering", [  # far beyond the bound before the send blocked
         case("tcp.robust.backpressure", {"fact": "push", "pushed": 227 << 20, "blocked": True})]),
     ("listener-survives-sigterm", [  # the restart that could not bind is no crash

@@ -38,6 +38,10 @@ MiB = 1 << 20
 #: a server "gave up" on a half-closed client if it closed this long after the client's FIN
 #: (a timer), rather than at once (closing at EOF): 10x the time a correct server takes to flush
 GAVE_UP_AFTER = 0.3
+#: a client that paused less than this after its half-close before reading only gave the server
+#: time to read the EOF first (the checks' settle, 0.3 s; 0.5 s through a relay), not a slow
+#: reader's pause (2 s): a tail it lost was lost at the EOF, not by a timer
+SETTLE = 1.0
 #: select()'s FD_SETSIZE: a server that stops at this many descriptors uses select()
 FD_SETSIZE = 1024
 
@@ -165,6 +169,11 @@ def cut_off(f: dict) -> bool:
     return f.get("ended") in CLOSED and short(f) and not f.get("half_closed")
 
 
+def turned_away(f: dict) -> bool:
+    """The server closed a connection it had echoed nothing on, the client still sending."""
+    return f.get("ended") in CLOSED and not f.get("got") and f.get("want", 0) > 0 and not f.get("half_closed")
+
+
 def tail_lost(f: dict) -> bool:
     """After the client's half-close the connection ended before the echo was complete."""
     return f.get("ended") in CLOSED and short(f) and f.get("half_closed")
@@ -260,8 +269,13 @@ def not_ready(run: Run) -> Finding | None:
     return _found(f"{never[0]}: {observed[0] if observed else 'it did not start'}", never)
 
 
+#: what a process that could not bind its port prints (it never served: a restart that failed)
+IN_USE = re.compile(r"in use|EADDRINUSE", re.IGNORECASE)
+
+
 def _exits(run: Run) -> list[tuple[str, dict]]:
-    return run.facts(ev.EXITED)
+    """The server's exits while serving (not those of a restart that could not bind)."""
+    return run.facts(ev.EXITED, lambda f: not IN_USE.search(f.get("output", "")))
 
 
 def _refused(run: Run) -> list[tuple[str, dict]]:
@@ -327,7 +341,9 @@ def relay_dies_on_refused(run: Run) -> Finding | None:
 
 
 def relay_swallows_halfclose(run: Run) -> Finding | None:
+    dropped = {c for c, _ in streams(run, tail_lost)}  # the client's side closed at its EOF: not kept open
     hits = run.facts("upstream", lambda f: not f.get("eof") and f.get("received", 0) >= f.get("of", 1))
+    hits = [(c, f) for c, f in hits if c not in dropped]
     if not hits:
         return None
     c, f = hits[0]
@@ -465,6 +481,11 @@ def line_buffered(run: Run) -> Finding | None:
 
 #: a buffer size a server may echo whole multiples of (and hold back the rest of)
 BLOCK = 512
+#: the block sizes a held-back tail is measured against
+BLOCKS = (4096, 2048, 1024, 512)
+#: what a server that echoes whole blocks holds back is less than a block: at most this (a
+#: recv(65536) waited on until full); an echo that stopped further short stopped for good
+HELD_AT_MOST = 64 * 1024
 
 
 def _held(f: dict) -> bool:
@@ -474,7 +495,7 @@ def _held(f: dict) -> bool:
         return False
     if f["cmp"].get("n", 0) <= 16:
         return stalled_short(f) or tail_lost(f)
-    return stalled_short(f) and f["got"] % BLOCK == 0
+    return stalled_short(f) and f["got"] % BLOCK == 0 and f["cmp"]["n"] < HELD_AT_MOST
 
 
 def holds_back_tail(run: Run) -> Finding | None:
@@ -484,7 +505,7 @@ def holds_back_tail(run: Run) -> Finding | None:
     blocks = [(c, f) for c, f in held if f["got"] % BLOCK == 0 and f["cmp"]["n"] > 16]
     if blocks:
         c, f = _smallest(blocks)
-        size = max(b for b in (4096, 2048, 1024, 512) if all(ff["got"] % b == 0 for _, ff in blocks))
+        size = max(b for b in BLOCKS if all(ff["got"] % b == 0 for _, ff in blocks))
         text = f"{said(c, f)}: what came back stops at a multiple of {size:,} bytes (whole blocks only)"
     else:
         c, f = _smallest(held)
@@ -557,6 +578,17 @@ def loses_data_under_load(run: Run) -> Finding | None:
     return _found(said(c, f), lost, run.facts(ev.PUSH, lambda f: not f.get("blocked")))
 
 
+def deadlocks_when_buffers_fill(run: Run) -> Finding | None:
+    stuck = streams(run, lambda f: alone(f) and stalled_short(f) and f.get("got") and f.get("want", 0) >= MiB
+                    and f["want"] - f["got"] >= HELD_AT_MOST)  # more than a held-back block: it stopped
+    if not stuck:
+        return None
+    # the plainest: a client that read all along (none pushed unread first), the smallest
+    c, f = min(stuck, key=lambda cf: (bool(cf[1].get("pushed")), cf[1].get("want", 0), cf[0]))
+    return _found(f"{said(c, f)}: the echo stopped for good part way through, and the connection stayed open",
+                  stuck, streams(run, lambda f: alone(f) and waited_short(f) and f.get("got")))
+
+
 def slow_echo(run: Run) -> Finding | None:
     slow = streams(run, lambda f: f.get("ended") == "slow" and f.get("got"))  # some came, too slowly
     if not slow:
@@ -580,7 +612,9 @@ def never_closes(run: Run) -> Finding | None:
 
 
 def _gave_up(f: dict) -> bool:
-    return tail_lost(f) and (f.get("paused", 0) > 0 or f.get("after_fin", 0) >= GAVE_UP_AFTER)
+    if f.get("paused", 0) > 0:
+        return tail_lost(f) and f["paused"] >= SETTLE
+    return tail_lost(f) and f.get("after_fin", 0) >= GAVE_UP_AFTER
 
 
 def loses_tail_at_halfclose(run: Run) -> Finding | None:
@@ -619,9 +653,11 @@ def serial_not_concurrent(run: Run) -> Finding | None:
 def limited_concurrency(run: Run) -> Finding | None:
     if run.declared.get("capacity"):
         return None
-    # some served, the rest waiting, not served later (a slow server's are)
+    away = {c for c, _ in streams(run, turned_away)}  # the rest were closed, not left waiting
+    # some served, the rest waiting, not served a little later (a slow server's are)
     hits = run.facts("crowd-served", lambda f: 1 < f.get("served", 0) < f.get("clients", 0) and not f.get("late"),
                      prefix="tcp.concurrent")
+    hits = [(c, f) for c, f in hits if c not in away]
     if not hits:
         return None
     c, f = hits[0]
@@ -723,13 +759,15 @@ def pool_loses_waiting_data(run: Run) -> Finding | None:
 # --- resources ------------------------------------------------------------------------------------
 
 def unbounded_buffering(run: Run) -> Finding | None:
-    pushed = run.facts(ev.PUSH, lambda f: not f.get("blocked") and f.get("pushed", 0) >= 64 * MiB)
+    pushed = run.facts(ev.PUSH, lambda f: f.get("pushed", 0) > 64 * MiB
+                       or (not f.get("blocked") and f.get("pushed", 0) == 64 * MiB))
     grew = run.facts("memory", lambda f: f.get("grew", 0) > f.get("bound", 64 * MiB))
     if not pushed and not grew:
         return None
     if pushed:
         c, f = pushed[0]
-        text = f"{c}: a client that never reads pushed {f['pushed'] / MiB:,.0f} MiB and its send never blocked"
+        text = (f"{c}: a client that never reads pushed {f['pushed'] / MiB:,.0f} MiB"
+                + (" before its send blocked" if f.get("blocked") else " and its send never blocked"))
     else:
         c, f = grew[0]
         text = f"{c}: the server's memory grew by {f['grew'] / MiB:,.0f} MiB while a client sent without reading"
@@ -745,6 +783,36 @@ def _growth(resource: str, what: str):
         return _found(f"{c}: after {n(f.get('cycles', 0), 'connection')} its {what} went from {f.get('before')} "
                       f"to {f.get('after')}", hits)
     return rule
+
+
+def turns_away_connections(run: Run) -> Finding | None:
+    if run.declared.get("capacity") or run.declared.get("model") == "serial":
+        return None  # turned away beyond its capacity, or while busy: their own mistakes
+    if not any(run.passed(c) for c in ECHOES):
+        return None  # it does not echo at all
+    # not where a server process exited, or was stopped and started (a connection to a process
+    # that is gone, or not yet serving, says nothing of a limit)
+    gone = {c for c, _ in run.facts(ev.EXITED)} | set(run.failed("lifecycle."))
+    away = [(c, f) for c, f in streams(run, turned_away) if c not in gone]
+    refused = run.facts(ev.CONNECT_FAILED, lambda f: f.get("how") in ("refused", "ConnectionResetError")
+                        and f.get("opened_before", 0) > 0)  # refused, or reset in the handshake
+    refused = [(c, f) for c, f in refused if c not in gone]
+    if not away and not refused:
+        return None
+    cases = {c for c, _ in (*away, *refused)}
+    crowds = [(c, f) for c, f in run.facts(ev.CROWD, lambda f: f.get("complete")) if c in cases]
+    if crowds:
+        c, f = crowds[0]
+        text = (f"{c}: of {n(f['clients'], 'client')} connected at once, {f['complete']} were echoed and "
+                f"{f.get('none', 0)} got nothing back: the server closed their connections")
+    elif refused:
+        c, f = refused[0]
+        how = "refused" if f["how"] == "refused" else "reset as it connected"
+        text = f"{c}: after {n(f['opened_before'], 'connection')}, the next was {how}, the server still running"
+    else:
+        c, f = away[0]
+        text = f"{said(c, f)}; connections before it were echoed"
+    return _found(text, away, refused)
 
 
 def busy_idle(run: Run) -> Finding | None:
@@ -787,7 +855,7 @@ def unclean_exit_status(run: Run) -> Finding | None:
 
 
 def no_reuseaddr(run: Run) -> Finding | None:
-    hits = run.facts("restart", lambda f: re.search(r"in use|EADDRINUSE", f.get("error", ""), re.IGNORECASE))
+    hits = run.facts("restart", lambda f: IN_USE.search(f.get("error", "")))
     if not hits:
         return None
     c, f = hits[0]
@@ -809,12 +877,19 @@ def ipv4_only(run: Run) -> Finding | None:
 
 def udp_truncates(run: Run) -> Finding | None:
     cut = run.facts(ev.DATAGRAM, lambda f: f.get("verdict") == "wrong" and cmp(f) == "short" and f.get("got"))
-    if not cut:
+    split = run.facts("datagram-shape", lambda f: f.get("shape") == "split")
+    # a datagram that came back as its first part, with nothing else in its case: the rest never came
+    first_parts = [(c, f) for c, f in split
+                   if not run.facts("datagram-shape", lambda g: g.get("shape") != "split", prefix=c)]
+    if not cut and not first_parts:
         return None
+    if not cut:
+        return _found(f"{first_parts[0][0]}: a datagram came back as only its first part, and the rest of it never "
+                      "came", split)
     c, f = min(cut, key=lambda cf: cf[1].get("size", 0))
     limit = max(f["got"] for _, f in cut)
     return _found(f"{c}: a {n(f['size'])} datagram came back as its first {n(f['got'])}; no answer was longer than "
-                  f"{n(limit)}", cut, run.facts("datagram-shape", lambda f: f.get("shape") == "split"))
+                  f"{n(limit)}", cut, split)
 
 
 def udp_merges(run: Run) -> Finding | None:
@@ -840,8 +915,13 @@ def udp_no_answer(run: Run) -> Finding | None:
                   f"{f.get('tries', 1)} times)", asked, run.failed("udp."))
 
 
+def _lost(f: dict) -> bool:
+    """A datagram went unanswered (one the case's budget left no time to send is no loss)."""
+    return f.get("verdict") == "lost" and f.get("tries", 1) > 0
+
+
 def udp_ignores_empty(run: Run) -> Finding | None:
-    lost = run.facts(ev.DATAGRAM, lambda f: f.get("verdict") == "lost")
+    lost = run.facts(ev.DATAGRAM, _lost)
     if not lost or any(f.get("size") for _, f in lost):
         return None
     return _found(f"{lost[0][0]}: the empty datagram got no answer; non-empty ones did", lost)
@@ -857,7 +937,7 @@ def udp_starves_peers(run: Run) -> Finding | None:
 
 
 def udp_loses(run: Run) -> Finding | None:
-    lost = [*run.facts(ev.DATAGRAM, lambda f: f.get("verdict") == "lost"), *run.facts("datagrams-lost")]
+    lost = [*run.facts(ev.DATAGRAM, _lost), *run.facts("datagrams-lost")]
     if not lost:
         return None
     c, f = lost[0]
@@ -994,6 +1074,14 @@ DEFECTS: tuple[Defect, ...] = (
            "send() on a non-blocking socket writes only part of the data (or fails with EAGAIN) and the rest is "
            "dropped", Fix("echo-poll", _POLL, "sent = sock.send(outbuf[fd])", 2,
                           "what send() did not take stays in the buffer for the next POLLOUT"), loses_data_under_load),
+    Defect("deadlocks-when-buffers-fill", "Its echo stops for good part way through a large transfer: it deadlocks "
+           "once its buffers fill.", "small messages are echoed; a large transfer stops part way and hangs, the client "
+           "reading or not",
+           "one thread that blocks writing both ways -- into a helper process's stdin (or its own pipe) and back to the "
+           "client: once both buffers are full each write waits for the other (Python's subprocess documentation warns "
+           "of it)", Fix("tcp-relay", _RELAY, 'other = common.start_thread(pump, client, upstream, "client->upstream")',
+                         2, "a thread per direction: each side is read while the other is written"),
+           deadlocks_when_buffers_fill),
     # -- the end of a connection
     Defect("never-closes", "It never closes the connection after the client's EOF.",
            "a client that half-closes gets its echo but waits forever for the end",
@@ -1084,6 +1172,12 @@ DEFECTS: tuple[Defect, ...] = (
            "processes pile up after their clients have left", "a child process that does not exit when its client leaves",
            Fix("echo-fork", _FORK, "def finish_request(", 4, "the child serves one connection and exits"),
            _growth("processes", "processes")),
+    Defect("turns-away-connections", "It closes or refuses new connections beyond a rate or a number, although it "
+           "is running.", "after a burst of connections the next clients are closed with nothing echoed, or refused, "
+           "for a while", "a limit that turns extra connections away instead of leaving them in the listen backlog: a "
+           "connection-rate limit (inetd's -R, xinetd's cps) or a cap on open connections",
+           Fix("echo-poll", _POLL, "sock, peer = listener.accept()", 1,
+               "every pending connection is accepted and served, however fast they come"), turns_away_connections),
     Defect("busy-idle", "It uses a full CPU while idle: it polls instead of waiting.",
            "no client notices; the machine does: a core taken from everyone, a battery drained",
            "a loop over non-blocking sockets with no select()/poll(), a zero timeout, or a spin after EOF",

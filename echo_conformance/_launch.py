@@ -172,6 +172,14 @@ class Server:
             gone = True
         return gone and self._exited.wait(within)
 
+    def exits(self, within: float) -> bool:
+        """The server process has exited, or exits within ``within`` seconds (the case's
+        deadline, if that comes first)."""
+        if self.pid is None:
+            return False
+        deadline = _budget.current().until(time.monotonic() + within)
+        return self._exited.wait(max(0.0, deadline - time.monotonic()))
+
     def _wait_ready(self, transport: str) -> None:
         if transport == "udp":
             return self._wait_ready_udp()

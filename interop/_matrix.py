@@ -6,7 +6,9 @@ the expected verdicts (expected.toml) and the suite's catalogue of cases.
 A cell is ``pass`` when every case of the group that applies to the implementation is
 expected to pass, ``FAIL`` when one is an expected failure (a real defect, explained below
 the table with its reference), and ``n.a.`` when no case of the group applies (a relay-only
-group on an echo server, UDP on a TCP-only server, IPv6 on an IPv4-only one).
+group on an echo server, UDP on a TCP-only server, IPv6 on an IPv4-only one).  The last
+column names the mistakes the suite's diagnosis finds (expected.toml's ``defect``), each
+linked to docs/mistakes.md.
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ WIDTH = 120
 BLOCK_START = re.compile(r"[-+*=>]+|#{1,6}|\d+[.)]")
 
 
+#: what a listed failure may have raised (report.json's ``failure``, echo_conformance._verdict's
+#: kinds): a violation of the case, unless the failure declares others as its ``kind`` (its
+#: ``why`` says so)
+KINDS = ("violation", "launch", "oserror", "process-gone", "other")
+
+
 def load_expected(path: Path = EXPECTED) -> dict[str, list[dict]]:
     """``{implementation: [{case, why, reference}, ...]}`` from expected.toml, in file order."""
     data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -48,8 +56,35 @@ def load_expected(path: Path = EXPECTED) -> dict[str, list[dict]]:
             missing = {"case", "why", "reference"} - set(failure)
             if missing:
                 raise ValueError(f"{path}: a failure of {name!r} lacks {', '.join(sorted(missing))}")
+            if not set(kinds(failure)) <= set(KINDS) or not kinds(failure):
+                raise ValueError(f"{path}: {name} {failure['case']}: kind {failure['kind']!r} is not one of "
+                                 f"{', '.join(KINDS)}, or a list of them")
         expected[name] = failures
     return expected
+
+
+def kinds(failure: dict) -> tuple[str, ...]:
+    """What a listed failure may have raised: its ``kind`` (one, or a list), a violation by default."""
+    kind = failure.get("kind", "violation")
+    return (kind,) if isinstance(kind, str) else tuple(kind)
+
+
+def load_defects(path: Path = EXPECTED) -> dict[str, list[str]]:
+    """``{implementation: [defect, ...]}``: the mistakes (``echo_conformance._defects``) an
+    entry's listed failures show, the one its diagnosis names first first; none for an entry
+    without failures."""
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    defects: dict[str, list[str]] = {}
+    for entry in data.get("entry", []):
+        name, declared = entry["name"], entry.get("defect", [])
+        declared = [declared] if isinstance(declared, str) else declared
+        if not all(isinstance(d, str) and d for d in declared) or len(set(declared)) < len(declared):
+            raise ValueError(f"{path}: {name}: defect must be a mistake's id, or a list of distinct ids")
+        if bool(entry.get("failure")) != bool(declared):
+            raise ValueError(f"{path}: {name}: " + ("an entry with failures names the mistake they show (defect)"
+                                                    if declared == [] else "an entry without failures has no defect"))
+        defects[name] = declared
+    return defects
 
 
 def load_false_alarms(path: Path = EXPECTED) -> dict[str, list[dict]]:
@@ -126,8 +161,9 @@ def matrix(case_ids: Iterable[str] | Mapping | None = None, *, expected: Path = 
     if unknown:
         raise ValueError(f"{expected}: entries not in {manifest}: {', '.join(unknown)}")
     groups = sorted({group(c) for c in cases})
-    lines = ["| implementation | " + " | ".join(f"`{g}`" for g in groups) + " |",
-             "|---|" + "---|" * len(groups)]
+    defects = load_defects(expected)
+    lines = ["| implementation | " + " | ".join(f"`{g}`" for g in groups) + " | diagnosis |",
+             "|---|" + "---|" * (len(groups) + 1)]
     notes = []
     numbers: dict[str, int] = {}
     for impl in impls:
@@ -142,7 +178,8 @@ def matrix(case_ids: Iterable[str] | Mapping | None = None, *, expected: Path = 
         for g in groups:
             mine = [c for c in applicable if group(c) == g]
             cells.append("n.a." if not mine else "**FAIL**" if any(c in failing for c in mine) else "pass")
-        lines.append(f"| {impl.name} | " + " | ".join(cells) + " |")
+        diagnosis = ", ".join(f"[{d}](mistakes.md#{d})" for d in defects[impl.name]) or "none"
+        lines.append(f"| {impl.name} | " + " | ".join(cells) + f" | {diagnosis} |")
         for cid in sorted(failing):
             f = failing[cid]
             when = " (not in every run)" if f.get("sometimes") else ""

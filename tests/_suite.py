@@ -35,7 +35,8 @@ class Run:
         return {c["id"]: c["outcome"] for c in cases}
 
     def failures(self, implementation: str) -> dict[str, str]:
-        """What each failed case's failure was (report.json's ``failure``: violation, launch, ...)."""
+        """``{case: what its failure raised}`` for the failed cases of ``implementation``:
+        report.json's ``failure`` (violation, launch, oserror, process-gone, other)."""
         cases = (self.report or {}).get("implementations", {}).get(implementation, {}).get("cases", [])
         return {c["id"]: c["failure"] for c in cases if "failure" in c}
 

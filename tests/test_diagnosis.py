@@ -92,6 +92,38 @@ RUNS = [
     ("relay-swallows-halfclose", [
         case("relay.halfclose.upstream", {"fact": "upstream", "received": 1 << 20, "of": 1 << 20, "eof": False}),
         case("tcp.halfclose.small", stream(7, 7, "stalled", half_closed=True, until_eof=True, cmp={"kind": "exact"}))]),
+    # the interop corpus's mistakes (interop/expected.toml), as their runs record them
+    ("loses-tail-at-halfclose", [  # a pause only long enough for the server to read the EOF first: no timer
+        case("tcp.halfclose.large", stream(4 << 20, 8 << 20, "eof", half_closed=True, until_eof=True, paused=0.31,
+                                           after_fin=0.32)),
+        case("tcp.halfclose.slow-reader", stream(4 << 20, 8 << 20, "eof", half_closed=True, paused=2.0)),
+        passed("tcp.halfclose.small")]),
+    ("deadlocks-when-buffers-fill", [
+        case("tcp.echo.large", stream(57344, 64 << 20, "stalled")),
+        case("tcp.robust.slow-reader", {"fact": "push", "pushed": 3 << 20, "blocked": True},
+             stream(57344, 32 << 20, "stalled", pushed=3 << 20)),
+        passed("tcp.echo.unbuffered")]),
+    ("turns-away-connections", [  # a rate limit: the crowd beyond it is closed, not left waiting
+        case("tcp.concurrent.many", {"fact": "crowd", "clients": 64, "complete": 49, "none": 15},
+             stream(0, 20, "reset", others=63), {"fact": "crowd-served", "clients": 64, "served": 49}),
+        case("tcp.scale.connections", {"fact": "connect-failed", "how": "refused", "opened_before": 114}),
+        passed("tcp.echo.unbuffered")]),
+    ("turns-away-connections", [
+        case("tcp.concurrent.many", {"fact": "connect-failed", "how": "ConnectionResetError", "opened_before": 63}),
+        passed("tcp.echo.unbuffered")]),
+    ("unbounded-buffering", [  # far beyond the bound before the send blocked
+        case("tcp.robust.backpressure", {"fact": "push", "pushed": 227 << 20, "blocked": True})]),
+    ("listener-survives-sigterm", [  # the restart that could not bind is no crash
+        case("lifecycle.sigterm", {"fact": "sigterm", "exited_after": 0.01, "port_freed": False, "grace": 3.0}),
+        case("lifecycle.restart", {"fact": "restart", "error": "Failed binding server socket: Address already in use"},
+             {"fact": "exited", "status": 1, "output": "Failed binding server socket: Address already in use"})]),
+    ("udp-truncates", [  # seen only as a datagram's first part, the rest never answered
+        case("udp.echo.boundaries", {"fact": "datagram-shape", "shape": "split"}),
+        case("udp.echo.exact", {"fact": "datagram", "size": 0, "verdict": "lost", "tries": 7})]),
+    ("udp-ignores-empty", [  # the sizes the case's budget left no time to send are no losses
+        case("udp.echo.sizes", {"fact": "datagram", "size": 0, "verdict": "lost", "tries": 7},
+             {"fact": "datagram", "size": 512, "verdict": "lost", "tries": 0}),
+        passed("udp.echo.boundaries")]),
 ]
 
 

@@ -1,6 +1,8 @@
 """The interop corpus: real, widely used echo servers and relays (interop/manifest.toml) get
 the verdicts interop/expected.toml records -- no check fails a correct server, and each real
-defect is caught by the case that names it.
+defect is caught by the case that names it, as a violation of its requirement (or the kind of
+failure its ``why`` names), and named by the diagnosis (the entry's ``defect``); a correct
+server gets no diagnosis.
 
 The corpus is installed by scripts/install-test-deps.sh.  Without it these tests are skipped,
 except under CI (the CI variable set), where a missing corpus is a failure.
@@ -16,6 +18,7 @@ from typing import NoReturn
 import pytest
 
 from echo_conformance._catalogue import load
+from echo_conformance._defects import BY_ID
 from echo_conformance._registry import load_manifest
 
 from ._suite import ROOT, run_suite
@@ -42,6 +45,7 @@ def _load_matrix():
 _MATRIX = _load_matrix()
 EXPECTED_FAILURES = _MATRIX.load_expected(EXPECTED)
 FALSE_ALARMS = _MATRIX.load_false_alarms(EXPECTED)
+DEFECTS = _MATRIX.load_defects(EXPECTED)
 
 
 def _missing(impl) -> list[str]:
@@ -91,6 +95,8 @@ def test_every_entry_has_expected_verdicts():
             assert spec is not None, f"{impl.name}: expected failure of an unknown case {failure['case']!r}"
             assert spec.applies_to(impl) is None, (
                 f"{impl.name}: expected failure of {failure['case']}, which does not apply: {spec.applies_to(impl)}")
+        unknown = [d for d in DEFECTS[impl.name] if d not in BY_ID]
+        assert not unknown, f"{impl.name}: defect {unknown} is not a mistake of echo_conformance/_defects.py"
 
 
 #: How many listed failures may not show in every run (issue 16: a rerun shows the same list).
@@ -130,4 +136,33 @@ def test_interop(impl, tmp_path):
                          f"\n    observed: {seen.get('observed')}\n    reproduce: {seen.get('reproduce')}")
     for case_id in sorted(set(expected) - set(outcomes)):
         wrong.append(f"{case_id}: not run, but expected to fail")
+    raised = run.failures(impl.name)
+    for case_id, failure in sorted(expected.items()):
+        kinds = _MATRIX.kinds(failure)
+        if outcomes.get(case_id) == "fail" and raised.get(case_id) not in kinds:
+            seen = details[case_id]
+            wrong.append(f"{case_id}: failed by {raised.get(case_id)!r}, not {' or '.join(kinds)} as its why says "
+                         f"({failure['why']})\n    observed: {seen.get('observed')}")
+    wrong += _misdiagnosed(impl.name, run, expected, tolerated)
     assert not wrong, f"{impl.name} ({impl.description}):\n  " + "\n  ".join(wrong)
+
+
+def _misdiagnosed(name: str, run, expected: dict[str, dict], tolerated: set[str]) -> list[str]:
+    """What is wrong with the run's diagnosis of ``name``: an entry without failures gets none;
+    one with failures gets its declared mistakes (expected.toml's ``defect``), the first first
+    (unless a ``sometimes`` failure comes before it), and no other."""
+    found = [d for d in run.report.get("diagnosis", []) if d.get("implementation") == name
+             and not set(d["cases"]) <= tolerated]  # a false alarm's diagnosis goes with it
+    names = [d["defect"] for d in found]
+    said = "; ".join(f"{d['defect']}: {d['evidence']} [{', '.join(d['cases'])}]" for d in found)
+    declared = DEFECTS[name]
+    if not declared:
+        return [f"diagnosed, but expected to pass: {said}"] if found else []
+    wrong = []
+    undeclared = [d for d in names if d not in declared]
+    if undeclared:
+        wrong.append(f"the diagnosis names {undeclared}, not among its defects {declared}: {said}")
+    varies = any(f.get("sometimes") for f in expected.values())
+    if not names or (names[0] != declared[0] and not (varies and declared[0] in names)):
+        wrong.append(f"the diagnosis should start with {declared[0]!r}: {said or 'none'}")
+    return wrong

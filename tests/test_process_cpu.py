@@ -106,7 +106,7 @@ WINDOW = 0.5
 
 @pytest.mark.parametrize("mode, low, high", [
     # mode, the share of the window the tree must be runnable (at least, at most)
-    ("sleeps", 0.0, 0.05),
+    ("sleeps", 0.0, 0.2),  # waking up, and waiting for a core on a busy machine: 8% seen
     ("spins", 0.8, 1.1),  # a thread that started in the window counts from zero
 ])
 def test_runnable_counts_a_spinning_thread_however_busy_the_machine(mode, low, high):

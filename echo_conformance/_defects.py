@@ -715,7 +715,8 @@ def pool_smaller_than_declared(run: Run) -> Finding | None:
     capacity = run.declared.get("capacity")
     if not capacity:
         return None
-    hits = run.facts("crowd-served", lambda f: f.get("served", 0) + f.get("later", 0) < min(capacity, f.get("clients", 0)))
+    hits = run.facts("crowd-served",  # (those echoed later are served: their first bytes were lost)
+                     lambda f: f.get("served", 0) + f.get("later", 0) < min(capacity, f.get("clients", 0)))
     if not hits:
         return None
     c, f = hits[0]

@@ -29,8 +29,8 @@ UNFINISHED = "the run did not finish: it is still running, or it was killed befo
 #: of what happened on the wire goes in (:func:`annotate`)
 TRACE_PROPERTY, TRACE_SECTION = _page.TRACE, "on the wire"
 #: the per-case details a report carries, as recorded by the plugin (``_verdict``'s properties)
-DETAILS = ("failure", "expected", "observed", "example", "step", "notes", "server_exit", "server_output", "launch_failed",
-           TRACE_PROPERTY, _evidence.PROPERTY)
+DETAILS = ("failure", "expected", "observed", "example", "step", "notes", "server_exit", "server_output",
+           "launch_failed", TRACE_PROPERTY, _evidence.PROPERTY)
 
 
 def configure(config: pytest.Config) -> None:

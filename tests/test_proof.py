@@ -57,7 +57,8 @@ def test_faulty_implementations_declare_real_cases_and_defects():
     unknown = {(impl.name, c) for impl in FAULTY_IMPLS
                for c in [*impl.extra.get("must_fail", []), *must_pass(impl)] if c not in ids}
     assert not unknown, f"must_fail or must_pass names cases that do not exist: {sorted(unknown)}"
-    both = {(impl.name, c) for impl in FAULTY_IMPLS for c in set(impl.extra.get("must_fail", [])) & set(must_pass(impl))}
+    both = {(impl.name, c) for impl in FAULTY_IMPLS
+            for c in set(impl.extra.get("must_fail", [])) & set(must_pass(impl))}
     assert not both, f"a case cannot be both must_fail and must_pass: {sorted(both)}"
     undeclared = [impl.name for impl in FAULTY_IMPLS if impl.extra.get("defect") not in BY_ID]
     assert not undeclared, f"these faulty implementations name no known defect (`defect`): {undeclared}"

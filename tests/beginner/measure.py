@@ -4,9 +4,9 @@ Each run is ``python -m echo_conformance --impl-cmd COMMAND`` with the server's 
 (as a beginner would give them: usually none), from the repository root, ``-n auto``, no
 ``-x``, with a fresh Hypothesis example database (a first run).  A row gives the wall time,
 the exit status, the lines printed, the failed cases, the first diagnosis (the defect the
-page opens with) and whether it is the server's own, and the three slowest cases (each case's own duration, on one of the parallel workers); after every run of
-a server, the median time and the cases it failed in every run (its ``must_fail``
-candidates).  Performance is quoted from this output, not asserted by a test.
+page opens with) and whether it is the server's own, and the three slowest cases (each case's
+own duration, on one of the parallel workers); after every run of a server, the median time
+and the cases it failed in every run (its ``must_fail`` candidates).  Performance is quoted from this output, not asserted by a test.
 
     .venv/bin/python tests/beginner/measure.py                   # every server, once
     .venv/bin/python tests/beginner/measure.py recv-once -r 3    # one server, three runs

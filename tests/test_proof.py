@@ -16,6 +16,7 @@ faulty server that cannot start and for one that dies at its first connection.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -109,10 +110,14 @@ BROKEN = {
 }
 
 
+@pytest.mark.parametrize("preflight", [True, False], ids=["preflight", "no-preflight"])
 @pytest.mark.parametrize("broken", sorted(BROKEN))
-def test_a_server_that_cannot_serve_proves_nothing(broken, tmp_path):
-    """The proof fails for a faulty server that cannot serve, although every case it declares fails."""
+def test_a_server_that_cannot_serve_proves_nothing(broken, preflight, tmp_path):
+    """The proof fails for a faulty server that cannot serve: stopped by the preflight, or, without
+    it, with every case it declares failed, by a launch failure rather than a violation."""
     original = next(i for i in FAULTY_IMPLS if i.name == "never-close")
+    if not preflight:
+        original = dataclasses.replace(original, extra={**original.extra, "suite_args": ["--no-preflight"]})
     folder = tmp_path / "faulty"
     shutil.copytree(FAULTY.parent, folder, ignore=shutil.ignore_patterns("__pycache__"))
     script = folder / "never_close.py"

@@ -88,7 +88,9 @@ def split_notes(notes) -> tuple[str, list[str]]:
             example = example or "\n".join(line.strip() for line in lines if line not in remarks).strip()
             kept += remarks
         elif first.startswith(_CALLS):
-            if first.rstrip().endswith("<state machine>"):
+            # a state machine's steps follow: "Failing test case: <state machine>", or, before
+            # Hypothesis 6.170, the heading alone
+            if first.rstrip().endswith("<state machine>") or first.rstrip() in _CALLS:
                 steps = []
         elif not first.startswith(_ADVICE) and first:
             kept.append(text)

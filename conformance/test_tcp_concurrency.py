@@ -3,6 +3,8 @@ client wait; concurrent ones never let one client hold up another."""
 
 from __future__ import annotations
 
+import time
+
 from echo_conformance.check import (COMPLETE, DATA, PROMISE, STALLED, case, connect, describe_stream, exchange,
                                     fill_without_reading, gather, listen_quietly, observe, require, served, step)
 
@@ -72,6 +74,7 @@ def test_tcp_concurrent_many(impl, endpoint, bounds):
             for i in group:
                 with step(f"connecting client {i} of {MANY}"):
                     socks.append(connect(endpoint, bounds))
+            time.sleep(bounds.crowd_accepted)  # all accepted before anyone sends
             for sock, i in zip(socks, group):
                 try:
                     sock.sendall(payloads[i])

@@ -100,6 +100,10 @@ class Bounds:
     #: ... plus this much per connection: 32 s for the default crowd, which a fork server
     #: serves in 2 s quiet, 6 s loaded, 10+ s in the slowest CI run: a 3x margin at worst.
     crowd_each: float = 0.02
+    #: Clients connected at once (tcp.concurrent.many) wait this long before any sends: the
+    #: server has accepted them all, so a handler that writes to another connection (the newest
+    #: one, through a shared variable) shows every run.  Accepting 64 takes milliseconds.
+    crowd_accepted: float = 0.1
 
     # --- negative waits ----------------------------------------------------------------
     #: "Nothing more arrives": no banner before the first byte, no extra byte after the echo.

@@ -100,8 +100,9 @@ def test_every_entry_has_expected_verdicts():
 
 
 #: How many listed failures may not show in every run (issue 16: a rerun shows the same list).
-#: The fourth and fifth: socat's and Ncat's pipe deadlocks where a case pushes less than tcp.robust.slow-reader (issue 24).
-MAX_SOMETIMES = 5
+#: The fourth to sixth: socat's and Ncat's pipe deadlocks where a case pushes less, or reads more, than
+#: tcp.robust.slow-reader (issue 24).
+MAX_SOMETIMES = 6
 
 
 def test_few_verdicts_vary_between_runs():

@@ -715,8 +715,10 @@ def pool_smaller_than_declared(run: Run) -> Finding | None:
     capacity = run.declared.get("capacity")
     if not capacity:
         return None
+    away = {c for c, _ in streams(run, turned_away, "tcp.capacity")}  # closed, not left waiting
     hits = run.facts("crowd-served",  # (those echoed later are served: their first bytes were lost)
                      lambda f: f.get("served", 0) + f.get("later", 0) < min(capacity, f.get("clients", 0)))
+    hits = [(c, f) for c, f in hits if c not in away]
     if not hits:
         return None
     c, f = hits[0]
@@ -728,12 +730,13 @@ def pool_rejects_surplus(run: Run) -> Finding | None:
     if not run.declared.get("capacity"):
         return None
     hits = run.facts(ev.QUIET, lambda f: f.get("ended") in CLOSED, prefix="tcp.capacity")
+    # or one of the capacity's own clients, arriving while a worker was still finishing an earlier one
+    hits += streams(run, turned_away, "tcp.capacity")
     if not hits:
         return None
     c, f = hits[0]
-    return _found(f"{c}: with all {run.declared['capacity']} workers busy, the next client was "
-                  f"{'reset' if f['ended'] == 'reset' else 'closed'} instead of left waiting", hits,
-                  run.failed("tcp.capacity"))
+    return _found(f"{c}: with every worker busy, a client was {'reset' if f['ended'] == 'reset' else 'closed'} "
+                  "instead of left waiting", hits, run.failed("tcp.capacity"))
 
 
 def pool_loses_waiting_data(run: Run) -> Finding | None:

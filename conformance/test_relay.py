@@ -19,12 +19,10 @@ import psutil
 import pytest
 
 from echo_conformance.check import (ANSWER, CLOSE, COMPLETE, DATA, ECHO, EOF, GROWTH, HANG, LEAK_PER_CONNECTION,
-                                    MSG_MORE, REFUSE, RESET, SHOULD, STALLED, Exchanged, Pace, FakeUpstream, abort,
+                                    MSG_MORE, READ_BACK, REFUSE, RESET, SHOULD, STALLED, Exchanged, Pace, FakeUpstream, abort,
                                     case, caught_up, chunked, connect, describe_stream, exchange, fill_without_reading,
                                     leak_allowance, memory, observe, pseudo_random, require, roundtrip, served, steady,
                                     step, wait_for)
-
-from .test_tcp_robust import READ_BACK
 
 RELAY = dict(kinds=("relay",))
 #: Checks that start a relay of their own (in front of the fake upstream) need the process.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from echo_conformance.check import (COMPLETE, DATA, DEFAULT_CONNECTIONS, GROWTH, HANG, LEAK_PER_CONNECTION, PROMISE,
-                                    MiB, Pace, abort, burst, case, caught_up, chunked, connect, describe_stream,
+                                    MiB, READ_BACK, Pace, abort, burst, case, caught_up, chunked, connect, describe_stream,
                                     exchange, fill_without_reading, gather, leak_allowance, memory, observe,
                                     pseudo_random, require, roundtrip, settle, steady, step)
 
@@ -85,9 +85,6 @@ PUSH_BOUND = 64 * MiB
 PUSH_TRY = 256 * MiB
 #: How much the server's process tree may grow meanwhile.
 MEMORY_BOUND = 64 * MiB
-#: Seconds per MiB the budget allows for reading back what was pushed (20 MiB/s: a relay's
-#: 46 MiB, read back under load, ran out of a budget without it).
-READ_BACK = 0.05
 
 
 @case("tcp.robust.backpressure", f"A client that sends without reading is stopped (its send blocks) "

@@ -174,6 +174,13 @@ def turned_away(f: dict) -> bool:
     return f.get("ended") in CLOSED and not f.get("got") and f.get("want", 0) > 0 and not f.get("half_closed")
 
 
+def left_waiting(run: Run, hits: list[tuple[str, dict]], prefix: str = "") -> list[tuple[str, dict]]:
+    """``hits`` but those in the cases where a connection was turned away: a client the server
+    closed was refused its turn, not left waiting for it (too few workers)."""
+    away = {c for c, _ in streams(run, turned_away, prefix)}
+    return [(c, f) for c, f in hits if c not in away]
+
+
 def tail_lost(f: dict) -> bool:
     """After the client's half-close the connection ended before the echo was complete."""
     return f.get("ended") in CLOSED and short(f) and f.get("half_closed")
@@ -653,11 +660,10 @@ def serial_not_concurrent(run: Run) -> Finding | None:
 def limited_concurrency(run: Run) -> Finding | None:
     if run.declared.get("capacity"):
         return None
-    away = {c for c, _ in streams(run, turned_away)}  # the rest were closed, not left waiting
-    # some served, the rest waiting, not served a little later (a slow server's are)
-    hits = run.facts("crowd-served", lambda f: 1 < f.get("served", 0) < f.get("clients", 0) and not f.get("late"),
-                     prefix="tcp.concurrent")
-    hits = [(c, f) for c, f in hits if c not in away]
+    # some served, the rest waiting (not closed), not served a little later (a slow server's are)
+    waiting = run.facts("crowd-served", lambda f: 1 < f.get("served", 0) < f.get("clients", 0) and not f.get("late"),
+                        prefix="tcp.concurrent")
+    hits = left_waiting(run, waiting)
     if not hits:
         return None
     c, f = hits[0]
@@ -715,10 +721,9 @@ def pool_smaller_than_declared(run: Run) -> Finding | None:
     capacity = run.declared.get("capacity")
     if not capacity:
         return None
-    away = {c for c, _ in streams(run, turned_away, "tcp.capacity")}  # closed, not left waiting
-    hits = run.facts("crowd-served",  # (those echoed later are served: their first bytes were lost)
-                     lambda f: f.get("served", 0) + f.get("later", 0) < min(capacity, f.get("clients", 0)))
-    hits = [(c, f) for c, f in hits if c not in away]
+    waiting = run.facts("crowd-served",  # (those echoed later are served: their first bytes were lost)
+                        lambda f: f.get("served", 0) + f.get("later", 0) < min(capacity, f.get("clients", 0)))
+    hits = left_waiting(run, waiting, "tcp.capacity")
     if not hits:
         return None
     c, f = hits[0]

@@ -11,7 +11,7 @@ import time
 import pytest
 from hypothesis import is_hypothesis_test, reject
 from hypothesis.control import current_build_context
-from hypothesis.errors import InvalidArgument
+from hypothesis.errors import FlakyStrategyDefinition, InvalidArgument
 
 from . import _budget, _example
 from ._cases import Violation, require
@@ -50,6 +50,11 @@ def served(sock, bounds, payload: bytes, who: str, *, stall: float | None = None
             observed=lambda: f"{describe_stream(payload, out.received, who=who)}\n  how it ended: {out.describe()} "
                              f"after {out.elapsed:.2f} s")
     return out
+
+
+#: Seconds per MiB a case's budget allows ``caught_up`` to read back what was pushed (20 MiB/s:
+#: a relay's 46 MiB, read back under load, ran out of a budget without it).
+READ_BACK = 0.05
 
 
 def caught_up(sock, bounds, pushed: int, who: str):
@@ -271,8 +276,6 @@ def budgeted(check):
 
     @functools.wraps(check)
     def run(*args, **kwargs):
-        from hypothesis.errors import FlakyStrategyDefinition
-
         try:
             return check(*args, **kwargs)
         except _Enough:

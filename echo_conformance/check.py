@@ -58,7 +58,7 @@ from ._client import (MSG_MORE, Exchanged, MiB, abort, burst, chunked, connect, 
                       listen_quietly, pseudo_random)
 from ._diff import describe_stream
 from ._evidence import echoed, observe
-from ._expect import RAN_OUT, CheckBudget, Pace, caught_up, property_check, roundtrip, served
+from ._expect import RAN_OUT, READ_BACK, CheckBudget, Pace, caught_up, property_check, roundtrip, served
 from ._hypothesis import check_settings
 from ._launch import LaunchError
 from ._outcomes import ANSWERED, COMPLETE, EOF, LOST, RESET, SLOW, STALLED, TIMEOUT, WRONG
@@ -79,7 +79,7 @@ __all__ = [
     # declaring a case
     "case", "twin", "MUST", "SHOULD", "GUARDS", "RFC862", "DATA", "MISDELIVERY", "HANG", "GROWTH", "PROMISE",
     # the verdict, and the evidence a diagnosis reads
-    "require", "step", "Violation", "describe_stream", "roundtrip", "served", "caught_up", "observe", "echoed",
+    "require", "step", "Violation", "describe_stream", "roundtrip", "served", "caught_up", "READ_BACK", "observe", "echoed",
     # the TCP client, and how its waits end
     "connect", "exchange", "listen_quietly", "fill_without_reading", "burst", "gather", "abort", "chunked",
     "pseudo_random", "Exchanged", "COMPLETE", "EOF", "RESET", "STALLED", "SLOW", "WRONG", "TIMEOUT", "RAN_OUT",
